@@ -1,0 +1,59 @@
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/fault"
+)
+
+// Case is a case with its history, oldest event first.
+type Case struct {
+	Ref        string              `json:"ref"`
+	Competence string              `json:"competence"`
+	Territory  *string             `json:"territory"`
+	State      string              `json:"state"`
+	Priority   string              `json:"priority"`
+	Deadline   *time.Time          `json:"deadline"`
+	OpenedAt   time.Time           `json:"opened_at"`
+	UpdatedAt  time.Time           `json:"updated_at"`
+	Events     []schemas.CaseEvent `json:"events"`
+}
+
+// Case returns the case with reference ref and its events.
+func (s *Store) Case(ctx context.Context, ref string) (Case, error) {
+	var c Case
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT id, ref, competence, territory, state, priority, deadline, opened_at, updated_at
+		FROM cases WHERE ref = $1`, ref).
+		Scan(&id, &c.Ref, &c.Competence, &c.Territory, &c.State, &c.Priority, &c.Deadline, &c.OpenedAt, &c.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, notFound("case", ref)
+	}
+	if err != nil {
+		return c, fault.E(fault.Transient, fmt.Errorf("casestore: case %s: %w", ref, err))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT payload FROM case_events WHERE case_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return c, fault.E(fault.Transient, fmt.Errorf("casestore: events of %s: %w", ref, err))
+	}
+	c.Events, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (schemas.CaseEvent, error) {
+		var raw []byte
+		var e schemas.CaseEvent
+		if err := row.Scan(&raw); err != nil {
+			return e, err
+		}
+		return e, json.Unmarshal(raw, &e)
+	})
+	if err != nil {
+		return c, fault.E(fault.Transient, fmt.Errorf("casestore: events of %s: %w", ref, err))
+	}
+	return c, nil
+}

@@ -1,0 +1,268 @@
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/fault"
+)
+
+// ErrAlreadyRouted says a request was routed before: a replay, to be
+// acknowledged without doing anything.
+var ErrAlreadyRouted = errors.New("casestore: request already routed")
+
+// OutboxMsg is a message committed in the outbox, to publish after commit.
+type OutboxMsg struct {
+	ID      int64
+	MsgID   string
+	Subject string
+	Payload []byte
+}
+
+// RouteTx is one routing transaction: everything a request changes in the
+// case history is written through it and committed at once.
+type RouteTx struct {
+	tx      pgx.Tx
+	s       *Store
+	pending []OutboxMsg
+}
+
+// Route runs fn in one transaction and commits it; it returns the outbox
+// messages the transaction wrote, for the caller to publish.
+func (s *Store) Route(ctx context.Context, fn func(ctx context.Context, tx *RouteTx) error) ([]OutboxMsg, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: begin: %w", err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rt := &RouteTx{tx: tx, s: s}
+	if err := fn(ctx, rt); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: commit: %w", err))
+	}
+	return rt.pending, nil
+}
+
+// ClaimRequest records the request (if the intake had not) and locks it. It
+// returns ErrAlreadyRouted when an earlier delivery already routed it.
+func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byte) error {
+	if err := insertRequest(ctx, t.tx, r, raw); err != nil {
+		return err
+	}
+	var status string
+	err := t.tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, r.ID).Scan(&status)
+	if err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: lock request %s: %w", r.ID, err))
+	}
+	if status == "routed" {
+		return ErrAlreadyRouted
+	}
+	return nil
+}
+
+// Identity is what identifies a citizen across channels, already normalized.
+type Identity struct {
+	Name  string
+	Email string // lower case
+	Phone string // E.164
+}
+
+// ResolveCitizen finds the citizen by e-mail, then by phone, completing the
+// record with what it lacked, or creates one. It returns 0 when the request
+// carries nothing to know the person by.
+func (t *RouteTx) ResolveCitizen(ctx context.Context, id Identity) (int64, error) {
+	if id.Email == "" && id.Phone == "" && id.Name == "" {
+		return 0, nil
+	}
+	find := func() (int64, error) {
+		var cid int64
+		for _, q := range []struct{ col, val string }{{"email", id.Email}, {"phone", id.Phone}} {
+			if q.val == "" {
+				continue
+			}
+			err := t.tx.QueryRow(ctx, `SELECT id FROM citizens WHERE `+q.col+` = $1`, q.val).Scan(&cid)
+			if err == nil {
+				return cid, nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return 0, fault.E(fault.Transient, fmt.Errorf("casestore: find citizen: %w", err))
+			}
+		}
+		return 0, nil
+	}
+	if id.Email != "" || id.Phone != "" {
+		cid, err := find()
+		if err != nil || cid != 0 {
+			if cid != 0 {
+				err = t.completeCitizen(ctx, cid, id)
+			}
+			return cid, err
+		}
+	}
+	var cid int64
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO citizens (name, email, phone) VALUES (NULLIF($1, ''), NULLIF($2, ''), NULLIF($3, ''))
+		ON CONFLICT DO NOTHING RETURNING id`, id.Name, id.Email, id.Phone).Scan(&cid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another transaction created the same person meanwhile.
+		return find()
+	}
+	if err != nil {
+		return 0, fault.E(fault.Transient, fmt.Errorf("casestore: create citizen: %w", err))
+	}
+	return cid, nil
+}
+
+// completeCitizen fills in a name, e-mail or phone the record lacked, unless
+// another citizen already holds that e-mail or phone.
+func (t *RouteTx) completeCitizen(ctx context.Context, cid int64, id Identity) error {
+	_, err := t.tx.Exec(ctx, `
+		UPDATE citizens SET
+		    name  = COALESCE(name, NULLIF($2, '')),
+		    email = CASE WHEN email IS NULL AND $3 <> '' AND NOT EXISTS (SELECT 1 FROM citizens WHERE email = $3) THEN $3 ELSE email END,
+		    phone = CASE WHEN phone IS NULL AND $4 <> '' AND NOT EXISTS (SELECT 1 FROM citizens WHERE phone = $4) THEN $4 ELSE phone END,
+		    updated_at = now()
+		WHERE id = $1`, cid, id.Name, id.Email, id.Phone)
+	if err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: complete citizen %d: %w", cid, err))
+	}
+	return nil
+}
+
+// NewCase describes a case to open.
+type NewCase struct {
+	Competence string
+	Territory  string // empty when unknown
+	Priority   string // default normal
+	CitizenID  int64  // 0 when anonymous
+}
+
+// CaseRow is a case as the routing transaction sees it.
+type CaseRow struct {
+	ID         int64
+	Ref        string
+	Competence string
+	Territory  string
+	State      string
+}
+
+// CreateCase opens a case with the next reference of the year.
+func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
+	if c.Priority == "" {
+		c.Priority = "normal"
+	}
+	row := CaseRow{Competence: c.Competence, Territory: c.Territory}
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO cases (ref, competence, territory, priority, citizen_id)
+		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' || lpad(nextval('case_ref_seq')::text, 6, '0'),
+		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint))
+		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID).Scan(&row.ID, &row.Ref, &row.State)
+	if err != nil {
+		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: create case: %w", err))
+	}
+	return row, nil
+}
+
+// LockCase finds a case by reference and locks it for this transaction.
+func (t *RouteTx) LockCase(ctx context.Context, ref string) (CaseRow, error) {
+	var row CaseRow
+	var territory *string
+	err := t.tx.QueryRow(ctx, `SELECT id, ref, competence, territory, state FROM cases WHERE ref = $1 FOR UPDATE`, ref).
+		Scan(&row.ID, &row.Ref, &row.Competence, &territory, &row.State)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return CaseRow{}, notFound("case", ref)
+	}
+	if err != nil {
+		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: lock case %s: %w", ref, err))
+	}
+	if territory != nil {
+		row.Territory = *territory
+	}
+	return row, nil
+}
+
+// AppendEvent adds e to the case's history with the next sequence number,
+// validates it against case-event.v1 and puts it in the outbox. The event's
+// Seq and CaseRef are set here.
+func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error) {
+	if err := t.tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1`, c.ID).Scan(&e.Seq); err != nil {
+		return e, fault.E(fault.Transient, fmt.Errorf("casestore: next event of %s: %w", c.Ref, err))
+	}
+	e.CaseRef = c.Ref
+	payload, err := t.s.validate.EncodeEvent(e)
+	if err != nil {
+		// We built it: a bug, not bad input, but never publish it.
+		return e, fault.E(fault.Permanent, fmt.Errorf("casestore: event for %s: %w", c.Ref, err))
+	}
+	var requestID *string
+	if e.RequestID != "" {
+		requestID = &e.RequestID
+	}
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO case_events (id, case_id, seq, type, at, actor_kind, actor_id, request_id, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9)`,
+		e.ID, c.ID, e.Seq, e.Type, e.At, e.Actor.Kind, e.Actor.ID, requestID, payload); err != nil {
+		return e, fault.E(fault.Transient, fmt.Errorf("casestore: insert event of %s: %w", c.Ref, err))
+	}
+	msg := OutboxMsg{MsgID: e.ID, Subject: e.Subject(), Payload: payload}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO outbox (msg_id, subject, payload) VALUES ($1, $2, $3) RETURNING id`,
+		msg.MsgID, msg.Subject, msg.Payload).Scan(&msg.ID); err != nil {
+		return e, fault.E(fault.Transient, fmt.Errorf("casestore: outbox: %w", err))
+	}
+	t.pending = append(t.pending, msg)
+	return e, nil
+}
+
+// Decision is why a request went where it went.
+type Decision struct {
+	RequestID    string
+	CaseID       int64
+	Outcome      string // new_case | linked
+	Competence   string
+	Territory    string
+	Confidence   *float64
+	ModelVersion string
+	Reasons      []Reason
+	DecidedBy    string
+}
+
+// Reason is one human-readable reason of a decision.
+type Reason struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// RecordDecision stores the routing decision of a request.
+func (t *RouteTx) RecordDecision(ctx context.Context, d Decision) error {
+	reasons, err := json.Marshal(d.Reasons)
+	if err != nil {
+		return fmt.Errorf("casestore: reasons: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO routing_decisions (request_id, case_id, outcome, competence, territory, confidence, model_version, reasons, decided_by)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9)`,
+		d.RequestID, d.CaseID, d.Outcome, d.Competence, d.Territory, d.Confidence, d.ModelVersion, reasons, d.DecidedBy); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: decision for %s: %w", d.RequestID, err))
+	}
+	return nil
+}
+
+// FinishRequest marks the request routed to a case.
+func (t *RouteTx) FinishRequest(ctx context.Context, requestID string, caseID, citizenID int64) error {
+	if _, err := t.tx.Exec(ctx, `
+		UPDATE requests SET status = 'routed', case_id = $2, citizen_id = NULLIF($3, 0::bigint), failure = NULL, routed_at = now()
+		WHERE id = $1`, requestID, caseID, citizenID); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: finish request %s: %w", requestID, err))
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE cases SET updated_at = now() WHERE id = $1`, caseID); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: touch case: %w", err))
+	}
+	return nil
+}
