@@ -1,0 +1,153 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  slog.Level
+	Format string // text | json
+}
+
+// Config is Guichet's whole configuration, parsed once here and passed down.
+type Config struct {
+	Addr        string
+	DataDir     string
+	NATSURL     string
+	DatabaseURL string
+	NATSPort    int
+	PGPort      int
+	PGBin       string
+	Secret      string
+	Log         LogConfig
+	Router      RouterConfig
+	Streams     StreamConfig
+}
+
+// RouterConfig tunes the router service.
+type RouterConfig struct {
+	Workers     int
+	MaxAttempts int
+	AckWait     time.Duration
+}
+
+// StreamConfig sizes the JetStream streams.
+type StreamConfig struct {
+	Replicas int
+}
+
+// envDoc documents every environment variable; printed by -h.
+const envDoc = `
+Variables d'environnement (une option en ligne de commande l'emporte) :
+  GUICHET_ADDR            adresse HTTP (défaut 127.0.0.1:8080)
+  GUICHET_DATA            dossier des données de "guichet dev"
+  NATS_URL                serveur NATS externe (serve ; dev : embarqué si vide)
+  DATABASE_URL            PostgreSQL externe (serve ; dev : grappe privée si vide)
+  GUICHET_NATS_PORT       port du NATS embarqué (dev ; défaut 4222, 0 = libre)
+  GUICHET_PG_PORT         port de la grappe PostgreSQL privée (dev ; défaut 0 = libre)
+  GUICHET_PG_BIN          dossier des binaires initdb/postgres (défaut : PATH puis /usr/lib/postgresql/*/bin)
+  GUICHET_SECRET          clé des codes de suivi, 16 octets au moins (obligatoire pour serve api ; dev : générée dans DIR)
+  GUICHET_LOG_LEVEL       debug | info | warn | error (défaut info)
+  GUICHET_LOG_FORMAT      text | json (défaut text)
+  GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
+  GUICHET_ROUTER_MAX_ATTEMPTS  remises avant la file DEAD (défaut 5)
+  GUICHET_ROUTER_ACK_WAIT délai avant nouvelle remise d'un message non acquitté (défaut 30s)
+  GUICHET_STREAM_REPLICAS réplicas des flux JetStream (défaut 1 ; 3 sur une grappe)
+`
+
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		// PostgreSQL runs as an unprivileged user, who cannot enter /root.
+		return "/var/lib/guichet"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "guichet")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "guichet")
+	}
+	return "guichet-data"
+}
+
+// parseConfig reads the environment, then the flags of a subcommand.
+func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config, []string, error) {
+	var cfg Config
+	var errs []string
+	envInt := func(key string, def int) int {
+		v := os.Getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q : nombre entier attendu", key, v))
+		}
+		return n
+	}
+	envDur := func(key string, def time.Duration) time.Duration {
+		v := os.Getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q : durée attendue (ex. 30s)", key, v))
+		}
+		return d
+	}
+	envStr := func(key, def string) string {
+		if v := os.Getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+
+	fs := flag.NewFlagSet("guichet "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage de guichet %s :\n", name)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, envDoc)
+	}
+	fs.StringVar(&cfg.Addr, "addr", envStr("GUICHET_ADDR", "127.0.0.1:8080"), "adresse HTTP d'écoute")
+	if dev {
+		fs.StringVar(&cfg.DataDir, "data", envStr("GUICHET_DATA", defaultDataDir()), "dossier des données (NATS, PostgreSQL, clé)")
+		fs.IntVar(&cfg.NATSPort, "nats-port", envInt("GUICHET_NATS_PORT", 4222), "port du NATS embarqué (0 = libre)")
+		fs.IntVar(&cfg.PGPort, "pg-port", envInt("GUICHET_PG_PORT", 0), "port de la grappe PostgreSQL privée (0 = libre)")
+	}
+	cfg.NATSURL = os.Getenv("NATS_URL")
+	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+	cfg.PGBin = os.Getenv("GUICHET_PG_BIN")
+	cfg.Secret = os.Getenv("GUICHET_SECRET")
+	cfg.Router.Workers = envInt("GUICHET_ROUTER_WORKERS", 4)
+	cfg.Router.MaxAttempts = envInt("GUICHET_ROUTER_MAX_ATTEMPTS", 5)
+	cfg.Router.AckWait = envDur("GUICHET_ROUTER_ACK_WAIT", 30*time.Second)
+	cfg.Streams.Replicas = envInt("GUICHET_STREAM_REPLICAS", 1)
+	cfg.Log.Format = envStr("GUICHET_LOG_FORMAT", "text")
+	level := envStr("GUICHET_LOG_LEVEL", "info")
+	if err := cfg.Log.Level.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Sprintf("GUICHET_LOG_LEVEL=%q : debug, info, warn ou error", level))
+	}
+	if cfg.Log.Format != "text" && cfg.Log.Format != "json" {
+		errs = append(errs, fmt.Sprintf("GUICHET_LOG_FORMAT=%q : text ou json", cfg.Log.Format))
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.Router.Workers < 1 || cfg.Router.MaxAttempts < 1 {
+		errs = append(errs, "GUICHET_ROUTER_WORKERS et GUICHET_ROUTER_MAX_ATTEMPTS doivent valoir au moins 1")
+	}
+	if len(errs) > 0 {
+		return cfg, nil, usageError{"configuration invalide :\n  " + strings.Join(errs, "\n  ")}
+	}
+	return cfg, fs.Args(), nil
+}

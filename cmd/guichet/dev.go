@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/pgcluster"
+)
+
+// runDev runs every service in one process on an embedded NATS server and,
+// unless DATABASE_URL says otherwise, a private PostgreSQL cluster.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseConfig("dev", args, stderr, true)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("argument inattendu : %s", strings.Join(rest, " "))}
+	}
+	log := newLogger(cfg.Log, stderr)
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dossier de données %s : %w", dir, err)
+	}
+	if cfg.Secret == "" {
+		if cfg.Secret, err = devSecret(filepath.Join(dir, "secret")); err != nil {
+			return err
+		}
+	}
+
+	natsURL := cfg.NATSURL
+	if natsURL == "" {
+		ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: cfg.NATSPort, StoreDir: filepath.Join(dir, "nats")})
+		if err != nil {
+			return fmt.Errorf("NATS embarqué : %w (port %d pris ? essayez --nats-port 0)", err, cfg.NATSPort)
+		}
+		defer ns.Shutdown()
+		natsURL = ns.ClientURL()
+	}
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dir, "postgres"), Port: cfg.PGPort, BinDir: cfg.PGBin, Log: log})
+		if err != nil {
+			return err
+		}
+		defer pg.Stop()
+		if err := pg.CreateDatabase(ctx, "guichet", ""); err != nil {
+			return err
+		}
+		dbURL = pg.URL("guichet")
+	}
+
+	a, err := startApp(ctx, cfg, natsURL, dbURL, knownServices, log)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	base := "http://" + a.addr
+	fmt.Fprintf(stdout, `
+Guichet tourne (Ctrl-C pour tout arrêter).
+  API            %[1]s/api/v1/requests
+  Santé          %[1]s/healthz   %[1]s/readyz
+  Métriques      %[1]s/metrics
+  NATS           %[2]s
+  PostgreSQL     %[3]s
+  Données        %[4]s
+
+`, base, natsURL, redact(dbURL), dir)
+	err = a.wait(ctx)
+	fmt.Fprintln(stdout, "Arrêt de Guichet…")
+	return err
+}
+
+// devSecret reads the tracking-code key kept in the data folder, creating it
+// on first run so that codes stay valid across restarts.
+func devSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("clé des codes de suivi : %w", err)
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("clé des codes de suivi : %w", err)
+	}
+	return s, nil
+}
+
+// redact hides the password of a database URL for display.
+func redact(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.IndexByte(cred, ':'); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
+	}
+	return u
+}

@@ -1,0 +1,86 @@
+// Command guichet runs Guichet, the Métropole's omnichannel citizen request
+// router: `guichet dev` runs everything in one process, `guichet serve`
+// runs chosen services against external NATS and PostgreSQL, `guichet
+// migrate` applies the database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // case references and dates use Europe/Paris wherever we run
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `guichet — routeur omnicanal des demandes des citoyens
+
+Usage:
+  guichet dev     [--addr HOST:PORT] [--data DIR] [...]   tout en un processus (NATS et PostgreSQL embarqués)
+  guichet serve   SERVICE... [--addr HOST:PORT]           services choisis (api, router) sur NATS_URL et DATABASE_URL
+  guichet migrate                                          applique les migrations sur DATABASE_URL
+  guichet version
+
+"guichet COMMANDE -h" liste les options et variables d'environnement de chaque commande.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "dev":
+		err = runDev(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "guichet", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "guichet: commande inconnue %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "guichet: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

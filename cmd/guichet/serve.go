@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/ampmetropole/guichet/services/casestore"
+)
+
+// runServe runs the chosen services against external NATS and PostgreSQL.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Services first, then flags: "guichet serve api router --addr :8080".
+	var services []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		services = append(services, args[0])
+		args = args[1:]
+	}
+	cfg, rest, err := parseConfig("serve", args, stderr, false)
+	if err != nil {
+		return err
+	}
+	services = append(services, rest...)
+	if len(services) == 0 {
+		return usageError{"indiquez au moins un service : " + strings.Join(knownServices, ", ")}
+	}
+	for _, s := range services {
+		if !slices.Contains(knownServices, s) {
+			return usageError{fmt.Sprintf("service inconnu %q (connus : %s)", s, strings.Join(knownServices, ", "))}
+		}
+	}
+	var missing []string
+	if cfg.NATSURL == "" {
+		missing = append(missing, "NATS_URL")
+	}
+	if cfg.DatabaseURL == "" {
+		missing = append(missing, "DATABASE_URL")
+	}
+	if slices.Contains(services, "api") && len(cfg.Secret) < 16 {
+		missing = append(missing, "GUICHET_SECRET (16 caractères au moins)")
+	}
+	if len(missing) > 0 {
+		return usageError{"variables d'environnement requises : " + strings.Join(missing, ", ")}
+	}
+	log := newLogger(cfg.Log, stderr)
+	a, err := startApp(ctx, cfg, cfg.NATSURL, cfg.DatabaseURL, services, log)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	log.Info("guichet serving", "services", services, "addr", a.addr)
+	return a.wait(ctx)
+}
+
+// runMigrate applies the migrations to DATABASE_URL.
+func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, _, err := parseConfig("migrate", args, stderr, false)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return usageError{"DATABASE_URL est requise"}
+	}
+	return casestore.Migrate(ctx, cfg.DatabaseURL, newLogger(cfg.Log, stderr))
+}

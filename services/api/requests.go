@@ -1,0 +1,61 @@
+package api
+
+import (
+	"io"
+	"net/http"
+)
+
+// submitRequest takes a request in the common schema and answers 202 once
+// JetStream has stored it.
+func (h *Handler) submitRequest(w http.ResponseWriter, r *http.Request) {
+	// The body is parsed as JSON whatever the Content-Type says: `curl -d`
+	// sends a form type by default, and the schema check is what matters.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	receipt, err := h.deps.Intake.SubmitJSON(r.Context(), body, "api")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/requests/"+receipt.ID)
+	writeJSON(w, http.StatusAccepted, receipt)
+}
+
+func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !uuidPattern.MatchString(id) {
+		writeJSONError(w, http.StatusBadRequest, "identifiant de demande invalide (UUID attendu) : "+truncate(id, 64), nil)
+		return
+	}
+	st, err := h.deps.Store.RequestStatus(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *Handler) showCase(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	if !caseRefPattern.MatchString(ref) {
+		writeJSONError(w, http.StatusBadRequest, "référence de dossier invalide (AMP-AAAA-NNNNNN attendu) : "+truncate(ref, 64), nil)
+		return
+	}
+	c, err := h.deps.Store.Case(r.Context(), ref)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

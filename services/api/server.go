@@ -1,0 +1,142 @@
+// Package api serves Guichet's HTTP API: the intake of requests in the
+// common schema for systems that integrate directly, request status and case
+// history, health, readiness and metrics.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/intake"
+)
+
+// MaxRequestBody bounds a request submitted in the common schema.
+const MaxRequestBody = 1 << 20
+
+// Intake accepts requests.
+type Intake interface {
+	SubmitJSON(ctx context.Context, raw []byte, adapter string) (intake.Receipt, error)
+}
+
+// Store answers the read side of the API.
+type Store interface {
+	RequestStatus(ctx context.Context, id string) (casestore.RequestStatus, error)
+	Case(ctx context.Context, ref string) (casestore.Case, error)
+}
+
+// Pinger is a dependency readiness depends on.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Intake   Intake
+	Store    Store
+	Ready    map[string]Pinger // name → dependency, for /readyz
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+}
+
+// Handler serves the API.
+type Handler struct {
+	deps    Deps
+	mux     *http.ServeMux
+	metrics *httpMetrics
+}
+
+// New builds the API handler and registers its metrics on reg.
+func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{deps: deps, mux: http.NewServeMux(), metrics: m}
+	h.route("POST /api/v1/requests", h.submitRequest)
+	h.route("GET /api/v1/requests/{id}", h.showRequest)
+	h.route("GET /api/v1/cases/{ref}", h.showCase)
+	h.route("GET /healthz", h.healthz)
+	h.route("GET /readyz", h.readyz)
+	h.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "ressource inconnue : "+r.Method+" "+r.URL.Path, nil)
+	})
+	return h, nil
+}
+
+// route registers a handler wrapped with panic recovery and metrics, labelled
+// by its pattern (never by the raw path, which would explode cardinality).
+func (h *Handler) route(pattern string, fn http.HandlerFunc) {
+	h.mux.Handle(pattern, h.instrument(pattern, fn))
+}
+
+func (h *Handler) instrument(pattern string, fn http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				h.deps.Log.Error("panic in handler", "route", pattern, "panic", p, "stack", string(debug.Stack()))
+				if !sw.wrote {
+					writeJSONError(sw, http.StatusInternalServerError, "erreur interne", nil)
+				}
+			}
+			h.metrics.requests.WithLabelValues(pattern, strconv.Itoa(sw.status)).Inc()
+			h.metrics.duration.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
+		}()
+		fn(sw, r)
+	})
+}
+
+// ServeHTTP adds the security headers every answer carries.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status, s.wrote = code, true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+var (
+	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	caseRefPattern = regexp.MustCompile(`^AMP-[0-9]{4}-[0-9]{6,}$`)
+)
+
+// NewServer wraps a handler in an http.Server with bounded timeouts.
+func NewServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,162 @@
+// Package intake is the one way into Guichet for every channel adapter: it
+// completes a request (id, tracking code, receipt time), proves it matches
+// the request.v1 schema, publishes it on REQUESTS and answers only once
+// JetStream has acknowledged it.
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/fault"
+)
+
+// Publisher is what intake needs of the bus.
+type Publisher interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte, header nats.Header) (bus.Published, error)
+}
+
+// Recorder notes accepted requests so that their status can be asked at once.
+type Recorder interface {
+	RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error
+}
+
+// Receipt is what the adapter tells the citizen or the upstream system.
+type Receipt struct {
+	ID           string    `json:"id"`
+	TrackingCode string    `json:"tracking_code"`
+	ReceivedAt   time.Time `json:"-"` // of this submission; a duplicate keeps the first one's
+	Duplicate    bool      `json:"-"` // the same request had already been accepted
+}
+
+// Intake accepts requests.
+type Intake struct {
+	pub      Publisher
+	rec      Recorder
+	validate *schemas.Validator
+	secret   []byte
+	log      *slog.Logger
+}
+
+// New returns an intake. secret keys the tracking codes: keep it stable and
+// private, or codes already given out stop matching.
+func New(pub Publisher, rec Recorder, v *schemas.Validator, secret []byte, log *slog.Logger) (*Intake, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("intake: the tracking-code secret must be at least 16 bytes")
+	}
+	return &Intake{pub: pub, rec: rec, validate: v, secret: secret, log: log.With("service", "intake")}, nil
+}
+
+// SubmitJSON takes a request in the common schema as sent by a system that
+// integrates directly. The fields Guichet sets itself may be left out: id
+// (then every call is a new request), schema, received_at, language (fr),
+// tracking_code, source.
+func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (Receipt, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("données après l'objet JSON")
+		}
+		return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+			Problems: []schemas.Problem{{Field: "/", Message: "JSON mal formé : " + err.Error()}}})
+	}
+	if m == nil {
+		return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+			Problems: []schemas.Problem{{Field: "/", Message: "un objet JSON est attendu"}}})
+	}
+	if tc, ok := m["tracking_code"]; ok {
+		if id, _ := m["id"].(string); id == "" || tc != TrackingCode(in.secret, id) {
+			return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+				Problems: []schemas.Problem{{Field: "/tracking_code", Message: "attribué par Guichet : ne pas le fournir"}}})
+		}
+	}
+	if _, ok := m["id"]; !ok {
+		id, err := newID()
+		if err != nil {
+			return Receipt{}, err
+		}
+		m["id"] = id
+	}
+	setDefault(m, "schema", schemas.RequestV1)
+	setDefault(m, "received_at", time.Now().UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano))
+	setDefault(m, "language", "fr")
+	setDefault(m, "source", map[string]any{"adapter": adapter})
+	if id, ok := m["id"].(string); ok {
+		m["tracking_code"] = TrackingCode(in.secret, id)
+	}
+	completed, err := json.Marshal(m)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("intake: %w", err)
+	}
+	req, err := in.validate.DecodeRequest(completed)
+	if err != nil {
+		return Receipt{}, fault.E(fault.Invalid, err)
+	}
+	return in.publish(ctx, req)
+}
+
+// Submit completes and publishes a request built by an adapter.
+func (in *Intake) Submit(ctx context.Context, req schemas.Request) (Receipt, error) {
+	if req.ID == "" {
+		id, err := newID()
+		if err != nil {
+			return Receipt{}, err
+		}
+		req.ID = id
+	}
+	if req.Schema == "" {
+		req.Schema = schemas.RequestV1
+	}
+	if req.ReceivedAt.IsZero() {
+		req.ReceivedAt = time.Now().UTC().Truncate(time.Millisecond)
+	}
+	if req.Language == "" {
+		req.Language = "fr"
+	}
+	req.TrackingCode = TrackingCode(in.secret, req.ID)
+	return in.publish(ctx, req)
+}
+
+func (in *Intake) publish(ctx context.Context, req schemas.Request) (Receipt, error) {
+	data, err := in.validate.EncodeRequest(req)
+	if err != nil {
+		return Receipt{}, fault.E(fault.Invalid, err)
+	}
+	ack, err := in.pub.Publish(ctx, bus.RequestSubject(req.Channel), req.ID, data, nil)
+	if err != nil {
+		return Receipt{}, fault.E(fault.Transient, fmt.Errorf("intake: %w", err))
+	}
+	// Only for status queries before routing: the router records the request
+	// anyway, so a failure here loses nothing.
+	if err := in.rec.RecordReceived(context.WithoutCancel(ctx), req, data); err != nil {
+		in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
+	}
+	in.log.Info("request accepted", "request_id", req.ID, "channel", req.Channel, "seq", ack.Sequence, "duplicate", ack.Duplicate)
+	return Receipt{ID: req.ID, TrackingCode: req.TrackingCode, ReceivedAt: req.ReceivedAt, Duplicate: ack.Duplicate}, nil
+}
+
+func setDefault(m map[string]any, key string, v any) {
+	if _, ok := m[key]; !ok {
+		m[key] = v
+	}
+}
+
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("intake: new request id: %w", err)
+	}
+	return id.String(), nil
+}

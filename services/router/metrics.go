@@ -1,0 +1,42 @@
+package router
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	processed *prometheus.CounterVec
+	duration  prometheus.Histogram
+	dead      prometheus.Counter
+	relayed   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guichet_router_requests_total",
+			Help: "Requests handled by the router, by outcome (new_case, linked, replay, invalid, error).",
+		}, []string{"outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "guichet_router_request_duration_seconds",
+			Help:    "Time to route one request, from delivery to commit and publication.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		dead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "guichet_router_dead_letters_total",
+			Help: "Requests sent to the DEAD stream.",
+		}),
+		relayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "guichet_router_outbox_relayed_total",
+			Help: "Case events published by the outbox relay rather than by the router that committed them.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("router: metrics: %w", err)
+		}
+	}
+	return m, nil
+}
