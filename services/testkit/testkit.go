@@ -195,3 +195,6 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// NopLogger discards everything, for child processes of tests.
+func NopLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
