@@ -67,9 +67,6 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSONError(w, http.StatusNotFound, "ressource inconnue : "+r.Method+" "+r.URL.Path, nil)
-	})
 	return h, nil
 }
 
@@ -103,7 +100,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		// The mux's own 404 and 405 answers, in JSON like every other error.
+		h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w, what: r.Method + " " + r.URL.Path}, r)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// jsonErrorWriter replaces the plain-text body of the mux's error answers.
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	what    string
+	written bool
+}
+
+func (j *jsonErrorWriter) WriteHeader(code int) {
+	if j.written {
+		return
+	}
+	j.written = true
+	j.Header().Del("Content-Length")
+	msg := "ressource inconnue : " + j.what
+	if code == http.StatusMethodNotAllowed {
+		msg = "méthode non permise : " + j.what
+	}
+	writeJSONError(j.ResponseWriter, code, msg, nil)
+}
+
+func (j *jsonErrorWriter) Write(b []byte) (int, error) {
+	if !j.written {
+		j.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
 }
 
 type statusWriter struct {

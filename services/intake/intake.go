@@ -62,6 +62,15 @@ func New(pub Publisher, rec Recorder, v *schemas.Validator, secret []byte, log *
 // (then every call is a new request), schema, received_at, language (fr),
 // tracking_code, source.
 func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (Receipt, error) {
+	req, err := in.complete(raw, adapter)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return in.publish(ctx, req)
+}
+
+// complete parses raw, fills in what Guichet sets itself and validates.
+func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -69,23 +78,23 @@ func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (R
 		if err == nil {
 			err = errors.New("données après l'objet JSON")
 		}
-		return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+		return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 			Problems: []schemas.Problem{{Field: "/", Message: "JSON mal formé : " + err.Error()}}})
 	}
 	if m == nil {
-		return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+		return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 			Problems: []schemas.Problem{{Field: "/", Message: "un objet JSON est attendu"}}})
 	}
 	if tc, ok := m["tracking_code"]; ok {
 		if id, _ := m["id"].(string); id == "" || tc != TrackingCode(in.secret, id) {
-			return Receipt{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+			return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 				Problems: []schemas.Problem{{Field: "/tracking_code", Message: "attribué par Guichet : ne pas le fournir"}}})
 		}
 	}
 	if _, ok := m["id"]; !ok {
 		id, err := newID()
 		if err != nil {
-			return Receipt{}, err
+			return schemas.Request{}, err
 		}
 		m["id"] = id
 	}
@@ -98,13 +107,13 @@ func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (R
 	}
 	completed, err := json.Marshal(m)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("intake: %w", err)
+		return schemas.Request{}, fmt.Errorf("intake: %w", err)
 	}
 	req, err := in.validate.DecodeRequest(completed)
 	if err != nil {
-		return Receipt{}, fault.E(fault.Invalid, err)
+		return schemas.Request{}, fault.E(fault.Invalid, err)
 	}
-	return in.publish(ctx, req)
+	return req, nil
 }
 
 // Submit completes and publishes a request built by an adapter.

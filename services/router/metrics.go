@@ -33,6 +33,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Case events published by the outbox relay rather than by the router that committed them.",
 		}),
 	}
+	// Every outcome shows from the start, at zero.
+	for _, o := range []string{"new_case", "linked", "replay", "invalid", "error"} {
+		m.processed.WithLabelValues(o)
+	}
 	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("router: metrics: %w", err)
