@@ -137,11 +137,14 @@ func (c *Consumer) Start(ctx context.Context) error {
 	c.mu.Unlock()
 
 	msgs := make(chan jetstream.Msg)
+	// Stop ends fetching, not the work in flight: a handler runs to its end
+	// (bounded by HandlerTimeout) so that it can commit and acknowledge.
+	workCtx := context.WithoutCancel(runCtx)
 	var wg sync.WaitGroup
 	for range c.cfg.Workers {
 		wg.Go(func() {
 			for m := range msgs {
-				c.handle(runCtx, m)
+				c.handle(workCtx, m)
 			}
 		})
 	}
@@ -212,9 +215,6 @@ func (c *Consumer) handle(ctx context.Context, jm jetstream.Msg) {
 			// The work is committed and idempotent: a redelivery is harmless.
 			log.Warn("ack failed", "err", err)
 		}
-	case ctx.Err() != nil:
-		// Shutting down: leave it for redelivery without spending an attempt.
-		_ = jm.Nak()
 	case !fault.Retryable(err) || m.Attempt >= c.cfg.MaxAttempts:
 		c.deadLetter(ctx, jm, m, err, log)
 	default:
@@ -273,5 +273,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Guichet needs beyond Go on a Debian/Ubuntu machine: the
+# PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
+# tests run a private cluster from. As root it installs them with apt-get;
+# otherwise it prints the exact command to run. Safe to run again.
+set -euo pipefail
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "Go est introuvable : installez Go 1.26 ou plus récent (https://go.dev/doc/install), puis relancez." >&2
+  exit 1
+fi
+
+have_postgres() {
+  if command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1; then
+    return 0
+  fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ] && return 0
+  done
+  return 1
+}
+
+packages=()
+have_postgres || packages+=(postgresql)
+
+[ ${#packages[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installation de : ${packages[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  have_postgres || { echo "PostgreSQL installé mais initdb/postgres introuvables" >&2; exit 1; }
+else
+  echo "Il manque : ${packages[*]}. Installez-les avec :" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs Guichet's whole test suite: installs what is missing (deploy/setup.sh),
+# then vets and tests every package. The tests start their own NATS server
+# and PostgreSQL clusters; nothing needs to be running beforehand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/setup.sh
+go vet ./...
+go test -count=1 -timeout 12m ./...
