@@ -135,7 +135,7 @@ func TestPostThenCaseVisibleAndRepostChangesNothing(t *testing.T) {
 	if len(c2["events"].([]any)) != 1 {
 		t.Fatalf("repost changed the case: %v", c2)
 	}
-	if n := msgs(t, b.conn, bus.StreamRequests); n != 1 {
+	if n := testkit.StreamMsgs(t, b.conn, bus.StreamRequests); n != 1 {
 		t.Fatalf("REQUESTS holds %d messages, want 1", n)
 	}
 }
@@ -174,7 +174,7 @@ func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
 			}
 		})
 	}
-	if n := msgs(t, b.conn, bus.StreamRequests); n != 0 {
+	if n := testkit.StreamMsgs(t, b.conn, bus.StreamRequests); n != 0 {
 		t.Fatalf("%d messages published from bad input", n)
 	}
 }
@@ -237,17 +237,4 @@ func TestHealthReadinessMetrics(t *testing.T) {
 	if code, body := do(t, "POST", b.srv.URL+"/api/v1/requests", validRequest); code != http.StatusServiceUnavailable {
 		t.Fatalf("POST without NATS: %d %v", code, body)
 	}
-}
-
-func msgs(t *testing.T, conn *bus.Conn, stream string) uint64 {
-	t.Helper()
-	s, err := conn.JS.Stream(context.Background(), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
 }

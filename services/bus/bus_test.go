@@ -56,7 +56,7 @@ func TestPublishDeduplicates(t *testing.T) {
 	if err != nil || !second.Duplicate || second.Sequence != first.Sequence {
 		t.Fatalf("second publish of the same id: %+v %v", second, err)
 	}
-	if n := streamMsgs(t, conn, bus.StreamRequests); n != 1 {
+	if n := testkit.StreamMsgs(t, conn, bus.StreamRequests); n != 1 {
 		t.Fatalf("REQUESTS holds %d messages, want 1", n)
 	}
 }
@@ -110,7 +110,7 @@ func TestConsumerRetriesThenSucceeds(t *testing.T) {
 	if fmt.Sprint(attempts) != "[1 2 3]" {
 		t.Fatalf("attempts %v, want [1 2 3]", attempts)
 	}
-	if n := streamMsgs(t, conn, bus.StreamDead); n != 0 {
+	if n := testkit.StreamMsgs(t, conn, bus.StreamDead); n != 0 {
 		t.Fatalf("%d dead letters for a message that succeeded", n)
 	}
 }
@@ -145,7 +145,7 @@ func TestConsumerDeadLetters(t *testing.T) {
 				return tt.handler(ctx, m)
 			}, func(ctx context.Context, m bus.Message, reason error) { deadCalls.Add(1) })
 			publish(t, conn, "bad", "good")
-			testkit.Eventually(t, 10*time.Second, "dead letter", func() bool { return streamMsgs(t, conn, bus.StreamDead) == 1 })
+			testkit.Eventually(t, 10*time.Second, "dead letter", func() bool { return testkit.StreamMsgs(t, conn, bus.StreamDead) == 1 })
 			testkit.Eventually(t, 5*time.Second, "good message handled", func() bool { return ok.Load() == 1 })
 			waitAcked(t, conn, "test")
 
@@ -168,19 +168,6 @@ func TestConsumerDeadLetters(t *testing.T) {
 			}
 		})
 	}
-}
-
-func streamMsgs(t *testing.T, conn *bus.Conn, name string) uint64 {
-	t.Helper()
-	s, err := conn.JS.Stream(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
 }
 
 func waitAcked(t *testing.T, conn *bus.Conn, durable string) {

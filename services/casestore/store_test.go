@@ -140,7 +140,7 @@ func TestRouteRollsBackOnError(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v", err)
 	}
-	if n := count(t, b.url, "SELECT count(*) FROM cases") + count(t, b.url, "SELECT count(*) FROM requests"); n != 0 {
+	if n := testkit.Count(t, b.url, "SELECT count(*) FROM cases") + testkit.Count(t, b.url, "SELECT count(*) FROM requests"); n != 0 {
 		t.Fatalf("%d rows survived a rolled-back transaction", n)
 	}
 }
@@ -179,7 +179,7 @@ func TestResolveCitizen(t *testing.T) {
 	if got := resolve(casestore.Identity{}); got != 0 {
 		t.Fatalf("nobody resolved to %d", got)
 	}
-	if n := count(t, b.url, "SELECT count(*) FROM citizens"); n != 2 {
+	if n := testkit.Count(t, b.url, "SELECT count(*) FROM citizens"); n != 2 {
 		t.Fatalf("%d citizens, want 2", n)
 	}
 }
@@ -224,7 +224,7 @@ func TestAppendEventRefusesInvalidEvent(t *testing.T) {
 	if fault.KindOf(err) != fault.Permanent {
 		t.Fatalf("want a permanent error, got %v", err)
 	}
-	if n := count(t, b.url, "SELECT count(*) FROM outbox"); n != 0 {
+	if n := testkit.Count(t, b.url, "SELECT count(*) FROM outbox"); n != 0 {
 		t.Fatalf("an invalid event reached the outbox")
 	}
 }
@@ -271,18 +271,4 @@ func TestNotFound(t *testing.T) {
 	if _, err := s.RequestStatus(ctx, id.String()); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("RequestStatus: %v", err)
 	}
-}
-
-func count(t *testing.T, url, sql string) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), sql).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -148,7 +148,7 @@ func TestRequestBecomesCaseWithOneEvent(t *testing.T) {
 	}
 	// The decision says why.
 	var outcome, reasons string
-	row(t, b.dbURL, `SELECT outcome, reasons::text FROM routing_decisions WHERE request_id = $1`, []any{rc.ID}, &outcome, &reasons)
+	testkit.QueryRow(t, b.dbURL, `SELECT outcome, reasons::text FROM routing_decisions WHERE request_id = $1`, []any{rc.ID}, &outcome, &reasons)
 	if outcome != "new_case" || reasons == "[]" {
 		t.Errorf("decision %s %s", outcome, reasons)
 	}
@@ -177,13 +177,13 @@ func TestReplayChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConsumerIdle(t, b.conn)
-	if n := count(t, b.dbURL, `SELECT count(*) FROM cases`); n != 1 {
+	if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM cases`); n != 1 {
 		t.Errorf("%d cases after replay, want 1", n)
 	}
-	if n := count(t, b.dbURL, `SELECT count(*) FROM case_events`); n != 1 {
+	if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM case_events`); n != 1 {
 		t.Errorf("%d events after replay, want 1", n)
 	}
-	if n := count(t, b.dbURL, `SELECT count(*) FROM routing_decisions`); n != 1 {
+	if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM routing_decisions`); n != 1 {
 		t.Errorf("%d decisions after replay, want 1", n)
 	}
 	c2, _ := b.store.Case(context.Background(), c.Ref)
@@ -211,7 +211,7 @@ func TestFollowUpCitingCaseJoinsIt(t *testing.T) {
 		t.Fatalf("follow-up went to %s with events %+v", c2.Ref, c2.Events)
 	}
 	// Both contacts resolve to the same citizen (e-mail then phone).
-	if n := count(t, b.dbURL, `SELECT count(DISTINCT citizen_id) FROM requests`); n != 1 {
+	if n := testkit.Count(t, b.dbURL, `SELECT count(DISTINCT citizen_id) FROM requests`); n != 1 {
 		t.Errorf("%d citizens for one person", n)
 	}
 }
@@ -294,11 +294,11 @@ func TestCrashLosesNothingDuplicatesNothing(t *testing.T) {
 				t.Fatalf("child did not die by SIGKILL: %v\n%s", err, out)
 			}
 			wantCases := map[string]int{"before-commit": 0, "after-commit": 1}[mode]
-			if n := count(t, b.dbURL, `SELECT count(*) FROM cases`); n != wantCases {
+			if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM cases`); n != wantCases {
 				t.Fatalf("after the crash: %d cases, want %d", n, wantCases)
 			}
 			if mode == "after-commit" {
-				if n := count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`); n != 1 {
+				if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`); n != 1 {
 					t.Fatalf("the crashed router should have left its event unpublished, %d pending", n)
 				}
 			}
@@ -307,20 +307,20 @@ func TestCrashLosesNothingDuplicatesNothing(t *testing.T) {
 			c := waitRouted(t, b.store, rc.ID)
 			waitConsumerIdle(t, b.conn)
 			testkit.Eventually(t, 10*time.Second, "event published", func() bool {
-				return count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) == 0
+				return testkit.Count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) == 0
 			})
 			for sql, want := range map[string]int{
 				`SELECT count(*) FROM cases`: 1, `SELECT count(*) FROM case_events`: 1,
 				`SELECT count(*) FROM routing_decisions`: 1, `SELECT count(*) FROM requests`: 1,
 			} {
-				if n := count(t, b.dbURL, sql); n != want {
+				if n := testkit.Count(t, b.dbURL, sql); n != want {
 					t.Errorf("%s = %d, want %d", sql, n, want)
 				}
 			}
 			if len(c.Events) != 1 {
 				t.Errorf("case has %d events", len(c.Events))
 			}
-			if n := streamMsgs(t, b.conn, bus.StreamCases); n != 1 {
+			if n := testkit.StreamMsgs(t, b.conn, bus.StreamCases); n != 1 {
 				t.Errorf("CASES holds %d messages, want exactly 1", n)
 			}
 		})
@@ -398,7 +398,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 func mustLoad(t *testing.T, b testBundle, id string) json.RawMessage {
 	t.Helper()
 	var raw []byte
-	row(t, b.dbURL, `SELECT payload::text FROM requests WHERE id = $1`, []any{id}, &raw)
+	testkit.QueryRow(t, b.dbURL, `SELECT payload::text FROM requests WHERE id = $1`, []any{id}, &raw)
 	return raw
 }
 
@@ -426,36 +426,4 @@ func waitConsumerIdle(t *testing.T, conn *bus.Conn) {
 		info, err := c.Info(context.Background())
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	})
-}
-
-func streamMsgs(t *testing.T, conn *bus.Conn, name string) uint64 {
-	t.Helper()
-	s, err := conn.JS.Stream(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
-}
-
-func count(t *testing.T, url, sql string) int {
-	t.Helper()
-	var n int
-	row(t, url, sql, nil, &n)
-	return n
-}
-
-func row(t *testing.T, url, sql string, args []any, dest ...any) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if err := conn.QueryRow(context.Background(), sql, args...).Scan(dest...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }

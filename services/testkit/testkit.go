@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
 	"github.com/ampmetropole/guichet/services/bus"
@@ -198,3 +199,39 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 // NopLogger discards everything, for child processes of tests.
 func NopLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// StreamMsgs is the number of messages a JetStream stream holds.
+func StreamMsgs(t testing.TB, conn *bus.Conn, stream string) uint64 {
+	t.Helper()
+	s, err := conn.JS.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatalf("testkit: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatalf("testkit: stream %s: %v", stream, err)
+	}
+	return info.State.Msgs
+}
+
+// QueryRow runs one query on a fresh connection to url and scans its row.
+func QueryRow(t testing.TB, url, sql string, args []any, dest ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		t.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
+// Count runs a SELECT count(*)… query.
+func Count(t testing.TB, url, sql string) int {
+	t.Helper()
+	var n int
+	QueryRow(t, url, sql, nil, &n)
+	return n
+}
