@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Guichet needs beyond Go on a Debian/Ubuntu machine: the
 # PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
-# tests run a private cluster from. As root it installs them with apt-get;
+# tests run a private cluster from, and (with the argument "test") Chromium
+# for the browser tests. As root it installs them with apt-get;
 # otherwise it prints the exact command to run. Safe to run again.
 set -euo pipefail
 
@@ -20,8 +21,16 @@ have_postgres() {
   return 1
 }
 
+have_chromium() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+}
+
 packages=()
 have_postgres || packages+=(postgresql)
+# The browser tests drive a real headless Chromium: only the test suite needs it.
+if [ "${1:-}" = "test" ]; then
+  have_chromium || packages+=(chromium)
+fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0
 

@@ -4,6 +4,6 @@
 # and PostgreSQL clusters; nothing needs to be running beforehand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/setup.sh
+deploy/setup.sh test
 go vet ./...
 go test -count=1 -timeout 12m ./...

@@ -109,6 +109,8 @@ type Turn struct {
 const (
 	EventCreated       = "created"
 	EventRequestLinked = "request_linked"
+	EventReplied       = "replied"
+	EventNoteAdded     = "note_added"
 )
 
 // Case states of the harmonized lifecycle.

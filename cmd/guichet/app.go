@@ -15,15 +15,20 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/api"
+	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/mailer"
+	"github.com/ampmetropole/guichet/services/notify"
 	"github.com/ampmetropole/guichet/services/router"
 	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/webform"
 )
 
-// Services that `guichet serve` can run.
-var knownServices = []string{"api", "router"}
+// Services that `guichet serve` can run. api and web share one HTTP server.
+var knownServices = []string{"api", "web", "router", "notifier"}
 
 // app is a set of running services on one NATS and one PostgreSQL.
 type app struct {
@@ -31,31 +36,46 @@ type app struct {
 	conn     *bus.Conn
 	store    *casestore.Store
 	router   *router.Router
+	notifier *notify.Notifier
 	server   *http.Server
 	serveErr chan error
 	addr     string
 }
 
+// appDeps are what the process provides beyond configuration.
+type appDeps struct {
+	natsURL, databaseURL string
+	outbox               *mailer.Outbox // development: mail written to a folder; nil otherwise
+}
+
 // startApp connects, migrates, creates the streams and starts the services.
 // On error everything already started is stopped.
-func startApp(ctx context.Context, cfg Config, natsURL, databaseURL string, services []string, log *slog.Logger) (_ *app, err error) {
+func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, log *slog.Logger) (_ *app, err error) {
 	a := &app{log: log, serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			a.stop()
 		}
 	}()
-	if err := casestore.Migrate(ctx, databaseURL, log); err != nil {
+	if err := casestore.Migrate(ctx, deps.databaseURL, log); err != nil {
 		return nil, err
 	}
 	v, err := schemas.NewValidator()
 	if err != nil {
 		return nil, err
 	}
-	if a.store, err = casestore.Open(ctx, casestore.Config{URL: databaseURL, MaxConns: int32(cfg.Router.Workers + 8)}, v, log); err != nil {
+	cat, err := catalogue.Default()
+	if err != nil {
 		return nil, err
 	}
-	if a.conn, err = bus.Connect(ctx, natsURL, "guichet", log); err != nil {
+	places, err := territory.Load()
+	if err != nil {
+		return nil, err
+	}
+	if a.store, err = casestore.Open(ctx, casestore.Config{URL: deps.databaseURL, MaxConns: int32(cfg.Router.Workers + 8)}, v, log); err != nil {
+		return nil, err
+	}
+	if a.conn, err = bus.Connect(ctx, deps.natsURL, "guichet", log); err != nil {
 		return nil, err
 	}
 	if err := bus.EnsureTopology(ctx, a.conn.JS, bus.TopologyConfig{Replicas: cfg.Streams.Replicas}); err != nil {
@@ -65,10 +85,6 @@ func startApp(ctx context.Context, cfg Config, natsURL, databaseURL string, serv
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if slices.Contains(services, "router") {
-		places, err := territory.Load()
-		if err != nil {
-			return nil, err
-		}
 		a.router, err = router.New(router.Config{
 			Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, AckWait: cfg.Router.AckWait,
 		}, a.conn, a.store, v, places, reg, log)
@@ -79,11 +95,29 @@ func startApp(ctx context.Context, cfg Config, natsURL, databaseURL string, serv
 			return nil, err
 		}
 	}
-	if slices.Contains(services, "api") {
-		in, err := intake.New(bus.NewPublisher(a.conn.JS), a.store, v, []byte(cfg.Secret), log)
+	if slices.Contains(services, "notifier") {
+		sender, err := mailSender(cfg, deps)
 		if err != nil {
 			return nil, err
 		}
+		a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL}, a.conn, a.store, sender, cat, v, log)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.notifier.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	withAPI, withWeb := slices.Contains(services, "api"), slices.Contains(services, "web")
+	if !withAPI && !withWeb {
+		return a, nil
+	}
+	in, err := intake.New(bus.NewPublisher(a.conn.JS), a.store, v, []byte(cfg.Secret), log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	if withAPI {
 		h, err := api.New(api.Deps{
 			Intake:   in,
 			Store:    a.store,
@@ -94,19 +128,48 @@ func startApp(ctx context.Context, cfg Config, natsURL, databaseURL string, serv
 		if err != nil {
 			return nil, err
 		}
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return nil, fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", cfg.Addr, err)
+		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+			mux.Handle(p, h)
 		}
-		a.addr = ln.Addr().String()
-		a.server = api.NewServer(cfg.Addr, h, log)
-		go func() {
-			if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				a.serveErr <- err
-			}
-		}()
 	}
+	if withWeb {
+		files, err := attachment.NewStore(ctx, a.conn.JS)
+		if err != nil {
+			return nil, err
+		}
+		wd := webform.Deps{Intake: in, Store: a.store, Files: files, Catalogue: cat, Places: places, Log: log.With("service", "web")}
+		if deps.outbox != nil {
+			wd.Outbox = deps.outbox
+		}
+		w, err := webform.New(webform.Config{RatePerMinute: cfg.WebRate}, wd)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/", w)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", cfg.Addr, err)
+	}
+	a.addr = ln.Addr().String()
+	a.server = api.NewServer(cfg.Addr, mux, log)
+	go func() {
+		if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+	}()
 	return a, nil
+}
+
+// mailSender is SMTP when configured, else the development outbox.
+func mailSender(cfg Config, deps appDeps) (notify.Sender, error) {
+	if cfg.Mail.SMTPURL != "" {
+		return mailer.NewSMTP(mailer.SMTPConfig{URL: cfg.Mail.SMTPURL, From: cfg.Mail.From})
+	}
+	if deps.outbox != nil {
+		return deps.outbox, nil
+	}
+	return nil, errors.New("le service notifier a besoin de GUICHET_SMTP_URL pour envoyer les courriels")
 }
 
 // wait blocks until ctx ends or the HTTP server fails.
@@ -127,6 +190,9 @@ func (a *app) stop() {
 			a.log.Warn("HTTP shutdown", "err", err)
 		}
 		cancel()
+	}
+	if a.notifier != nil {
+		a.notifier.Stop()
 	}
 	if a.router != nil {
 		a.router.Stop()

@@ -28,9 +28,19 @@ type Config struct {
 	PGPort      int
 	PGBin       string
 	Secret      string
+	PublicURL   string
+	Mail        MailConfig
+	WebRate     int
 	Log         LogConfig
 	Router      RouterConfig
 	Streams     StreamConfig
+}
+
+// MailConfig says how e-mails leave: SMTP when a URL is set, else (dev) the
+// outbox folder.
+type MailConfig struct {
+	SMTPURL string
+	From    string
 }
 
 // RouterConfig tunes the router service.
@@ -56,6 +66,10 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_PG_PORT         port de la grappe PostgreSQL privée (dev ; défaut 0 = libre)
   GUICHET_PG_BIN          dossier des binaires initdb/postgres (défaut : PATH puis /usr/lib/postgresql/*/bin)
   GUICHET_SECRET          clé des codes de suivi, 16 octets au moins (obligatoire pour serve api ; dev : générée dans DIR)
+  GUICHET_PUBLIC_URL      adresse publique du site, pour les liens des courriels (défaut http://ADDR)
+  GUICHET_SMTP_URL        serveur d'envoi : smtp://user:pass@hôte:587 (STARTTLS), smtps://…:465 ; dev sans SMTP : dossier DIR/outbox, page /courriels
+  GUICHET_MAIL_FROM       expéditeur des courriels
+  GUICHET_WEB_RATE        envois de formulaires par minute et par adresse IP (défaut 10)
   GUICHET_LOG_LEVEL       debug | info | warn | error (défaut info)
   GUICHET_LOG_FORMAT      text | json (défaut text)
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
@@ -128,6 +142,10 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
 	cfg.PGBin = os.Getenv("GUICHET_PG_BIN")
 	cfg.Secret = os.Getenv("GUICHET_SECRET")
+	cfg.PublicURL = os.Getenv("GUICHET_PUBLIC_URL")
+	cfg.Mail.SMTPURL = os.Getenv("GUICHET_SMTP_URL")
+	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
+	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
 	cfg.Router.Workers = envInt("GUICHET_ROUTER_WORKERS", 4)
 	cfg.Router.MaxAttempts = envInt("GUICHET_ROUTER_MAX_ATTEMPTS", 5)
 	cfg.Router.AckWait = envDur("GUICHET_ROUTER_ACK_WAIT", 30*time.Second)
@@ -142,6 +160,9 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
 	}
 	if cfg.Router.Workers < 1 || cfg.Router.MaxAttempts < 1 {
 		errs = append(errs, "GUICHET_ROUTER_WORKERS et GUICHET_ROUTER_MAX_ATTEMPTS doivent valoir au moins 1")

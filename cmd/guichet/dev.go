@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/pgcluster"
 )
 
@@ -62,7 +63,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		dbURL = pg.URL("guichet")
 	}
 
-	a, err := startApp(ctx, cfg, natsURL, dbURL, knownServices, log)
+	deps := appDeps{natsURL: natsURL, databaseURL: dbURL}
+	if cfg.Mail.SMTPURL == "" {
+		if deps.outbox, err = mailer.NewOutbox(filepath.Join(dir, "outbox"), cfg.Mail.From); err != nil {
+			return err
+		}
+	}
+	a, err := startApp(ctx, cfg, deps, knownServices, log)
 	if err != nil {
 		return err
 	}
@@ -70,6 +77,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	base := "http://" + a.addr
 	fmt.Fprintf(stdout, `
 Guichet tourne (Ctrl-C pour tout arrêter).
+  Formulaire     %[1]s/demande
+  Suivi          %[1]s/suivi
+  Courriels      %[1]s/courriels   (envoyés dans %[4]s/outbox)
   API            %[1]s/api/v1/requests
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics

@@ -38,14 +38,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.DatabaseURL == "" {
 		missing = append(missing, "DATABASE_URL")
 	}
-	if slices.Contains(services, "api") && len(cfg.Secret) < 16 {
+	if (slices.Contains(services, "api") || slices.Contains(services, "web")) && len(cfg.Secret) < 16 {
 		missing = append(missing, "GUICHET_SECRET (16 caractères au moins)")
+	}
+	if slices.Contains(services, "notifier") && cfg.Mail.SMTPURL == "" {
+		missing = append(missing, "GUICHET_SMTP_URL")
 	}
 	if len(missing) > 0 {
 		return usageError{"variables d'environnement requises : " + strings.Join(missing, ", ")}
 	}
 	log := newLogger(cfg.Log, stderr)
-	a, err := startApp(ctx, cfg, cfg.NATSURL, cfg.DatabaseURL, services, log)
+	a, err := startApp(ctx, cfg, appDeps{natsURL: cfg.NATSURL, databaseURL: cfg.DatabaseURL}, services, log)
 	if err != nil {
 		return err
 	}

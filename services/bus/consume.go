@@ -251,7 +251,9 @@ func (c *Consumer) deadLetter(ctx context.Context, jm jetstream.Msg, m Message, 
 	h.Set(HeaderDeadDeliveries, strconv.Itoa(m.Attempt))
 	h.Set(HeaderDeadConsumer, c.cfg.Durable)
 	subject := SubjectDead + "." + strings.TrimPrefix(m.Subject, "guichet.")
-	id := "dead:" + c.cfg.Stream + ":" + strconv.FormatUint(m.Sequence, 10)
+	// One dead letter per consumer and message: two consumers may give up on
+	// the same message for different reasons.
+	id := "dead:" + c.cfg.Durable + ":" + c.cfg.Stream + ":" + strconv.FormatUint(m.Sequence, 10)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := c.pub.Publish(pctx, subject, id, m.Data, h); err != nil {

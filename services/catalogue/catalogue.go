@@ -1,0 +1,69 @@
+// Package catalogue describes what the Métropole handles: its competences
+// with the labels and services citizens see, and how to reach it. The
+// default catalogue is embedded; the harmonized workflows extend it.
+package catalogue
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+)
+
+//go:embed catalogue.json
+var defaultJSON []byte
+
+// Organisation says how citizens reach the authority.
+type Organisation struct {
+	Name                  string `json:"name"`
+	ServiceDesk           string `json:"service_desk"`
+	Phone                 string `json:"phone"`
+	Address               string `json:"address"`
+	Hours                 string `json:"hours"`
+	DataProtectionContact string `json:"data_protection_contact"`
+}
+
+// Competence is one of the Métropole's fields of action.
+type Competence struct {
+	Code    string `json:"code"`
+	Label   string `json:"label"`
+	Help    string `json:"help"`
+	Service string `json:"service"`
+}
+
+// Catalogue is the list of competences and the organisation's contacts.
+type Catalogue struct {
+	Organisation Organisation `json:"organisation"`
+	Competences  []Competence `json:"competences"`
+	byCode       map[string]Competence
+}
+
+// Default returns the embedded catalogue.
+func Default() (*Catalogue, error) {
+	var c Catalogue
+	if err := json.Unmarshal(defaultJSON, &c); err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	c.byCode = make(map[string]Competence, len(c.Competences))
+	for _, k := range c.Competences {
+		if k.Code == "" || k.Label == "" || k.Service == "" {
+			return nil, fmt.Errorf("catalogue: competence %q lacks a code, label or service", k.Code)
+		}
+		c.byCode[k.Code] = k
+	}
+	return &c, nil
+}
+
+// Competence returns the competence with that code.
+func (c *Catalogue) Competence(code string) (Competence, bool) {
+	k, ok := c.byCode[code]
+	return k, ok
+}
+
+// ServiceFor names the service that handles a competence, or the service
+// desk when the competence is unknown (triage, or not chosen yet).
+func (c *Catalogue) ServiceFor(code string) string {
+	if k, ok := c.byCode[code]; ok {
+		return k.Service
+	}
+	return c.Organisation.ServiceDesk
+}

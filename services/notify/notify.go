@@ -1,0 +1,143 @@
+// Package notify sends citizens the messages Guichet owes them — for now the
+// acknowledgement of receipt of a web request, by e-mail when an address was
+// given. It follows the REQUESTS stream with its own durable consumer, so a
+// mail server that is away delays messages without losing them.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/catalogue"
+	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/mailer"
+)
+
+// Durable is the notifier's consumer name on REQUESTS.
+const Durable = "notifier"
+
+// KindAcknowledgement is the acknowledgement of receipt.
+const KindAcknowledgement = "acknowledgement"
+
+// Sender delivers an e-mail (SMTP, or the development outbox).
+type Sender interface {
+	Send(ctx context.Context, m mailer.Message) error
+}
+
+// Store remembers what was sent, so that a redelivery does not send twice.
+type Store interface {
+	NotificationSent(ctx context.Context, requestID, kind string) (bool, error)
+	RecordNotification(ctx context.Context, requestID, kind, recipient string) error
+}
+
+// Config tunes the notifier.
+type Config struct {
+	PublicURL   string // base of the links in messages, e.g. https://demarches.ampmetropole.fr
+	MaxAttempts int
+	Backoff     []time.Duration
+	AckWait     time.Duration
+}
+
+// Notifier sends acknowledgements.
+type Notifier struct {
+	cfg      Config
+	conn     *bus.Conn
+	store    Store
+	sender   Sender
+	cat      *catalogue.Catalogue
+	validate *schemas.Validator
+	log      *slog.Logger
+	consumer *bus.Consumer
+}
+
+// New builds a notifier; Start runs it.
+func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.Catalogue, v *schemas.Validator, log *slog.Logger) (*Notifier, error) {
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Notifier{cfg: cfg, conn: conn, store: store, sender: sender, cat: cat, validate: v,
+		log: log.With("service", "notifier")}, nil
+}
+
+// Start creates the durable consumer and handles requests until Stop.
+func (n *Notifier) Start(ctx context.Context) error {
+	c, err := bus.NewConsumer(n.conn.JS, bus.ConsumerConfig{
+		Stream: bus.StreamRequests, Durable: Durable, FilterSubject: bus.RequestSubject(schemas.ChannelWeb),
+		MaxAttempts: n.cfg.MaxAttempts, Backoff: n.cfg.Backoff, AckWait: n.cfg.AckWait, Workers: 2,
+	}, n.handle, n.log)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	n.consumer = c
+	return nil
+}
+
+// Stop stops the consumer; safe twice.
+func (n *Notifier) Stop() {
+	if n.consumer != nil {
+		n.consumer.Stop()
+	}
+}
+
+func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
+	req, err := n.validate.DecodeRequest(m.Data)
+	if err != nil {
+		return nil // the router dead-letters invalid requests; nothing to acknowledge
+	}
+	if req.Citizen == nil || req.Citizen.Email == "" {
+		return nil
+	}
+	sent, err := n.store.NotificationSent(ctx, req.ID, KindAcknowledgement)
+	if err != nil || sent {
+		return err
+	}
+	msg := n.acknowledgement(req)
+	if err := n.sender.Send(ctx, msg); err != nil {
+		return fmt.Errorf("notify: acknowledgement of %s: %w", req.ID, err)
+	}
+	n.log.Info("acknowledgement sent", "request_id", req.ID)
+	// Sent but not recorded (database away) means a second copy on retry:
+	// better than none.
+	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, req.Citizen.Email)
+}
+
+func (n *Notifier) acknowledgement(req schemas.Request) mailer.Message {
+	org := n.cat.Organisation
+	when := frtime.DateTime(req.ReceivedAt)
+	link := n.cfg.PublicURL + "/suivi/" + req.TrackingCode
+	var b strings.Builder
+	greeting := "Bonjour,"
+	if name := strings.TrimSpace(req.Citizen.Name); name != "" {
+		greeting = "Bonjour " + name + ","
+	}
+	fmt.Fprintf(&b, "%s\n\n", greeting)
+	var subject string
+	if strings.HasPrefix(req.Source.ExternalID, "suivi:") && len(req.CaseRefs) > 0 {
+		subject = "Votre message a bien été reçu — dossier " + req.CaseRefs[0]
+		fmt.Fprintf(&b, "%s a bien reçu le %s votre message complémentaire sur le dossier %s.\nIl a été ajouté à votre dossier et transmis au service qui le traite.\n\n", org.Name, when, req.CaseRefs[0])
+	} else {
+		hint := ""
+		if req.Hints != nil {
+			hint = req.Hints.Competence
+		}
+		subject = "Accusé de réception de votre demande — code " + req.TrackingCode
+		fmt.Fprintf(&b, "%s a bien reçu votre demande le %s.\n\n", org.Name, when)
+		if req.Subject != "" {
+			fmt.Fprintf(&b, "Objet : %s\n", req.Subject)
+		}
+		fmt.Fprintf(&b, "Service chargé de votre demande : %s\n", n.cat.ServiceFor(hint))
+		b.WriteString("Si elle relève d'un autre service ou d'une autre administration, elle lui sera transmise et vous en serez informé(e).\n\n")
+	}
+	fmt.Fprintf(&b, "Code de suivi : %s\n", req.TrackingCode)
+	fmt.Fprintf(&b, "Suivez votre demande et ajoutez-y des informations : %s\n\n", link)
+	fmt.Fprintf(&b, "Pour joindre le service : %s, %s, %s.\nPar courrier : %s, %s, en rappelant votre code de suivi.\n\n", org.ServiceDesk, org.Phone, org.Hours, org.Name, org.Address)
+	b.WriteString("Ce message est envoyé automatiquement : merci de ne pas y répondre.\n")
+	return mailer.Message{To: req.Citizen.Email, Subject: subject, Body: b.String(),
+		Headers: map[string]string{"X-Guichet-Request-Id": req.ID, "X-Guichet-Tracking-Code": req.TrackingCode}}
+}

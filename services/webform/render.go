@@ -1,0 +1,97 @@
+package webform
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ampmetropole/guichet/services/frtime"
+)
+
+var stateLabels = map[string]string{
+	"received":    "reçue, en attente de prise en charge",
+	"qualified":   "prise en charge par le service",
+	"in_progress": "en cours de traitement",
+	"waiting":     "en attente d'un complément",
+	"resolved":    "résolue",
+	"closed":      "close",
+	"rejected":    "rejetée",
+	"redirected":  "transmise à l'organisme compétent",
+	"merged":      "regroupée avec une autre demande",
+}
+
+func (h *Handler) funcs() template.FuncMap {
+	return template.FuncMap{
+		"date":      frtime.DateTime,
+		"isoDate":   func(t time.Time) string { return t.In(frtime.Paris()).Format(time.RFC3339) },
+		"service":   h.deps.Catalogue.ServiceFor,
+		"state":     func(s string) string { return stateLabels[s] },
+		"territory": h.territoryName,
+		"competence": func(code string) string {
+			if k, ok := h.deps.Catalogue.Competence(code); ok {
+				return k.Label
+			}
+			return "à déterminer"
+		},
+		"channel": func(c string) string {
+			return map[string]string{"web": "formulaire en ligne", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
+		},
+		"paragraphs": func(s string) []string {
+			var out []string
+			for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+			return out
+		},
+	}
+}
+
+func (h *Handler) territoryName(code string) string {
+	for _, c := range h.deps.Places.Communes() {
+		if c.Territory == code {
+			return c.TerritoryName
+		}
+	}
+	return ""
+}
+
+// parsePages builds one template set per page, each with the layout.
+func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("webform: templates: %w", err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("webform: template %s: %w", n, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+// render writes a page; rendering into a buffer first means a template error
+// becomes a clean 500, not half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	var buf bytes.Buffer
+	if err := h.pages[page].Execute(&buf, data); err != nil {
+		h.deps.Log.Error("render", "page", page, "err", err)
+		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}

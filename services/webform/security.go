@@ -1,0 +1,92 @@
+package webform
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// contentSecurityPolicy allows nothing but our own files: no inline script
+// or style, no framing, forms only to ourselves.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		// Tracking codes are in URLs: never hand them to another site.
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.URL.Path != "/" && len(r.URL.Path) > 7 && r.URL.Path[:7] == "/static" {
+			hd.Set("Cache-Control", "public, max-age=3600")
+		} else {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimiter allows each client address a number of submissions per
+// period, with a burst of the same size.
+type rateLimiter struct {
+	mu      sync.Mutex
+	every   rate.Limit
+	burst   int
+	clients map[string]*client
+	calls   int
+}
+
+type client struct {
+	limiter *rate.Limiter
+	seen    time.Time
+}
+
+func newRateLimiter(n int, per time.Duration) *rateLimiter {
+	return &rateLimiter{every: rate.Every(per / time.Duration(n)), burst: n, clients: map[string]*client{}}
+}
+
+func (l *rateLimiter) allow(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if l.calls%1000 == 0 {
+		// Forget idle clients so the map stays bounded.
+		for k, c := range l.clients {
+			if now.Sub(c.seen) > 10*time.Minute {
+				delete(l.clients, k)
+			}
+		}
+	}
+	c, ok := l.clients[addr]
+	if !ok {
+		c = &client{limiter: rate.NewLimiter(l.every, l.burst)}
+		l.clients[addr] = c
+	}
+	c.seen = now
+	return c.limiter.AllowN(now, 1)
+}
+
+// limited refuses a client that submits too often with 429.
+func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if !h.limiter.allow(host, time.Now()) {
+			w.Header().Set("Retry-After", "60")
+			h.render(w, r, http.StatusTooManyRequests, "message", messagePage{Title: "Trop d'envois",
+				Text: "Vous avez envoyé beaucoup de formulaires en peu de temps. Patientez une minute avant de réessayer ; rien de ce que vous avez déjà envoyé n'est perdu.",
+				Back: r.URL.Path})
+			return
+		}
+		next(w, r)
+	}
+}
