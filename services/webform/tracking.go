@@ -44,12 +44,12 @@ func normalizeCode(s string) string {
 
 // receiptPage is the acknowledgement of receipt.
 type receiptPage struct {
-	Title    string
-	Code     string
-	Found    bool
-	T        casestore.Tracking
-	Hint     string
-	Org      catalogue.Organisation
+	Title string
+	Code  string
+	Found bool
+	T     casestore.Tracking
+	Hint  string
+	Org   catalogue.Organisation
 }
 
 func (h *Handler) showReceipt(w http.ResponseWriter, r *http.Request) {

@@ -2,8 +2,8 @@ package webform_test
 
 import (
 	"bytes"
-	"html"
 	"context"
+	"html"
 	"image"
 	"image/jpeg"
 	"io"
