@@ -120,6 +120,23 @@ func TestDevRunsEverything(t *testing.T) {
 		t.Fatalf("case: %d %s", resp.StatusCode, raw)
 	}
 
+	// The citizen pages and the development outbox are served too, and the
+	// acknowledgement of the request above was "sent" there.
+	if resp, err := http.Get(base + "/demande"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /demande: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	testkit.Eventually(t, 10*time.Second, "acknowledgement in the outbox page", func() bool {
+		resp, err := http.Get(base + "/courriels")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		return bytes.Contains(page, []byte("karim@example.org")) && bytes.Contains(page, []byte(receipt.TrackingCode))
+	})
+
 	cancel() // Ctrl-C
 	select {
 	case err := <-done:

@@ -120,14 +120,14 @@ func (n *Notifier) acknowledgement(req schemas.Request) mailer.Message {
 	var subject string
 	if strings.HasPrefix(req.Source.ExternalID, "suivi:") && len(req.CaseRefs) > 0 {
 		subject = "Votre message a bien été reçu — dossier " + req.CaseRefs[0]
-		fmt.Fprintf(&b, "%s a bien reçu le %s votre message complémentaire sur le dossier %s.\nIl a été ajouté à votre dossier et transmis au service qui le traite.\n\n", org.Name, when, req.CaseRefs[0])
+		fmt.Fprintf(&b, "La %s a bien reçu le %s votre message complémentaire sur le dossier %s.\nIl a été ajouté à votre dossier et transmis au service qui le traite.\n\n", org.Name, when, req.CaseRefs[0])
 	} else {
 		hint := ""
 		if req.Hints != nil {
 			hint = req.Hints.Competence
 		}
 		subject = "Accusé de réception de votre demande — code " + req.TrackingCode
-		fmt.Fprintf(&b, "%s a bien reçu votre demande le %s.\n\n", org.Name, when)
+		fmt.Fprintf(&b, "La %s a bien reçu votre demande le %s.\n\n", org.Name, when)
 		if req.Subject != "" {
 			fmt.Fprintf(&b, "Objet : %s\n", req.Subject)
 		}
