@@ -91,7 +91,7 @@ func textBody(h textproto.MIMEHeader, r io.Reader, depth int) (text string, foun
 		}
 		mr := multipart.NewReader(r, boundary)
 		for {
-			// NextRawPart: NextPart would undo quoted-printable itself.
+			// Raw: decodeText undoes every transfer encoding the same way.
 			p, err := mr.NextRawPart()
 			if err == io.EOF {
 				return "", false, nil
