@@ -12,6 +12,7 @@ package mailer
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/textproto"
@@ -39,7 +40,7 @@ const maxStoredSize = 1 << 20
 // parseFrom checks a sender address given in configuration.
 func parseFrom(from string) (*mail.Address, error) {
 	if strings.TrimSpace(from) == "" {
-		return nil, fault.E(fault.Invalid, fmt.Errorf("From is empty"))
+		return nil, fault.E(fault.Invalid, errors.New("From is empty"))
 	}
 	a, err := mail.ParseAddress(from)
 	if err != nil {
@@ -52,10 +53,10 @@ func parseFrom(from string) (*mail.Address, error) {
 // fault.Invalid: the message itself is wrong.
 func compose(from *mail.Address, m Message, now time.Time) (*gomail.Msg, error) {
 	if strings.TrimSpace(m.To) == "" {
-		return nil, fault.E(fault.Invalid, fmt.Errorf("recipient is empty"))
+		return nil, fault.E(fault.Invalid, errors.New("recipient is empty"))
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, fault.E(fault.Invalid, fmt.Errorf("subject contains a line break"))
+		return nil, fault.E(fault.Invalid, errors.New("subject contains a line break"))
 	}
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	sender := *from

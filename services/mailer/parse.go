@@ -3,6 +3,7 @@ package mailer
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -49,7 +50,7 @@ func parseStored(id string, data []byte) (Stored, error) {
 		return Stored{}, err
 	}
 	if !found {
-		return Stored{}, fmt.Errorf("message has no text/plain body")
+		return Stored{}, errors.New("message has no text/plain body")
 	}
 	st := Stored{
 		ID:      id,
