@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,16 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/api"
 	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/intake"
-	"github.com/ampmetropole/guichet/services/router"
-	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -34,42 +27,15 @@ type testBundle struct {
 // setup serves the API over the real bus, database and router.
 func setup(t *testing.T) testBundle {
 	t.Helper()
-	ctx := context.Background()
-	ns, conn := testkit.Bus(t)
-	v, err := schemas.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := casestore.Open(ctx, casestore.Config{URL: testkit.Database(t)}, v, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	places, err := territory.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second}, conn, store, v, places, reg, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
-	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, []byte("api-test-secret-0123456789"), testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Deps{Intake: in, Store: store, Ready: map[string]api.Pinger{"nats": conn, "postgres": store},
-		Gatherer: reg, Log: testkit.Logger(t)}, reg)
+	st := stack.New(t, stack.Options{Router: true})
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return testBundle{srv: srv, conn: conn, nats: ns}
+	return testBundle{srv: srv, conn: st.Conn, nats: st.NATS}
 }
 
 const validRequest = `{

@@ -9,12 +9,10 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/catalogue"
-	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/notify"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -23,14 +21,8 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // redelivery past the deduplication window would) and expects one e-mail.
 func TestOneAcknowledgementPerRequest(t *testing.T) {
 	ctx := context.Background()
-	_, conn := testkit.Bus(t)
-	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: testkit.Database(t)}, v, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	cat, _ := catalogue.Default()
+	st := stack.New(t, stack.Options{})
+	conn, store, cat, v, in := st.Conn, st.Store, st.Catalogue, st.Validator, st.Intake
 	outbox, err := mailer.NewOutbox(t.TempDir(), "Métropole <ne-pas-repondre@example.org>")
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +35,6 @@ func TestOneAcknowledgementPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
-	in, _ := intake.New(bus.NewPublisher(conn.JS), store, v, []byte("notify-test-secret-0123456789"), testkit.Logger(t))
 
 	rc, err := in.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Subject: "Lampadaire",
 		Body: "Éteint.", Citizen: &schemas.Citizen{Name: "Karim", Email: "karim@example.org"}, Hints: &schemas.Hints{Competence: "eclairage"}})

@@ -17,19 +17,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/catalogue"
-	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/notify"
-	"github.com/ampmetropole/guichet/services/router"
-	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
 	"github.com/ampmetropole/guichet/services/webform"
 )
 
@@ -53,39 +49,13 @@ type options struct {
 func setup(t *testing.T, opts options) testBundle {
 	t.Helper()
 	ctx := context.Background()
-	_, conn := testkit.Bus(t)
-	dbURL := testkit.Database(t)
-	v, err := schemas.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL}, v, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	places, err := territory.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := catalogue.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second}, conn, store, v, places, prometheus.NewRegistry(), testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
+	st := stack.New(t, stack.Options{Router: true})
 	outbox, err := mailer.NewOutbox(t.TempDir(), "Métropole <ne-pas-repondre@example.org>")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if opts.notifier {
-		n, err := notify.New(notify.Config{PublicURL: "https://demarches.example.org"}, conn, store, outbox, cat, v, testkit.Logger(t))
+		n, err := notify.New(notify.Config{PublicURL: "https://demarches.example.org"}, st.Conn, st.Store, outbox, st.Catalogue, st.Validator, testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,22 +64,18 @@ func setup(t *testing.T, opts options) testBundle {
 		}
 		t.Cleanup(n.Stop)
 	}
-	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, []byte("web-test-secret-0123456789"), testkit.Logger(t))
+	files, err := attachment.NewStore(ctx, st.Conn.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := attachment.NewStore(ctx, conn.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := webform.New(webform.Config{RatePerMinute: opts.rate}, webform.Deps{Intake: in, Store: store, Files: files,
-		Catalogue: cat, Places: places, Outbox: outbox, Log: testkit.Logger(t)})
+	h, err := webform.New(webform.Config{RatePerMinute: opts.rate}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
+		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return testBundle{srv: srv, conn: conn, store: store, files: files, outbox: outbox, dbURL: dbURL}
+	return testBundle{srv: srv, conn: st.Conn, store: st.Store, files: files, outbox: outbox, dbURL: st.DBURL}
 }
 
 // noRedirect lets tests see the 303 answers.

@@ -1,0 +1,81 @@
+// Package stack assembles, for tests of the services that sit on top of
+// them, the real pieces every request goes through: NATS with JetStream,
+// a migrated PostgreSQL database, the case store, the intake and (when
+// asked) a running router.
+package stack
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/catalogue"
+	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/router"
+	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/testkit"
+)
+
+// Secret keys the tracking codes of test stacks.
+var Secret = []byte("stack-test-secret-0123456789")
+
+// Stack is a test's Guichet back end.
+type Stack struct {
+	NATS      *bus.Embedded
+	Conn      *bus.Conn
+	DBURL     string
+	Validator *schemas.Validator
+	Store     *casestore.Store
+	Intake    *intake.Intake
+	Catalogue *catalogue.Catalogue
+	Places    *territory.Directory
+	Registry  *prometheus.Registry
+}
+
+// Options choose what runs.
+type Options struct {
+	Router bool // start a router on REQUESTS
+}
+
+// New starts a stack that the test's cleanup stops.
+func New(t *testing.T, opts Options) Stack {
+	t.Helper()
+	ctx := context.Background()
+	var s Stack
+	var err error
+	s.NATS, s.Conn = testkit.Bus(t)
+	s.DBURL = testkit.Database(t)
+	s.Registry = prometheus.NewRegistry()
+	if s.Validator, err = schemas.NewValidator(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Catalogue, err = catalogue.Default(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Places, err = territory.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Store, err = casestore.Open(ctx, casestore.Config{URL: s.DBURL}, s.Validator, testkit.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Store.Close)
+	if s.Intake, err = intake.New(bus.NewPublisher(s.Conn.JS), s.Store, s.Validator, Secret, testkit.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	if opts.Router {
+		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second}, s.Conn, s.Store, s.Validator, s.Places, s.Registry, testkit.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Stop)
+	}
+	return s
+}
