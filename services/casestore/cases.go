@@ -2,7 +2,6 @@ package casestore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -40,20 +39,8 @@ func (s *Store) Case(ctx context.Context, ref string) (Case, error) {
 	if err != nil {
 		return c, fault.E(fault.Transient, fmt.Errorf("casestore: case %s: %w", ref, err))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT payload FROM case_events WHERE case_id = $1 ORDER BY seq`, id)
-	if err != nil {
-		return c, fault.E(fault.Transient, fmt.Errorf("casestore: events of %s: %w", ref, err))
-	}
-	c.Events, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (schemas.CaseEvent, error) {
-		var raw []byte
-		var e schemas.CaseEvent
-		if err := row.Scan(&raw); err != nil {
-			return e, err
-		}
-		return e, json.Unmarshal(raw, &e)
-	})
-	if err != nil {
-		return c, fault.E(fault.Transient, fmt.Errorf("casestore: events of %s: %w", ref, err))
+	if c.Events, err = s.events(ctx, id); err != nil {
+		return c, fmt.Errorf("casestore: case %s: %w", ref, err)
 	}
 	return c, nil
 }

@@ -228,6 +228,20 @@ func QueryRow(t testing.TB, url, sql string, args []any, dest ...any) {
 	}
 }
 
+// Exec runs one statement on a fresh connection to url.
+func Exec(t testing.TB, url, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
 // Count runs a SELECT count(*)… query.
 func Count(t testing.TB, url, sql string) int {
 	t.Helper()
