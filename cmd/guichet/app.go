@@ -19,16 +19,20 @@ import (
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
+	"github.com/ampmetropole/guichet/services/console"
+	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/notify"
 	"github.com/ampmetropole/guichet/services/router"
+	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/webform"
 )
 
-// Services that `guichet serve` can run. api and web share one HTTP server.
-var knownServices = []string{"api", "web", "router", "notifier"}
+// Services that `guichet serve` can run. api, web and agent share one HTTP
+// server.
+var knownServices = []string{"api", "web", "agent", "router", "notifier"}
 
 // app is a set of running services on one NATS and one PostgreSQL.
 type app struct {
@@ -108,18 +112,28 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 			return nil, err
 		}
 	}
-	withAPI, withWeb := slices.Contains(services, "api"), slices.Contains(services, "web")
-	if !withAPI && !withWeb {
+	withAPI, withWeb, withAgent := slices.Contains(services, "api"), slices.Contains(services, "web"), slices.Contains(services, "agent")
+	if !withAPI && !withWeb && !withAgent {
 		return a, nil
 	}
 	in, err := intake.New(bus.NewPublisher(a.conn.JS), a.store, v, []byte(cfg.Secret), log)
 	if err != nil {
 		return nil, err
 	}
+	calls := telephony.New(in, extract.New(places))
 	mux := http.NewServeMux()
+	if withAgent {
+		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, Log: log.With("service", "agent")})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/agent", c)
+		mux.Handle("/agent/", c)
+	}
 	if withAPI {
 		h, err := api.New(api.Deps{
 			Intake:   in,
+			Calls:    calls,
 			Store:    a.store,
 			Ready:    map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer: reg,

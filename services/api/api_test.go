@@ -12,6 +12,8 @@ import (
 
 	"github.com/ampmetropole/guichet/services/api"
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
@@ -28,7 +30,7 @@ type testBundle struct {
 func setup(t *testing.T) testBundle {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
 		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)

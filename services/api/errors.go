@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,7 +34,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		writeJSONError(w, http.StatusRequestEntityTooLarge, "corps de la requête trop volumineux (limite 1 Mio)", nil)
+		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("corps de la requête trop volumineux (limite %d octets)", mbe.Limit), nil)
 	case errors.As(err, &ve):
 		writeJSONError(w, http.StatusBadRequest, ve.Error(), ve.Problems)
 	default:

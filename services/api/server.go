@@ -42,6 +42,7 @@ type Pinger interface {
 type Deps struct {
 	Intake   Intake
 	Store    Store
+	Calls    Calls // nil: no phone channel
 	Ready    map[string]Pinger // name → dependency, for /readyz
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -63,6 +64,9 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	h := &Handler{deps: deps, mux: http.NewServeMux(), metrics: m}
 	h.route("POST /api/v1/requests", h.submitRequest)
 	h.route("GET /api/v1/requests/{id}", h.showRequest)
+	if deps.Calls != nil {
+		h.route("POST /api/v1/calls", h.submitCall)
+	}
 	h.route("GET /api/v1/cases/{ref}", h.showCase)
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)

@@ -1,0 +1,286 @@
+// Package console is the call-centre agent's console: opened by the
+// telephony as a screen-pop with the caller's number, it shows at once who is
+// calling and their cases with their timelines, finds people by phone,
+// e-mail, name or case reference, and logs a call onto a case or as a new
+// request. Pages are server-rendered in French.
+package console
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/catalogue"
+	"github.com/ampmetropole/guichet/services/citizen"
+	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/telephony"
+	"github.com/ampmetropole/guichet/services/transcript"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Store finds callers and their cases.
+type Store interface {
+	FindCitizens(ctx context.Context, q casestore.CitizenQuery, limit, casesPerCitizen int) ([]casestore.CitizenCard, error)
+}
+
+// Calls logs calls.
+type Calls interface {
+	Accept(ctx context.Context, c telephony.Call, adapter string) (telephony.Accepted, error)
+}
+
+// Deps are the console's collaborators.
+type Deps struct {
+	Store     Store
+	Calls     Calls
+	Catalogue *catalogue.Catalogue
+	Log       *slog.Logger
+}
+
+// Handler serves the console under /agent.
+type Handler struct {
+	deps Deps
+	page *template.Template
+	mux  *http.ServeMux
+}
+
+// New builds the console.
+func New(deps Deps) (*Handler, error) {
+	h := &Handler{deps: deps, mux: http.NewServeMux()}
+	var err error
+	h.page, err = template.New("console.html").Funcs(template.FuncMap{
+		"date":       frtime.DateTime,
+		"competence": h.competenceLabel,
+		"event":      eventLabel,
+		"channel":    channelLabel,
+	}).ParseFS(templateFiles, "templates/console.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: template: %w", err)
+	}
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	h.mux.HandleFunc("GET /agent", h.show)
+	h.mux.HandleFunc("POST /agent/appels", h.logCall)
+	h.mux.Handle("GET /agent/static/", http.StripPrefix("/agent/static/", http.FileServerFS(static)))
+	return h, nil
+}
+
+// ServeHTTP serves the console with strict security headers; cross-site
+// posts are refused.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	http.NewCrossOriginProtection().Handler(h.mux).ServeHTTP(w, r)
+}
+
+func (h *Handler) competenceLabel(code string) string {
+	if k, ok := h.deps.Catalogue.Competence(code); ok {
+		return k.Label
+	}
+	if code == "triage" {
+		return "À orienter (tri)"
+	}
+	return code
+}
+
+func eventLabel(t string) string {
+	return map[string]string{"created": "Ouverture", "request_linked": "Nouveau contact", "state_changed": "Changement d'état",
+		"assigned": "Affectation", "rerouted": "Réorientation", "replied": "Réponse", "note_added": "Note interne", "merged": "Regroupement"}[t]
+}
+
+func channelLabel(c string) string {
+	return map[string]string{"web": "formulaire", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
+}
+
+// page is the console's data.
+type page struct {
+	Query       string
+	Caller      string // E.164 of the screen-pop
+	Agent       string
+	CallID      string
+	Searched    bool
+	Cards       []casestore.CitizenCard
+	Logged      string // request id just logged
+	Error       string
+	Form        logForm
+	Competences []catalogue.Competence
+	Formats     []string
+}
+
+// logForm keeps what the agent typed when logging fails.
+type logForm struct {
+	Target     string
+	Competence string
+	Summary    string
+	Transcript string
+	Format     string
+	Direction  string
+}
+
+var caseRefPattern = regexp.MustCompile(`(?i)^\s*AMP-?\s*([0-9]{4})-?\s*([0-9]{1,})\s*$`)
+
+// query reads what the agent typed (or the screen-pop number) into a search.
+func query(s string) casestore.CitizenQuery {
+	s = strings.TrimSpace(s)
+	if m := caseRefPattern.FindStringSubmatch(s); m != nil {
+		n := m[2]
+		for len(n) < 6 {
+			n = "0" + n
+		}
+		return casestore.CitizenQuery{CaseRef: "AMP-" + m[1] + "-" + n}
+	}
+	if strings.Contains(s, "@") {
+		if e, err := citizen.NormalizeEmail(s); err == nil {
+			return casestore.CitizenQuery{Email: e}
+		}
+	}
+	if digits := strings.Count(s, "0") + strings.Count(s, "1") + strings.Count(s, "2") + strings.Count(s, "3") + strings.Count(s, "4") +
+		strings.Count(s, "5") + strings.Count(s, "6") + strings.Count(s, "7") + strings.Count(s, "8") + strings.Count(s, "9"); digits >= 6 {
+		if p, err := citizen.NormalizePhone(s); err == nil {
+			return casestore.CitizenQuery{Phone: p}
+		}
+	}
+	return casestore.CitizenQuery{Name: s}
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := page{Agent: q.Get("agent"), CallID: q.Get("appel"), Logged: q.Get("journalise")}
+	p.Query = q.Get("q")
+	if caller := q.Get("caller"); caller != "" {
+		if e164, err := citizen.NormalizePhone(caller); err == nil {
+			p.Caller, p.Query = e164, e164
+		} else {
+			p.Error = "Le numéro transmis par la téléphonie (« " + truncate(caller, 40) + " ») n'est pas un numéro valide : recherchez l'appelant."
+		}
+	}
+	h.search(r.Context(), &p)
+	h.render(w, http.StatusOK, p)
+}
+
+func (h *Handler) search(ctx context.Context, p *page) {
+	if strings.TrimSpace(p.Query) == "" {
+		return
+	}
+	p.Searched = true
+	cards, err := h.deps.Store.FindCitizens(ctx, query(p.Query), 20, 10)
+	if err != nil {
+		h.deps.Log.Error("console search", "err", err)
+		p.Error = "La recherche est momentanément indisponible. Réessayez dans quelques instants."
+		return
+	}
+	p.Cards = cards
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, p page) {
+	p.Competences = h.deps.Catalogue.Competences
+	p.Formats = []string{transcript.FormatVTT, transcript.FormatSRT, transcript.FormatWhisper, transcript.FormatTranscribe, transcript.FormatGoogle, transcript.FormatText}
+	if p.Form.Direction == "" {
+		p.Form.Direction = "inbound"
+	}
+	if p.CallID == "" {
+		p.CallID = "console-" + uuid.NewString()
+	}
+	var buf bytes.Buffer
+	if err := h.page.Execute(&buf, p); err != nil {
+		h.deps.Log.Error("console render", "err", err)
+		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// logCall records a call from the console: onto a case the agent chose, or
+// as a new request with a category hint.
+func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, transcript.MaxSize+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil && err != http.ErrNotMultipart {
+		h.render(w, http.StatusRequestEntityTooLarge, page{Error: "Envoi trop volumineux ou illisible : la transcription est limitée à 5 Mio."})
+		return
+	}
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+	}
+	f := r.PostFormValue
+	p := page{Query: f("q"), Caller: f("caller"), Agent: strings.TrimSpace(f("agent")), CallID: f("call_id"),
+		Form: logForm{Target: f("cible"), Competence: f("competence"), Summary: f("resume"), Transcript: f("transcription"),
+			Format: f("format"), Direction: f("direction")}}
+	now := time.Now().UTC()
+	call := telephony.Call{CallID: p.CallID, CallerNumber: p.Caller, AgentID: p.Agent, Direction: p.Form.Direction,
+		StartedAt: now, EndedAt: now, Summary: p.Form.Summary}
+	if p.Form.Target != "" && p.Form.Target != "nouvelle" {
+		call.CaseRef = p.Form.Target
+	} else {
+		call.Competence = p.Form.Competence
+	}
+	content := []byte(p.Form.Transcript)
+	if file, _, err := r.FormFile("fichier"); err == nil {
+		content, err = io.ReadAll(io.LimitReader(file, transcript.MaxSize+1))
+		file.Close()
+		if err != nil {
+			p.Error = "Le fichier de transcription n'a pas pu être lu."
+			h.search(r.Context(), &p)
+			h.render(w, http.StatusBadRequest, p)
+			return
+		}
+	}
+	if strings.TrimSpace(string(content)) != "" {
+		call.Transcript = telephony.FileTranscript(p.Form.Format, content)
+	}
+	accepted, err := h.deps.Calls.Accept(r.Context(), call, "agent-console")
+	if err != nil {
+		status := http.StatusUnprocessableEntity
+		switch fault.KindOf(err) {
+		case fault.Invalid:
+			p.Error = "L'appel n'a pas été journalisé : " + err.Error()
+		case fault.TooLarge:
+			status, p.Error = http.StatusRequestEntityTooLarge, "L'appel n'a pas été journalisé : transcription trop volumineuse (5 Mio au plus)."
+		default:
+			h.deps.Log.Error("console log call", "err", err)
+			status, p.Error = http.StatusServiceUnavailable, "L'appel n'a pas pu être journalisé (incident technique). Votre saisie est conservée : réessayez dans quelques instants."
+		}
+		h.search(r.Context(), &p)
+		h.render(w, status, p)
+		return
+	}
+	v := url.Values{"journalise": {accepted.RequestID}, "agent": {p.Agent}}
+	if p.Caller != "" {
+		v.Set("caller", p.Caller)
+	} else {
+		v.Set("q", p.Query)
+	}
+	http.Redirect(w, r, "/agent?"+v.Encode(), http.StatusSeeOther)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
