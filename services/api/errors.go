@@ -1,9 +1,9 @@
 package api
 
 import (
-	"fmt"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/ampmetropole/guichet/schemas"

@@ -42,7 +42,7 @@ type Pinger interface {
 type Deps struct {
 	Intake   Intake
 	Store    Store
-	Calls    Calls // nil: no phone channel
+	Calls    Calls             // nil: no phone channel
 	Ready    map[string]Pinger // name → dependency, for /readyz
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
