@@ -35,7 +35,7 @@ var stopWords = set(
 	"trop", "toujours", "voila", "voici", "vraiment", "depuis", "devant", "derriere", "pres", "cote",
 	"face", "niveau", "bout", "hauteur", "maintenant", "aujourd", "hui", "hier", "demain", "matin",
 	"soir", "svp", "stp", "accord", "desole", "desolee", "pardon", "excusez", "allo", "revoir",
-	"exactement", "voilà", "justement", "meme", "autre", "autres", "seulement", "surtout", "ya",
+	"exactement", "justement", "meme", "autre", "autres", "seulement", "surtout", "ya",
 	// verbs callers say next to a name or an address
 	"est", "sont", "suis", "es", "sommes", "etes", "ai", "as", "avons", "avez", "ont", "etait",
 	"etais", "ete", "avait", "avais", "fait", "faut", "peut", "peux", "pouvez", "pourriez", "va",
@@ -48,9 +48,14 @@ var stopWords = set(
 	"rencontre", "prie", "agreer", "veuillez", "remercie",
 	// words around contact details
 	"numero", "code", "postal", "adresse", "mail", "email", "courriel", "tel", "portable", "cedex",
-	"bp", "probleme", "dossier", "reference", "arrondissement", "commune", "ville", "quartier",
-	"metropole", "mairie", "service", "services",
+	"bp", "probleme", "dossier", "reference", "arrondissement",
 )
+
+// notNames are words that may name a street ("place de la Mairie") but not
+// a person ("je suis madame Dupont de la métropole").
+var notNames = set("metropole", "mairie", "service", "services", "commune", "ville", "quartier",
+	"locataire", "proprietaire", "voisin", "voisine", "gardien", "gardienne", "syndic", "president",
+	"presidente", "responsable", "agent", "maire", "adjoint", "adjointe", "directeur", "directrice")
 
 // titles said before a surname, with the form kept in Facts.Name.
 var titles = map[string]string{
