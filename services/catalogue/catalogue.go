@@ -67,3 +67,24 @@ func (c *Catalogue) ServiceFor(code string) string {
 	}
 	return c.Organisation.ServiceDesk
 }
+
+// stateLabels name the lifecycle's states for citizens and agents.
+var stateLabels = map[string]string{
+	"received":    "reçue, en attente de prise en charge",
+	"qualified":   "prise en charge par le service",
+	"in_progress": "en cours de traitement",
+	"waiting":     "en attente d'un complément",
+	"resolved":    "résolue",
+	"closed":      "close",
+	"rejected":    "rejetée",
+	"redirected":  "transmise à l'organisme compétent",
+	"merged":      "regroupée avec une autre demande",
+}
+
+// StateLabel names a case state in French.
+func StateLabel(state string) string {
+	if l, ok := stateLabels[state]; ok {
+		return l
+	}
+	return state
+}

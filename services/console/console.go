@@ -28,6 +28,7 @@ import (
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/telephony"
+	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/transcript"
 )
 
@@ -71,6 +72,8 @@ func New(deps Deps) (*Handler, error) {
 		"competence": h.competenceLabel,
 		"event":      eventLabel,
 		"channel":    channelLabel,
+		"state":      catalogue.StateLabel,
+		"territory":  territory.TerritoryName,
 	}).ParseFS(templateFiles, "templates/console.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: template: %w", err)

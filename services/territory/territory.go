@@ -90,6 +90,17 @@ func Load() (*Directory, error) {
 	return d, nil
 }
 
+// TerritoryName names a territory code ("pays-d-aix" → "Pays d'Aix"), or
+// returns "" for an unknown one.
+func TerritoryName(code string) string {
+	for name, c := range codes {
+		if c == code {
+			return name
+		}
+	}
+	return ""
+}
+
 // Communes lists the communes by name.
 func (d *Directory) Communes() []*Commune { return d.all }
 

@@ -9,28 +9,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/territory"
 )
-
-var stateLabels = map[string]string{
-	"received":    "reçue, en attente de prise en charge",
-	"qualified":   "prise en charge par le service",
-	"in_progress": "en cours de traitement",
-	"waiting":     "en attente d'un complément",
-	"resolved":    "résolue",
-	"closed":      "close",
-	"rejected":    "rejetée",
-	"redirected":  "transmise à l'organisme compétent",
-	"merged":      "regroupée avec une autre demande",
-}
 
 func (h *Handler) funcs() template.FuncMap {
 	return template.FuncMap{
 		"date":      frtime.DateTime,
 		"isoDate":   func(t time.Time) string { return t.In(frtime.Paris()).Format(time.RFC3339) },
 		"service":   h.deps.Catalogue.ServiceFor,
-		"state":     func(s string) string { return stateLabels[s] },
-		"territory": h.territoryName,
+		"state":     catalogue.StateLabel,
+		"territory": territory.TerritoryName,
 		"competence": func(code string) string {
 			if k, ok := h.deps.Catalogue.Competence(code); ok {
 				return k.Label
@@ -50,15 +40,6 @@ func (h *Handler) funcs() template.FuncMap {
 			return out
 		},
 	}
-}
-
-func (h *Handler) territoryName(code string) string {
-	for _, c := range h.deps.Places.Communes() {
-		if c.Territory == code {
-			return c.TerritoryName
-		}
-	}
-	return ""
 }
 
 // parsePages builds one template set per page, each with the layout.
