@@ -12,9 +12,9 @@ import (
 // maxCandidates bounds the e-mail and phone readings tried in one text.
 const maxCandidates = 32
 
-// writtenEmail matches an address written out; citizen.NormalizeEmail has
-// the last word.
-var writtenEmail = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}`)
+// writtenEmail is an address written out; citizen.NormalizeEmail has the
+// last word.
+var writtenEmail = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}$`)
 
 // email returns the first valid e-mail address of the text, written
 // ("jean.dupont@example.fr") or spelled out ("jean point dupont arobase gmail
@@ -25,11 +25,33 @@ func (d *doc) email(text string) string {
 		start, end int // tokens
 	}
 	var hits []hit
-	for _, m := range writtenEmail.FindAllStringIndex(text, maxCandidates) {
-		a, err := citizen.NormalizeEmail(text[m[0]:m[1]])
-		i, j := d.tokensIn(m[0], m[1])
-		if err == nil && a != "" {
-			hits = append(hits, hit{a, i, j})
+	// Written: around each "@", at most 64 bytes before and 255 after.
+	for off := 0; off < len(text) && len(hits) < maxCandidates; {
+		k := strings.IndexByte(text[off:], '@')
+		if k < 0 {
+			break
+		}
+		at := off + k
+		off = at + 1
+		a, b := at, at+1
+		for a > 0 && at-a < 64 && strings.IndexByte(localBytes, text[a-1]) >= 0 {
+			a--
+		}
+		for b < len(text) && b-at < 255 && strings.IndexByte(domainBytes, text[b]) >= 0 {
+			b++
+		}
+		for a < at && text[a] == '.' {
+			a++
+		}
+		for b > at+1 && (text[b-1] == '.' || text[b-1] == '-') {
+			b--
+		}
+		if !writtenEmail.MatchString(text[a:b]) {
+			continue
+		}
+		i, j := d.tokensIn(a, b)
+		if addr, err := citizen.NormalizeEmail(text[a:b]); err == nil && addr != "" {
+			hits = append(hits, hit{addr, i, j})
 		}
 		d.mark(i, j) // an address, even invalid, is no phone or name
 	}
@@ -65,6 +87,11 @@ func (d *doc) email(text string) string {
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].start < hits[j].start })
 	return hits[0].addr
 }
+
+const (
+	localBytes  = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
+	domainBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+)
 
 // tokensIn returns the tokens overlapping bytes [a, b).
 func (d *doc) tokensIn(a, b int) (int, int) {
@@ -274,6 +301,7 @@ func (d *doc) phone() string {
 		score      int
 	}
 	var cands []cand
+	r := phoneReader{d: d, fail: map[int]bool{}}
 	for i := 0; i < len(d.t) && len(cands) < maxCandidates; i++ {
 		if !d.free(i) {
 			continue
@@ -289,7 +317,7 @@ func (d *doc) phone() string {
 		default:
 			continue
 		}
-		r := phoneReader{d: d, plus: plus}
+		r.plus = plus
 		end, ok := r.read(from)
 		if !ok {
 			continue
@@ -356,7 +384,8 @@ type phoneReader struct {
 }
 
 func (r *phoneReader) read(i int) (int, bool) {
-	r.fail = map[int]bool{}
+	clear(r.fail)
+	r.buf = r.buf[:0]
 	return r.dfs(i)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ampmetropole/guichet/services/citizen"
 	"github.com/ampmetropole/guichet/services/territory"
@@ -68,9 +69,11 @@ func TestExtract(t *testing.T) {
 			Facts{CaseRefs: []string{"AMP-2026-003318"}}},
 		{"ref spoken short year", "c'est le dossier a m p vingt-six quatre mille deux cent treize",
 			Facts{CaseRefs: []string{"AMP-2026-004213"}}},
+		{"ref spoken number after zeros", "amp deux mille vingt-six zéro zéro cinq cent deux",
+			Facts{CaseRefs: []string{"AMP-2026-000502"}}},
 		{"ref spoken in pairs", "euh amp deux mille vingt six zéro zéro quarante-deux treize",
 			Facts{CaseRefs: []string{"AMP-2026-004213"}}},
-		{"ref spoken with tiret and hesitation", "la référence a m p euh deux mille vingt-six tiret zéro zéro cinq cent deux",
+		{"ref spoken with tiret and hesitation", "la référence a m p euh deux mille vingt-six tiret zéro zéro cinquante et un zéro deux",
 			Facts{CaseRefs: []string{"AMP-2026-005102"}}},
 
 		// Numbers that are not case references.
@@ -209,7 +212,7 @@ func TestExtract(t *testing.T) {
 				Address: "8 impasse des Lilas", Email: "sophie.martin@example.net", Phone: "+33465712774"}},
 
 		// Noisy transcript: no punctuation, no accents, repeated words.
-		{"noisy transcript", "euh oui bonjour bonjour je je m appelle euh sylvie roux r o u x voila j habite le le treize zero zero cinq au sept rue de la republique et euh et le dossier c est amp vingt six zero zero cinq cent deux et mon portable c est le zero six trente neuf quatre vingt dix huit zero zero zero un",
+		{"noisy transcript", "euh oui bonjour bonjour je je m appelle euh sylvie roux r o u x voila j habite le le treize zero zero cinq au sept rue de la republique et euh et le dossier c est amp vingt six zero zero cinquante et un zero deux et mon portable c est le zero six trente neuf quatre vingt dix huit zero zero zero un",
 			Facts{CaseRefs: []string{"AMP-2026-005102"}, PostalCode: "13005", CommuneINSEE: "13055", CommuneName: "Marseille",
 				Address: "7 rue de la Republique", Name: "Sylvie Roux", Phone: "+33639980001"}},
 	}
@@ -282,7 +285,15 @@ func FuzzExtract(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := e.Extract(s)
+		// Work is bounded: a hang is a failure the fuzzer keeps.
+		done := make(chan Facts, 1)
+		go func() { done <- e.Extract(s) }()
+		var got Facts
+		select {
+		case got = <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Extract(%q) did not return", s)
+		}
 		seen := map[string]bool{}
 		for _, r := range got.CaseRefs {
 			if !refPattern.MatchString(r) || seen[r] {

@@ -8,10 +8,12 @@ const maxNameWords = 3
 // nameTriggers are the phrases a caller introduces themselves with. Some
 // ("je suis", "c'est", "ici") introduce a name only before a title:
 // "je suis madame Dupont", not "je suis inquiète".
-var nameTriggers = []struct {
+type nameTrigger struct {
 	words     []string
 	needTitle bool
-}{
+}
+
+var nameTriggers = []nameTrigger{
 	{[]string{"je", "m", "appelle"}, false},
 	{[]string{"je", "m", "apelle"}, false},
 	{[]string{"je", "me", "nomme"}, false},
@@ -27,6 +29,15 @@ var nameTriggers = []struct {
 	{[]string{"c", "est"}, true},
 }
 
+// triggersByWord indexes nameTriggers by first word, longest first.
+var triggersByWord = func() map[string][]nameTrigger {
+	m := map[string][]nameTrigger{}
+	for _, tr := range nameTriggers {
+		m[tr.words[0]] = append(m[tr.words[0]], tr)
+	}
+	return m
+}()
+
 // name returns the name the speaker gives after an introduction ("je
 // m'appelle Marcel Giraud", "c'est madame Dupont", "moi c'est Karim Benali",
 // "de la part de…"): one to three words that may be a name, capitalized.
@@ -37,7 +48,7 @@ func (d *doc) name() string {
 		if !d.free(i) {
 			continue
 		}
-		for _, tr := range nameTriggers {
+		for _, tr := range triggersByWord[d.t[i].w] {
 			if !d.matchWords(i, tr.words) {
 				continue
 			}

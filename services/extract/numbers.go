@@ -44,6 +44,12 @@ func (d *doc) number(i int, out []alt) []alt {
 		return out
 	}
 	base := len(out)
+	if w := d.t[i].w; w != "" && w[0] >= '0' && w[0] <= '9' {
+		// Digits count here only as a multiplicand: "2 mille", "3 cents".
+		if !d.joined(i+1) || (!isMille(d.t[i+1].w) && !isCent(d.t[i+1].w)) {
+			return out
+		}
+	}
 	out = d.hundreds(i, out)
 	n := len(out)
 	for k := base; k < n; k++ {

@@ -3,6 +3,7 @@ package extract
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ampmetropole/guichet/services/territory"
 )
@@ -82,6 +83,16 @@ func (e *Extractor) buildPlaces() {
 	}
 	for _, c := range e.places.Communes() {
 		add(c.Name, c, needPrepINSEE[c.INSEE])
+		// "au Tholonet", "du Rove", "aux Pennes-Mirabeau", "des Pennes…":
+		// the article merged with à or de.
+		if rest, ok := strings.CutPrefix(c.Name, "Le "); ok {
+			add("au "+rest, c, false)
+			add("du "+rest, c, false)
+		}
+		if rest, ok := strings.CutPrefix(c.Name, "Les "); ok {
+			add("aux "+rest, c, false)
+			add("des "+rest, c, false)
+		}
 		for _, pc := range c.PostalCodes {
 			e.codes[pc] = true
 			for n := 1; n <= len(pc); n++ {
@@ -184,6 +195,11 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 }
 
 func (d *doc) notPlace(i int) int {
+	switch d.t[i].w {
+	case "aix", "marseille", "pays", "istres", "ouest", "olympique":
+	default:
+		return 0
+	}
 	for _, ws := range notPlaces {
 		if d.matchWords(i, ws) {
 			return len(ws)
@@ -370,7 +386,7 @@ func firstDigit(w string) string {
 		return "8"
 	case w == "huit" || w == "huitante" || w == "octante":
 		return "8"
-	case w == "treize" || w == "un" || w == "mille" || w == "mil" || w == "cent":
+	case w == "treize" || w == "un":
 		return "1"
 	}
 	return ""
@@ -380,7 +396,11 @@ func firstDigit(w string) string {
 // ("deux cent treize mille…").
 func (d *doc) midNumber(i int) bool {
 	for p := i - 1; p >= 0 && p >= i-4; p-- {
-		if !d.free(p+1) || !sepOnly(d.t[p+1].sep, sepJoin) || !isNumeric(d.t[p].w) {
+		if !d.free(p+1) || !sepOnly(d.t[p+1].sep, sepJoin) {
+			return false
+		}
+		// Digits go on only as a multiplicand: "2 mille".
+		if w := d.t[p].w; !isNumberWord(w) && !(isDigits(w) && (isMille(d.t[p+1].w) || isCent(d.t[p+1].w))) {
 			return false
 		}
 		var tmp [24]alt

@@ -25,7 +25,7 @@ const maxSep = 8
 // tokens; everything else separates them. Combining accents stay inside the
 // word they mark.
 func tokenize(s string) []token {
-	toks := make([]token, 0, len(s)/6+1)
+	toks := make([]token, 0, countWords(s))
 	var buf, sep []byte
 	start := -1
 	flush := func(end int) {
@@ -75,9 +75,41 @@ func tokenize(s string) []token {
 	return toks
 }
 
+// countWords bounds the number of tokens of s from above (a non-ASCII byte
+// counts as a letter; OCR splits add at most one token per word).
+func countWords(s string) int {
+	n, in := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		word := c >= 'a' && c <= 'z' || s[i] >= '0' && s[i] <= '9' || s[i] >= 0x80
+		if word && !in {
+			n++
+		}
+		in = word
+	}
+	return n + n/4 + 1
+}
+
+// latinFold holds foldRune's answers for U+0080–U+024F (Latin-1 and the
+// Latin Extended blocks), computed once.
+var latinFold = func() [0x250]string {
+	var t [0x250]string
+	for r := rune(0x80); r < 0x250; r++ {
+		t[r] = foldSlow(r)
+	}
+	return t
+}()
+
 // foldRune returns the lower-case unaccented form of a non-ASCII letter or
 // digit, or "" when r separates words.
 func foldRune(r rune) string {
+	if r >= 0x80 && r < 0x250 {
+		return latinFold[r]
+	}
+	return foldSlow(r)
+}
+
+func foldSlow(r rune) string {
 	switch r {
 	case 'œ', 'Œ':
 		return "oe"
@@ -233,8 +265,12 @@ func isDigits(w string) bool {
 	return true
 }
 
-// sepOnly reports whether every byte of sep is in allowed.
+// sepOnly reports whether every byte of sep is in allowed. Every class
+// allows spaces.
 func sepOnly(sep, allowed string) bool {
+	if sep == " " || sep == "" {
+		return true
+	}
 	for i := 0; i < len(sep); i++ {
 		if strings.IndexByte(allowed, sep[i]) < 0 {
 			return false
