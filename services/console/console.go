@@ -161,8 +161,13 @@ func query(s string) casestore.CitizenQuery {
 			return casestore.CitizenQuery{Email: e}
 		}
 	}
-	if digits := strings.Count(s, "0") + strings.Count(s, "1") + strings.Count(s, "2") + strings.Count(s, "3") + strings.Count(s, "4") +
-		strings.Count(s, "5") + strings.Count(s, "6") + strings.Count(s, "7") + strings.Count(s, "8") + strings.Count(s, "9"); digits >= 6 {
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if digits >= 6 {
 		if p, err := citizen.NormalizePhone(s); err == nil {
 			return casestore.CitizenQuery{Phone: p}
 		}
