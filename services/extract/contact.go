@@ -124,10 +124,11 @@ func (d *doc) emailWord(j int) bool {
 		return d.w(j-1) == "tiret" && d.w(j+1) == "bas"
 	case "bas":
 		return d.w(j-1) == "tiret" || (d.w(j-1) == "du" && d.w(j-2) == "tiret")
-	case "a", "y", "l", "d", "m", "n", "s", "c":
-		// A letter spelled among letters: "k a r i m".
+	}
+	if len(w) == 1 && emailStop[w] {
+		// A letter spelled among letters: "j e a n", "k a r i m".
 		single := func(i int) bool { return i >= 0 && i < len(d.t) && len(d.t[i].w) == 1 && !d.elided(i) }
-		return single(j-1) || (single(j+1) && j+1 < len(d.t) && d.t[j+1].w != "arobase" && d.t[j+1].w != "at")
+		return single(j-1) || single(j+1)
 	}
 	return !emailStop[w]
 }

@@ -8,6 +8,18 @@
 // Work is bounded: only the first MaxInput bytes of a text are read, and
 // every search looks at a bounded window of words, so Extract takes time
 // linear in the text.
+//
+// Spoken numbers are read every way French allows and the reading that
+// makes sense is kept: ten digits starting with 0 for a phone, a Métropole
+// postal code for a place ("treize cent un" is 13001 because 13101 does not
+// exist), at most six digits after the year of an AMP reference. Known
+// limits: a name is taken only after an introduction ("je m'appelle", "moi
+// c'est", a title after "je suis", "c'est" or "ici"), never from a letter's
+// signature block; a street name is cut at the first word that cannot be
+// part of one but may run on into a noun ("rue des lilas trottoir"); a
+// phone number said again from the start is repaired, a group repeated in
+// the middle is not; when a text states a postal code and a commune that
+// never agree, both are kept as said.
 package extract
 
 import (

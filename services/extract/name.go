@@ -64,17 +64,17 @@ func (d *doc) name() string {
 
 // nameAfter reads [title] word{1,3} from j.
 func (d *doc) nameAfter(j int, needTitle bool) (string, int, bool) {
-	j = d.skipNameGap(j, true)
-	title := ""
-	if d.free(j) {
+	j = d.skipFillersFree(j)
+	title, firstSep := "", " ,:"
+	if d.free(j) && sepOnly(d.t[j].sep, firstSep) {
 		w := d.t[j].w
 		if t := titles[w]; t != "" {
 			title = t
 		} else if w == "m" && j+1 < len(d.t) && strings.HasPrefix(d.t[j+1].sep, ".") {
-			title = "Monsieur" // "M. Dupont"
+			title, firstSep = "Monsieur", " ." // "M. Dupont"
 		}
 		if title != "" {
-			j = d.skipNameGap(j+1, title == "Monsieur" && w == "m")
+			j = d.skipFillersFree(j + 1)
 		}
 	}
 	if needTitle && title == "" {
@@ -87,7 +87,7 @@ func (d *doc) nameAfter(j int, needTitle bool) (string, int, bool) {
 		if !d.free(k) {
 			break
 		}
-		if k > j && !sepOnly(d.t[k].sep, " ") {
+		if (k > j && !sepOnly(d.t[k].sep, " ")) || (k == j && !sepOnly(d.t[k].sep, firstSep)) {
 			break
 		}
 		if isFiller(d.t[k].w) {
@@ -111,15 +111,6 @@ func (d *doc) nameAfter(j int, needTitle bool) (string, int, bool) {
 		return title + " " + words[0], end, true
 	}
 	return strings.Join(words, " "), end, true
-}
-
-// skipNameGap skips fillers (and, at the start, commas) before a name.
-func (d *doc) skipNameGap(j int, commas bool) int {
-	for d.free(j) && isFiller(d.t[j].w) {
-		j++
-	}
-	_ = commas
-	return j
 }
 
 // nameWord reads one word of a name at k, with the rest of a hyphenated
