@@ -21,19 +21,9 @@ type Tracking struct {
 	ReceivedAt time.Time
 	RoutedAt   *time.Time
 	Request    schemas.Request
-	Case       *TrackedCase // nil until routed
+	Case       *CaseSummary // nil until routed; without its events
 	Messages   []Contact    // the citizen's own contacts in the case, oldest first
 	Replies    []Reply      // replies addressed to the citizen, oldest first
-}
-
-// TrackedCase is the case a request went to.
-type TrackedCase struct {
-	Ref        string
-	Competence string
-	Territory  string
-	State      string
-	OpenedAt   time.Time
-	UpdatedAt  time.Time
 }
 
 // Contact is one of the citizen's requests in a case.
@@ -75,7 +65,7 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 		t.Messages = []Contact{contactOf(t.Code, t.Request)}
 		return t, nil
 	}
-	var c TrackedCase
+	var c CaseSummary
 	var territory *string
 	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at FROM cases WHERE id = $1`, *caseID).
 		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt); err != nil {
