@@ -3,9 +3,12 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,5 +97,42 @@ func TestPostCallsBadInput(t *testing.T) {
 	}
 	if n := testkit.StreamMsgs(t, b.conn, bus.StreamRequests); n != 0 {
 		t.Fatalf("%d requests published from bad calls", n)
+	}
+}
+
+// TestPostCallsEveryFormat posts each sample transcript of the parsers'
+// test data, as telephony would, with the format left to detection.
+func TestPostCallsEveryFormat(t *testing.T) {
+	b := setup(t)
+	files, err := filepath.Glob("../transcript/testdata/*.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	formats := map[string]bool{}
+	n := 0
+	for _, f := range files {
+		if strings.Contains(f, ".golden.") {
+			continue
+		}
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		quoted, _ := json.Marshal(string(content))
+		code, body := do(t, "POST", b.srv.URL+"/api/v1/calls", callJSON(fmt.Sprintf("sample-%d", n), `{"content": `+string(quoted)+`}`))
+		if code != http.StatusAccepted {
+			t.Errorf("%s: %d %v", filepath.Base(f), code, body)
+			continue
+		}
+		formats[strings.SplitN(filepath.Base(f), "_", 2)[0]] = true
+	}
+	for _, want := range []string{"vtt", "srt", "whisper", "transcribe", "google", "text"} {
+		if !formats[want] {
+			t.Errorf("no %s sample accepted", want)
+		}
+	}
+	if got := testkit.StreamMsgs(t, b.conn, bus.StreamRequests); got != uint64(n) {
+		t.Errorf("%d requests published for %d calls", got, n)
 	}
 }
