@@ -19,15 +19,14 @@ type execer interface {
 }
 
 func insertRequest(ctx context.Context, q execer, r schemas.Request, raw []byte) error {
+	// No conflict target: the intake and the router may insert the same
+	// request at the same moment, and then the clash can show on either
+	// unique index (id or tracking code).
 	_, err := q.Exec(ctx, `
 		INSERT INTO requests (id, tracking_code, channel, received_at, payload)
 		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING`, r.ID, r.TrackingCode, r.Channel, r.ReceivedAt, raw)
+		ON CONFLICT DO NOTHING`, r.ID, r.TrackingCode, r.Channel, r.ReceivedAt, raw)
 	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-			return fault.E(fault.Conflict, fmt.Errorf("casestore: request %s: tracking code %s already used", r.ID, r.TrackingCode))
-		}
 		return fault.E(fault.Transient, fmt.Errorf("casestore: record request %s: %w", r.ID, err))
 	}
 	return nil

@@ -58,6 +58,10 @@ func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byt
 	}
 	var status string
 	err := t.tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, r.ID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not inserted, yet not there: another request holds its tracking code.
+		return fault.E(fault.Conflict, fmt.Errorf("casestore: request %s: tracking code %s already used", r.ID, r.TrackingCode))
+	}
 	if err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: lock request %s: %w", r.ID, err))
 	}

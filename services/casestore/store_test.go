@@ -279,3 +279,39 @@ func closeCase(t *testing.T, url, ref string) {
 	t.Helper()
 	testkit.Exec(t, url, `UPDATE cases SET state = 'closed' WHERE ref = $1`, ref)
 }
+
+// TestIntakeAndRouterRecordTheSameRequestAtOnce is the race the intake's
+// "received" row and the router's claim run every time: neither may fail.
+func TestIntakeAndRouterRecordTheSameRequestAtOnce(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	for range 40 {
+		req, raw := newRequest(t)
+		errs := make(chan error, 2)
+		go func() { errs <- s.RecordReceived(ctx, req, raw) }()
+		go func() {
+			_, err := s.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error { return tx.ClaimRequest(ctx, req, raw) })
+			errs <- err
+		}()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent record and claim: %v", err)
+			}
+		}
+	}
+}
+
+func TestTrackingCodeOfAnotherRequestIsAConflict(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	first, raw := newRequest(t)
+	if err := s.RecordReceived(ctx, first, raw); err != nil {
+		t.Fatal(err)
+	}
+	second, raw2 := newRequest(t)
+	second.TrackingCode = first.TrackingCode
+	_, err := s.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error { return tx.ClaimRequest(ctx, second, raw2) })
+	if fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("got %v", err)
+	}
+}
