@@ -2,7 +2,7 @@
 # Installs what Guichet needs beyond Go on a Debian/Ubuntu machine: the
 # PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
 # tests run a private cluster from, and (with the argument "test") Chromium
-# for the browser tests. As root it installs them with apt-get;
+# for the browser tests and poppler + tesseract (French) for the OCR tests. As root it installs them with apt-get;
 # otherwise it prints the exact command to run. Safe to run again.
 set -euo pipefail
 
@@ -30,6 +30,10 @@ have_postgres || packages+=(postgresql)
 # The browser tests drive a real headless Chromium: only the test suite needs it.
 if [ "${1:-}" = "test" ]; then
   have_chromium || packages+=(chromium)
+  # OCR of scanned letters: poppler's pdftotext/pdftoppm and tesseract with French.
+  command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
+  command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
+  [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
 fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0
