@@ -3,6 +3,7 @@ package webform
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +25,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.URL.Path != "/" && len(r.URL.Path) > 7 && r.URL.Path[:7] == "/static" {
+		if strings.HasPrefix(r.URL.Path, "/static/") {
 			hd.Set("Cache-Control", "public, max-age=3600")
 		} else {
 			hd.Set("Cache-Control", "no-store")
