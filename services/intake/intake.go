@@ -7,6 +7,7 @@ package intake
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,4 +169,21 @@ func newID() (string, error) {
 		return "", fmt.Errorf("intake: new request id: %w", err)
 	}
 	return id.String(), nil
+}
+
+// DerivedID is the request id of a contact that an upstream system already
+// identifies (a call id, a mailbox message): a UUIDv7 whose time is when the
+// contact happened and whose other bits hash the namespace and key, so that
+// the same contact reported twice is the same request.
+func DerivedID(namespace, key string, at time.Time) string {
+	var u uuid.UUID
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	sum := sha256.Sum256([]byte("guichet:" + namespace + ":" + key))
+	copy(u[6:], sum[:10])
+	u[6] = 0x70 | (u[6] & 0x0f) // version 7
+	u[8] = 0x80 | (u[8] & 0x3f) // RFC 9562 variant
+	return u.String()
 }

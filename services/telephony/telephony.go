@@ -7,8 +7,6 @@ package telephony
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +14,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/citizen"
@@ -308,19 +304,11 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// RequestID derives the request id of a call: a UUIDv7 whose time is the
-// call's start and whose random bits come from the call id, so the same
-// call always gives the same request.
+// RequestID derives the request id of a call from its id and start, so the
+// same call always gives the same request.
 func RequestID(callID string, started time.Time) (string, error) {
 	if callID == "" {
 		return "", errors.New("telephony: empty call id")
 	}
-	var u uuid.UUID
-	ms := uint64(started.UnixMilli())
-	binary.BigEndian.PutUint64(u[0:8], ms<<16)
-	sum := sha256.Sum256([]byte("guichet-call:" + callID))
-	copy(u[6:], sum[:10])
-	u[6] = 0x70 | (u[6] & 0x0f) // version 7
-	u[8] = 0x80 | (u[8] & 0x3f) // RFC 4122 variant
-	return u.String(), nil
+	return intake.DerivedID("call", callID, started), nil
 }
