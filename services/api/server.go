@@ -43,6 +43,7 @@ type Deps struct {
 	Intake   Intake
 	Store    Store
 	Calls    Calls             // nil: no phone channel
+	Mail     Mail              // nil: no mail channel
 	Ready    map[string]Pinger // name → dependency, for /readyz
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -66,6 +67,9 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	h.route("GET /api/v1/requests/{id}", h.showRequest)
 	if deps.Calls != nil {
 		h.route("POST /api/v1/calls", h.submitCall)
+	}
+	if deps.Mail != nil {
+		h.route("POST /api/v1/mail/scans", h.submitScan)
 	}
 	h.route("GET /api/v1/cases/{ref}", h.showCase)
 	h.route("GET /healthz", h.healthz)

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/mailroom"
+)
+
+// MaxScanBody bounds an uploaded scan and its fields.
+const MaxScanBody = 21 << 20
+
+// Mail turns scans into requests.
+type Mail interface {
+	Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error)
+}
+
+// scanAccepted is the answer to an uploaded scan.
+type scanAccepted struct {
+	RequestID     string  `json:"request_id"`
+	TrackingCode  string  `json:"tracking_code"`
+	Duplicate     bool    `json:"duplicate"`
+	Method        string  `json:"text_method"`
+	OCRConfidence float64 `json:"ocr_confidence"`
+	Subject       string  `json:"subject"`
+	Text          string  `json:"text"`
+}
+
+// submitScan takes a scanned letter uploaded by the mailroom (multipart,
+// file "scan", optional "operator_id") through the same pipeline as scans
+// arriving by e-mail.
+func (h *Handler) submitScan(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxScanBody)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		h.writeError(w, r, badBody(err))
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	file, header, err := r.FormFile("scan")
+	if errors.Is(err, http.ErrMissingFile) {
+		writeJSONError(w, http.StatusBadRequest, "scan : fichier manquant (champ multipart « scan »)", nil)
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, badBody(err))
+		return
+	}
+	data, err := io.ReadAll(file)
+	file.Close()
+	if err != nil {
+		h.writeError(w, r, badBody(err))
+		return
+	}
+	res, err := h.deps.Mail.Letter(r.Context(), data, header.Filename, mailroom.Origin{
+		Adapter: "mail-upload", OperatorID: strings.TrimSpace(r.PostFormValue("operator_id")), ReceivedAt: time.Now(),
+	})
+	if err != nil {
+		if k := fault.KindOf(err); k == fault.Invalid || k == fault.TooLarge {
+			err = fault.E(k, errors.New("scan : "+err.Error()))
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/requests/"+res.Receipt.ID)
+	writeJSON(w, http.StatusAccepted, scanAccepted{RequestID: res.Receipt.ID, TrackingCode: res.Receipt.TrackingCode,
+		Duplicate: res.Receipt.Duplicate, Method: res.Text.Method, OCRConfidence: res.Text.Confidence,
+		Subject: res.Layout.Subject, Text: res.Text.Text})
+}

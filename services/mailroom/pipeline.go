@@ -1,0 +1,151 @@
+// Package mailroom turns a scanned letter into a request: the scan's text
+// (text layer or OCR), the letter's layout (sender, date, subject), the facts
+// it states (case references, place, contact), the original scan in the
+// object store, and one request of channel "mail" whose id derives from
+// where the scan came from, so that the same scan never makes two requests.
+package mailroom
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/letter"
+	"github.com/ampmetropole/guichet/services/scan"
+)
+
+// Reader turns a scan into text.
+type Reader interface {
+	Read(ctx context.Context, data []byte) (scan.Text, error)
+}
+
+// Files stores the original scans.
+type Files interface {
+	Put(ctx context.Context, f attachment.File) (schemas.Attachment, error)
+}
+
+// Intake publishes requests.
+type Intake interface {
+	Submit(ctx context.Context, req schemas.Request) (intake.Receipt, error)
+}
+
+// Pipeline handles letters.
+type Pipeline struct {
+	reader  Reader
+	files   Files
+	intake  Intake
+	extract *extract.Extractor
+}
+
+// New returns the mail pipeline.
+func New(r Reader, f Files, in Intake, ex *extract.Extractor) *Pipeline {
+	return &Pipeline{reader: r, files: f, intake: in, extract: ex}
+}
+
+// Origin says where a scan came from; its Key makes the request id.
+type Origin struct {
+	Adapter    string    // "mail-upload", "imap-scan"
+	Key        string    // e.g. "imap:INBOX:1732700000:4711:0", or "upload:<sha256>"
+	OperatorID string    // mailroom operator, for uploads
+	ReceivedAt time.Time // when the letter arrived
+}
+
+// Result is a letter handled.
+type Result struct {
+	Receipt    intake.Receipt
+	Text       scan.Text
+	Layout     letter.Layout
+	Attachment schemas.Attachment
+}
+
+// Letter reads one scan and publishes its request. Errors keep their
+// fault kind: Invalid or TooLarge for a scan that cannot be read, Transient
+// for a tool or dependency that failed.
+func (p *Pipeline) Letter(ctx context.Context, data []byte, name string, o Origin) (Result, error) {
+	var res Result
+	text, err := p.reader.Read(ctx, data)
+	if err != nil {
+		return res, fmt.Errorf("mailroom: %w", err)
+	}
+	res.Text = text
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	if res.Attachment, err = p.files.Put(ctx, attachment.File{Name: name, ContentType: text.ContentType, Data: data, SHA256: sha}); err != nil {
+		return res, fmt.Errorf("mailroom: %w", err)
+	}
+	conf := text.Confidence
+	res.Attachment.ExtractedText = truncate(text.Text, 200000)
+	res.Attachment.OCRConfidence = &conf
+	if o.Key == "" {
+		o.Key = "upload:" + sha
+	}
+	res.Layout = letter.Read(text.Text)
+	req := p.request(text, res.Layout, o)
+	req.Attachments = []schemas.Attachment{res.Attachment}
+	if res.Receipt, err = p.intake.Submit(ctx, req); err != nil {
+		return res, fmt.Errorf("mailroom: %w", err)
+	}
+	return res, nil
+}
+
+func (p *Pipeline) request(t scan.Text, l letter.Layout, o Origin) schemas.Request {
+	f := p.extract.Extract(t.Text)
+	received := o.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	req := schemas.Request{
+		ID:         intake.DerivedID("mail", o.Key, received),
+		Channel:    schemas.ChannelMail,
+		ReceivedAt: received.UTC().Truncate(time.Millisecond),
+		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
+		Subject:    truncate(l.Subject, 300),
+		Body:       truncate(l.Body, 100000),
+		CaseRefs:   f.CaseRefs,
+	}
+	if len(req.CaseRefs) > 20 {
+		req.CaseRefs = req.CaseRefs[:20]
+	}
+	who := &schemas.Citizen{Name: truncate(firstNonEmpty(l.SenderName, f.Name), 200), Email: f.Email, Phone: f.Phone, PreferredReplyChannel: "mail"}
+	if len(l.SenderAddress) > 0 {
+		addr := &schemas.PostalAddress{PostalCode: l.PostalCode, City: truncate(l.City, 200), Country: "FR"}
+		for _, line := range l.SenderAddress {
+			if len(addr.Lines) < 6 && !strings.HasPrefix(strings.ReplaceAll(line, "O", "0"), l.PostalCode) {
+				addr.Lines = append(addr.Lines, truncate(line, 200))
+			}
+		}
+		if len(l.PostalCode) != 5 {
+			addr.PostalCode = ""
+		}
+		who.Address = addr
+	}
+	req.Citizen = who
+	if f.PostalCode != "" || f.CommuneINSEE != "" || f.Address != "" {
+		req.Location = &schemas.Location{Address: truncate(f.Address, 300), PostalCode: f.PostalCode, CommuneINSEE: f.CommuneINSEE}
+	}
+	return req
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return strings.TrimSpace(x)
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

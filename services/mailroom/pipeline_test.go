@@ -1,0 +1,123 @@
+package mailroom_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/mailroom"
+	"github.com/ampmetropole/guichet/services/scan"
+	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// textPDF writes a one-page PDF whose text layer holds lines, the way a
+// scanner with built-in OCR sends letters.
+func textPDF(lines []string) []byte {
+	var content bytes.Buffer
+	content.WriteString("BT /F1 11 Tf 14 TL 60 780 Td\n")
+	for _, l := range lines {
+		esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l)
+		fmt.Fprintf(&content, "(%s) Tj T*\n", esc)
+	}
+	content.WriteString("ET\n")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+var letterLines = []string{
+	"Simone Aubert", "14 chemin des Oliviers", "13300 Salon-de-Provence", "",
+	"Salon-de-Provence, le 3 novembre 2026", "",
+	"Objet : Demande de composteur, dossier AMP-2026-000001", "",
+	"Madame, Monsieur,", "Je souhaiterais obtenir un composteur individuel pour mon jardin.",
+	"Veuillez agreer mes salutations distinguees.", "Simone Aubert",
+}
+
+func TestScannedLetterBecomesARequest(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := attachment.NewStore(ctx, st.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	arrived := time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC)
+	pdf := textPDF(letterLines)
+	res, err := p.Letter(ctx, pdf, "scan-0001.pdf", mailroom.Origin{Adapter: "imap-scan", Key: "imap:INBOX:1:42:0", ReceivedAt: arrived})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text.Method != "text_layer" || res.Layout.Subject != "Demande de composteur, dossier AMP-2026-000001" {
+		t.Fatalf("text %+v layout %+v", res.Text, res.Layout)
+	}
+	var tr casestore.Tracking
+	testkit.Eventually(t, 10*time.Second, "letter routed", func() bool {
+		tr, err = st.Store.Tracking(ctx, res.Receipt.TrackingCode)
+		return err == nil && tr.Status != "received"
+	})
+	req := tr.Request
+	if req.Channel != "mail" || req.Citizen.Name != "Simone Aubert" || req.Citizen.Address == nil || req.Citizen.Address.PostalCode != "13300" ||
+		len(req.CaseRefs) != 1 || req.CaseRefs[0] != "AMP-2026-000001" || len(req.Attachments) != 1 || req.Attachments[0].ExtractedText == "" {
+		t.Fatalf("request %+v", req)
+	}
+	if !strings.Contains(req.Body, "composteur individuel") {
+		t.Errorf("body %q", req.Body)
+	}
+	stored, err := files.Get(ctx, req.Attachments[0].ObjectKey)
+	if err != nil || !bytes.Equal(stored, pdf) {
+		t.Fatalf("original scan not stored: %v", err)
+	}
+	// The same message again (a restart after a crash): the same request.
+	again, err := p.Letter(ctx, pdf, "scan-0001.pdf", mailroom.Origin{Adapter: "imap-scan", Key: "imap:INBOX:1:42:0", ReceivedAt: arrived})
+	if err != nil || again.Receipt.ID != res.Receipt.ID || !again.Receipt.Duplicate {
+		t.Fatalf("second pass: %+v %v", again.Receipt, err)
+	}
+}
+
+func TestUnreadableScanIsRefused(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	ctx := context.Background()
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	for name, data := range map[string][]byte{"empty": nil, "not a scan": []byte("bonjour"), "broken PDF": []byte("%PDF-1.4\n1 0 obj <<")} {
+		if _, err := p.Letter(ctx, data, name, mailroom.Origin{Adapter: "mail-upload"}); fault.KindOf(err) != fault.Invalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
