@@ -23,8 +23,10 @@ import (
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
+	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/notify"
 	"github.com/ampmetropole/guichet/services/router"
+	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/webform"
@@ -120,7 +122,8 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	if err != nil {
 		return nil, err
 	}
-	calls := telephony.New(in, extract.New(places))
+	facts := extract.New(places)
+	calls := telephony.New(in, facts)
 	mux := http.NewServeMux()
 	if withAgent {
 		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, Log: log.With("service", "agent")})
@@ -131,9 +134,18 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		mux.Handle("/agent/", c)
 	}
 	if withAPI {
+		var mail api.Mail
+		if reader, err := scan.New(scan.Limits{}); err != nil {
+			log.Warn("mail channel off: scans cannot be read", "err", err)
+		} else if files, err := attachment.NewStore(ctx, a.conn.JS); err != nil {
+			return nil, err
+		} else {
+			mail = mailroom.New(reader, files, in, facts)
+		}
 		h, err := api.New(api.Deps{
 			Intake:   in,
 			Calls:    calls,
+			Mail:     mail,
 			Store:    a.store,
 			Ready:    map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer: reg,
