@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +12,11 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/services/api"
+	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/mailroom"
+	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
@@ -30,7 +34,16 @@ type testBundle struct {
 func setup(t *testing.T) testBundle {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := attachment.NewStore(context.Background(), st.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
+		Mail: mailroom.New(reader, files, st.Intake, extract.New(st.Places)), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
 		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)

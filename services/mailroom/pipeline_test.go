@@ -3,7 +3,6 @@ package mailroom_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -19,39 +18,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
-
-// textPDF writes a one-page PDF whose text layer holds lines, the way a
-// scanner with built-in OCR sends letters.
-func textPDF(lines []string) []byte {
-	var content bytes.Buffer
-	content.WriteString("BT /F1 11 Tf 14 TL 60 780 Td\n")
-	for _, l := range lines {
-		esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l)
-		fmt.Fprintf(&content, "(%s) Tj T*\n", esc)
-	}
-	content.WriteString("ET\n")
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
 
 var letterLines = []string{
 	"Simone Aubert", "14 chemin des Oliviers", "13300 Salon-de-Provence", "",
@@ -74,7 +40,7 @@ func TestScannedLetterBecomesARequest(t *testing.T) {
 	}
 	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	arrived := time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC)
-	pdf := textPDF(letterLines)
+	pdf := testkit.TextPDF(letterLines)
 	res, err := p.Letter(ctx, pdf, "scan-0001.pdf", mailroom.Origin{Adapter: "imap-scan", Key: "imap:INBOX:1:42:0", ReceivedAt: arrived})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -248,4 +249,37 @@ func Count(t testing.TB, url, sql string) int {
 	var n int
 	QueryRow(t, url, sql, nil, &n)
 	return n
+}
+
+// TextPDF writes a one-page PDF whose text layer holds lines, the way a
+// scanner with built-in OCR sends letters.
+func TextPDF(lines []string) []byte {
+	var content bytes.Buffer
+	content.WriteString("BT /F1 11 Tf 14 TL 60 780 Td\n")
+	for _, l := range lines {
+		esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l)
+		fmt.Fprintf(&content, "(%s) Tj T*\n", esc)
+	}
+	content.WriteString("ET\n")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
 }
