@@ -37,9 +37,9 @@ func detect(data []byte, l Limits) (sniffed, error) {
 	case bytes.HasPrefix(data, []byte("%PDF-")):
 		return sniffed{contentType: TypePDF}, nil
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return sniffConfig(data, TypePNG, l)
+		return sniffConfig(data, TypePNG, "PNG", l)
 	case bytes.HasPrefix(data, []byte("\xFF\xD8\xFF")):
-		return sniffConfig(data, TypeJPEG, l)
+		return sniffConfig(data, TypeJPEG, "JPEG", l)
 	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
 		return sniffTIFF(data, l)
 	}
@@ -47,10 +47,10 @@ func detect(data []byte, l Limits) (sniffed, error) {
 }
 
 // sniffConfig reads a PNG or JPEG header with image.DecodeConfig.
-func sniffConfig(data []byte, ct string, l Limits) (sniffed, error) {
+func sniffConfig(data []byte, ct, name string, l Limits) (sniffed, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return sniffed{}, fault.E(fault.Invalid, fmt.Errorf("scan: en-tête %s illisible: %w", ct, err))
+		return sniffed{}, fault.E(fault.Invalid, fmt.Errorf("scan: en-tête %s illisible: %w", name, err))
 	}
 	if err := checkPixels(int64(cfg.Width), int64(cfg.Height), l); err != nil {
 		return sniffed{}, err

@@ -199,4 +199,3 @@ func nonSpace(s string) int {
 	}
 	return n
 }
-

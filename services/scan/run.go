@@ -55,7 +55,8 @@ func (e *toolError) Error() string {
 // run runs one tool in dir with r's timeout, a minimal environment and
 // bounded output, and returns its standard output. A timeout, a cancelled
 // context, a missing program or a killed process is fault.Transient; output
-// over maxStdout is fault.TooLarge; a failure exit is a *toolError.
+// over maxStdout is fault.TooLarge; a failure exit is a bare *toolError,
+// which the caller wraps with a kind and the "scan:" prefix.
 func (r *Reader) run(ctx context.Context, dir, tool string, args ...string) ([]byte, error) {
 	path := r.tools[tool]
 	if path == "" {
@@ -81,7 +82,7 @@ func (r *Reader) run(ctx context.Context, dir, tool string, args ...string) ([]b
 	default:
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-			return stdout.buf.Bytes(), fmt.Errorf("scan: %w", &toolError{tool: tool, line: firstLine(stderr.buf.String())})
+			return stdout.buf.Bytes(), &toolError{tool: tool, line: firstLine(stderr.buf.String())}
 		}
 		// Killed by a signal (out of memory…) or not started.
 		return nil, fault.E(fault.Transient, fmt.Errorf("scan: %s: %w", tool, err))
