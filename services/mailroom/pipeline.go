@@ -85,7 +85,7 @@ func (p *Pipeline) Letter(ctx context.Context, data []byte, name string, o Origi
 	res.Attachment.ExtractedText = truncate(text.Text, 200000)
 	res.Attachment.OCRConfidence = &conf
 	if o.Key == "" {
-		o.Key = "upload:" + sha
+		o.Key = ScanKey(data)
 	}
 	res.Layout = letter.Read(text.Text)
 	req := p.request(text, res.Layout, o)
@@ -103,7 +103,7 @@ func (p *Pipeline) request(t scan.Text, l letter.Layout, o Origin) schemas.Reque
 		received = time.Now()
 	}
 	req := schemas.Request{
-		ID:         intake.DerivedID("mail", o.Key, received),
+		ID:         intakeID(o.Key, received),
 		Channel:    schemas.ChannelMail,
 		ReceivedAt: received.UTC().Truncate(time.Millisecond),
 		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
@@ -149,3 +149,5 @@ func truncate(s string, n int) string {
 	}
 	return string([]rune(s)[:n])
 }
+
+func intakeID(key string, at time.Time) string { return intake.DerivedID("mail", key, at) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/email"
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailroom"
@@ -85,5 +86,40 @@ func TestUnreadableScanIsRefused(t *testing.T) {
 		if _, err := p.Letter(ctx, data, name, mailroom.Origin{Adapter: "mail-upload"}); fault.KindOf(err) != fault.Invalid {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestCitizenEmailBecomesARequest(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	m := email.Message{FromName: "Karim Benali", FromAddress: "Karim.Benali@example.org", Subject: "Lampadaire éteint à Aubagne",
+		Text: "Bonjour, le lampadaire du 4 avenue Jeanne d'Arc, 13400 Aubagne, est éteint.",
+		Attachments: []email.Attachment{
+			{Name: "photo.pdf", ContentType: "application/pdf", Data: testkit.TextPDF([]string{"photo"})},
+			{Name: "virus.exe", ContentType: "application/octet-stream", Data: []byte("MZ\x90\x00")},
+		}}
+	o := mailroom.Origin{Adapter: "imap-mail", Key: "imap:INBOX:7:99", ReceivedAt: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
+	res, err := p.Email(ctx, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := st.Store.Tracking(ctx, res.Receipt.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tr.Request
+	if req.Channel != "email" || req.Citizen.Email != "karim.benali@example.org" || req.Citizen.Name != "Karim Benali" ||
+		len(req.Attachments) != 1 || req.Attachments[0].Name != "photo.pdf" || req.Location == nil || req.Location.PostalCode != "13400" {
+		t.Fatalf("request %+v", req)
+	}
+	again, err := p.Email(ctx, m, o)
+	if err != nil || again.Receipt.ID != res.Receipt.ID || !again.Receipt.Duplicate {
+		t.Fatalf("second pass: %+v %v", again.Receipt, err)
 	}
 }

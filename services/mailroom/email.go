@@ -1,0 +1,80 @@
+package mailroom
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/citizen"
+	"github.com/ampmetropole/guichet/services/email"
+)
+
+// maxEmailAttachments bounds the files a citizen's e-mail carries into a
+// request (request.v1 allows 20).
+const maxEmailAttachments = 20
+
+// Email publishes a citizen's e-mail (one without scans) as a request of
+// channel "email": sender from the headers, text from the body, facts from
+// both subject and text, attachments stored when they are photos or PDFs.
+func (p *Pipeline) Email(ctx context.Context, m email.Message, o Origin) (Result, error) {
+	var res Result
+	received := o.ReceivedAt
+	if received.IsZero() {
+		received = m.Date
+	}
+	if received.IsZero() {
+		received = time.Now()
+	}
+	text := m.Subject + "\n" + m.Text
+	f := p.extract.Extract(text)
+	req := schemas.Request{
+		ID:         intakeID(o.Key, received),
+		Channel:    schemas.ChannelEmail,
+		ReceivedAt: received.UTC().Truncate(time.Millisecond),
+		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
+		Subject:    truncate(m.Subject, 300),
+		Body:       truncate(m.Text, 100000),
+		CaseRefs:   f.CaseRefs,
+	}
+	if len(req.CaseRefs) > 20 {
+		req.CaseRefs = req.CaseRefs[:20]
+	}
+	who := &schemas.Citizen{Name: truncate(firstNonEmpty(m.FromName, f.Name), 200), Phone: f.Phone, PreferredReplyChannel: "email"}
+	if addr, err := citizen.NormalizeEmail(m.FromAddress); err == nil {
+		who.Email = addr
+	}
+	req.Citizen = who
+	if f.PostalCode != "" || f.CommuneINSEE != "" || f.Address != "" {
+		req.Location = &schemas.Location{Address: truncate(f.Address, 300), PostalCode: f.PostalCode, CommuneINSEE: f.CommuneINSEE}
+	}
+	for _, a := range m.Attachments {
+		if len(req.Attachments) == maxEmailAttachments {
+			break
+		}
+		checked, err := attachment.Check(bytes.NewReader(a.Data), a.Name)
+		if err != nil {
+			continue // not a photo or a PDF: kept in the mailbox, not in the request
+		}
+		stored, err := p.files.Put(ctx, checked)
+		if err != nil {
+			return res, fmt.Errorf("mailroom: %w", err)
+		}
+		req.Attachments = append(req.Attachments, stored)
+	}
+	var err error
+	if res.Receipt, err = p.intake.Submit(ctx, req); err != nil {
+		return res, fmt.Errorf("mailroom: %w", err)
+	}
+	return res, nil
+}
+
+// ScanKey names a scan by its content, for origins without a stable key.
+func ScanKey(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "upload:" + hex.EncodeToString(sum[:])
+}
