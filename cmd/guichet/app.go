@@ -21,6 +21,7 @@ import (
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/console"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/imapin"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/mailroom"
@@ -34,7 +35,7 @@ import (
 
 // Services that `guichet serve` can run. api, web and agent share one HTTP
 // server.
-var knownServices = []string{"api", "web", "agent", "router", "notifier"}
+var knownServices = []string{"api", "web", "agent", "router", "notifier", "imap"}
 
 // app is a set of running services on one NATS and one PostgreSQL.
 type app struct {
@@ -44,6 +45,8 @@ type app struct {
 	router   *router.Router
 	notifier *notify.Notifier
 	server   *http.Server
+	imapStop context.CancelFunc
+	imapDone chan struct{}
 	serveErr chan error
 	addr     string
 }
@@ -115,14 +118,38 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		}
 	}
 	withAPI, withWeb, withAgent := slices.Contains(services, "api"), slices.Contains(services, "web"), slices.Contains(services, "agent")
-	if !withAPI && !withWeb && !withAgent {
+	withIMAP := slices.Contains(services, "imap")
+	if !withAPI && !withWeb && !withAgent && !withIMAP {
 		return a, nil
 	}
 	in, err := intake.New(bus.NewPublisher(a.conn.JS), a.store, v, []byte(cfg.Secret), log)
 	if err != nil {
 		return nil, err
 	}
+	var mail *mailroom.Pipeline
 	facts := extract.New(places)
+	if reader, err := scan.New(scan.Limits{}); err != nil {
+		log.Warn("mail channel off: scans cannot be read", "err", err)
+	} else if files, err := attachment.NewStore(ctx, a.conn.JS); err != nil {
+		return nil, err
+	} else {
+		mail = mailroom.New(reader, files, in, facts)
+	}
+	if withIMAP {
+		if mail == nil {
+			return nil, errors.New("le service imap a besoin de poppler-utils et tesseract-ocr-fra (apt-get install poppler-utils tesseract-ocr tesseract-ocr-fra)")
+		}
+		ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected}, mail, log)
+		if err != nil {
+			return nil, err
+		}
+		ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.imapStop, a.imapDone = cancel, make(chan struct{})
+		go func() { defer close(a.imapDone); ad.Run(ictx) }()
+	}
+	if !withAPI && !withWeb && !withAgent {
+		return a, nil
+	}
 	calls := telephony.New(in, facts)
 	mux := http.NewServeMux()
 	if withAgent {
@@ -134,18 +161,14 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		mux.Handle("/agent/", c)
 	}
 	if withAPI {
-		var mail api.Mail
-		if reader, err := scan.New(scan.Limits{}); err != nil {
-			log.Warn("mail channel off: scans cannot be read", "err", err)
-		} else if files, err := attachment.NewStore(ctx, a.conn.JS); err != nil {
-			return nil, err
-		} else {
-			mail = mailroom.New(reader, files, in, facts)
+		var upload api.Mail
+		if mail != nil {
+			upload = mail
 		}
 		h, err := api.New(api.Deps{
 			Intake:   in,
 			Calls:    calls,
-			Mail:     mail,
+			Mail:     upload,
 			Store:    a.store,
 			Ready:    map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer: reg,
@@ -216,6 +239,10 @@ func (a *app) stop() {
 			a.log.Warn("HTTP shutdown", "err", err)
 		}
 		cancel()
+	}
+	if a.imapStop != nil {
+		a.imapStop()
+		<-a.imapDone
 	}
 	if a.notifier != nil {
 		a.notifier.Stop()

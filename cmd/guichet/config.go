@@ -31,6 +31,7 @@ type Config struct {
 	PublicURL   string
 	Mail        MailConfig
 	WebRate     int
+	IMAP        IMAPConfig
 	Log         LogConfig
 	Router      RouterConfig
 	Streams     StreamConfig
@@ -41,6 +42,13 @@ type Config struct {
 type MailConfig struct {
 	SMTPURL string
 	From    string
+}
+
+// IMAPConfig says which mailbox the mail channel reads.
+type IMAPConfig struct {
+	URL       string
+	Processed string
+	Rejected  string
 }
 
 // RouterConfig tunes the router service.
@@ -70,6 +78,9 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_SMTP_URL        serveur d'envoi : smtp://user:pass@hôte:587 (STARTTLS), smtps://…:465 ; dev sans SMTP : dossier DIR/outbox, page /courriels
   GUICHET_MAIL_FROM       expéditeur des courriels
   GUICHET_WEB_RATE        envois de formulaires par minute et par adresse IP (défaut 10)
+  GUICHET_IMAP_URL        boîte du courrier numérisé : imaps://user:pass@hôte:993/INBOX, imap://… (STARTTLS), imap+plain://… (boucle locale)
+  GUICHET_IMAP_PROCESSED  dossier des messages traités (défaut Traites)
+  GUICHET_IMAP_REJECTED   dossier des messages rejetés (défaut Rejetes)
   GUICHET_LOG_LEVEL       debug | info | warn | error (défaut info)
   GUICHET_LOG_FORMAT      text | json (défaut text)
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
@@ -146,6 +157,7 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Mail.SMTPURL = os.Getenv("GUICHET_SMTP_URL")
 	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
 	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
+	cfg.IMAP = IMAPConfig{URL: os.Getenv("GUICHET_IMAP_URL"), Processed: os.Getenv("GUICHET_IMAP_PROCESSED"), Rejected: os.Getenv("GUICHET_IMAP_REJECTED")}
 	cfg.Router.Workers = envInt("GUICHET_ROUTER_WORKERS", 4)
 	cfg.Router.MaxAttempts = envInt("GUICHET_ROUTER_MAX_ATTEMPTS", 5)
 	cfg.Router.AckWait = envDur("GUICHET_ROUTER_ACK_WAIT", 30*time.Second)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ampmetropole/guichet/services/bus"
@@ -69,7 +70,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	a, err := startApp(ctx, cfg, deps, knownServices, log)
+	services := knownServices
+	if cfg.IMAP.URL == "" {
+		services = slices.DeleteFunc(slices.Clone(services), func(s string) bool { return s == "imap" })
+	}
+	a, err := startApp(ctx, cfg, deps, services, log)
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.DatabaseURL == "" {
 		missing = append(missing, "DATABASE_URL")
 	}
-	if (slices.Contains(services, "api") || slices.Contains(services, "web") || slices.Contains(services, "agent")) && len(cfg.Secret) < 16 {
+	if (slices.Contains(services, "api") || slices.Contains(services, "web") || slices.Contains(services, "agent") || slices.Contains(services, "imap")) && len(cfg.Secret) < 16 {
 		missing = append(missing, "GUICHET_SECRET (16 caractères au moins)")
+	}
+	if slices.Contains(services, "imap") && cfg.IMAP.URL == "" {
+		missing = append(missing, "GUICHET_IMAP_URL")
 	}
 	if slices.Contains(services, "notifier") && cfg.Mail.SMTPURL == "" {
 		missing = append(missing, "GUICHET_SMTP_URL")
