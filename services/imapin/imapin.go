@@ -19,7 +19,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/nats-io/nats.go"
 
+	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/email"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailroom"
@@ -29,6 +31,12 @@ import (
 type Pipeline interface {
 	Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error)
 	Email(ctx context.Context, m email.Message, o mailroom.Origin) (mailroom.Result, error)
+}
+
+// DeadLetters keeps a copy of what is rejected, with the reason (the DEAD
+// stream), so that the mailroom can see and replay it.
+type DeadLetters interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte, header nats.Header) (bus.Published, error)
 }
 
 // Config says which mailbox to read and how.
@@ -84,6 +92,7 @@ func parseURL(raw string) (endpoint, error) {
 // Adapter reads the mailbox.
 type Adapter struct {
 	cfg      Config
+	dead     DeadLetters
 	ep       endpoint
 	pipeline Pipeline
 	log      *slog.Logger
@@ -91,7 +100,7 @@ type Adapter struct {
 }
 
 // New checks the configuration.
-func New(cfg Config, p Pipeline, log *slog.Logger) (*Adapter, error) {
+func New(cfg Config, p Pipeline, dead DeadLetters, log *slog.Logger) (*Adapter, error) {
 	ep, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -111,7 +120,7 @@ func New(cfg Config, p Pipeline, log *slog.Logger) (*Adapter, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
 	}
-	return &Adapter{cfg: cfg, ep: ep, pipeline: p, log: log.With("service", "imap", "mailbox", ep.mailbox), attempts: map[string]int{}}, nil
+	return &Adapter{cfg: cfg, dead: dead, ep: ep, pipeline: p, log: log.With("service", "imap", "mailbox", ep.mailbox), attempts: map[string]int{}}, nil
 }
 
 // Run reads the mailbox until ctx ends, reconnecting with back-off.
@@ -235,7 +244,7 @@ func (a *Adapter) handle(ctx context.Context, c *imapclient.Client, validity uin
 		return fmt.Errorf("imapin: fetch size of %d: %w", uid, err)
 	}
 	if sizes[0].RFC822Size > a.cfg.MaxMessage {
-		return a.move(c, set, a.cfg.Rejected, log, fmt.Sprintf("message de %d octets (limite %d)", sizes[0].RFC822Size, a.cfg.MaxMessage))
+		return a.reject(ctx, c, set, key, nil, log, fmt.Sprintf("message de %d octets (limite %d)", sizes[0].RFC822Size, a.cfg.MaxMessage))
 	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
@@ -249,17 +258,36 @@ func (a *Adapter) handle(ctx context.Context, c *imapclient.Client, validity uin
 		delete(a.attempts, key)
 		return a.move(c, set, a.cfg.Processed, log, "")
 	case fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.TooLarge:
-		return a.move(c, set, a.cfg.Rejected, log, err.Error())
+		return a.reject(ctx, c, set, key, raw, log, err.Error())
 	default:
 		a.attempts[key]++
 		if a.attempts[key] >= a.cfg.MaxAttempts {
 			delete(a.attempts, key)
-			return a.move(c, set, a.cfg.Rejected, log, fmt.Sprintf("échec après %d essais : %v", a.cfg.MaxAttempts, err))
+			return a.reject(ctx, c, set, key, raw, log, fmt.Sprintf("échec après %d essais : %v", a.cfg.MaxAttempts, err))
 		}
 		// Left in the inbox: the next pass tries again.
 		log.Warn("message not processed, will retry", "err", err, "attempt", a.attempts[key])
 		return nil
 	}
+}
+
+// reject copies the message and its reason to DEAD, then moves it to the
+// rejected folder; if DEAD cannot be reached the message stays in the inbox.
+func (a *Adapter) reject(ctx context.Context, c *imapclient.Client, set imap.UIDSet, key string, raw []byte, log *slog.Logger, reason string) error {
+	if a.dead != nil {
+		if len(raw) > 1<<20 {
+			raw = raw[:1<<20] // the whole message stays in the rejected folder
+		}
+		h := nats.Header{}
+		h.Set(bus.HeaderDeadReason, reason)
+		h.Set(bus.HeaderDeadConsumer, "imap")
+		h.Set("Guichet-Dead-Message", key)
+		if _, err := a.dead.Publish(ctx, bus.SubjectDead+".mail.imap", "dead:"+key, raw, h); err != nil {
+			log.Warn("rejected message kept in the inbox: DEAD unreachable", "err", err)
+			return nil
+		}
+	}
+	return a.move(c, set, a.cfg.Rejected, log, reason)
 }
 
 func (a *Adapter) move(c *imapclient.Client, set imap.UIDSet, folder string, log *slog.Logger, reason string) error {

@@ -126,7 +126,7 @@ func TestMailboxToRequests(t *testing.T) {
 	files, _ := attachment.NewStore(ctx, st.Conn.JS)
 	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	run := func() {
-		a, err := imapin.New(imapin.Config{URL: "imap+plain://courrier:secret@" + addr + "/INBOX", PollInterval: 200 * time.Millisecond}, p, testkit.Logger(t))
+		a, err := imapin.New(imapin.Config{URL: "imap+plain://courrier:secret@" + addr + "/INBOX", PollInterval: 200 * time.Millisecond}, p, bus.NewPublisher(st.Conn.JS), testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +147,14 @@ func TestMailboxToRequests(t *testing.T) {
 	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 2 {
 		t.Fatalf("%d requests published, want 2", n)
 	}
+	dead, err := st.Conn.JS.Stream(ctx, bus.StreamDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm, err := dead.GetLastMsgForSubject(ctx, "guichet.dead.mail.imap")
+	if err != nil || dm.Header.Get(bus.HeaderDeadReason) == "" {
+		t.Fatalf("rejected message not in DEAD with its reason: %v", err)
+	}
 	testkit.Eventually(t, 10*time.Second, "both routed", func() bool {
 		return testkit.Count(t, st.DBURL, `SELECT count(*) FROM requests WHERE status = 'routed'`) == 2
 	})
@@ -165,7 +173,7 @@ func TestMailboxToRequests(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, u := range []string{"http://x", "imap+plain://u:p@192.0.2.1/INBOX", "imaps://host/INBOX", "%%"} {
-		if _, err := imapin.New(imapin.Config{URL: u}, nil, testkit.NopLogger()); err == nil {
+		if _, err := imapin.New(imapin.Config{URL: u}, nil, nil, testkit.NopLogger()); err == nil {
 			t.Errorf("%s accepted", u)
 		}
 	}
