@@ -43,7 +43,7 @@ func setup(t *testing.T) testBundle {
 		t.Fatal(err)
 	}
 	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
-		Mail: mailroom.New(reader, files, st.Intake, extract.New(st.Places)), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+		Mail: mailroom.New(reader, files, st.Intake, extract.New(st.Places)), Letters: st.Store, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
 		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailroom"
 )
@@ -70,4 +72,31 @@ func (h *Handler) submitScan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, scanAccepted{RequestID: res.Receipt.ID, TrackingCode: res.Receipt.TrackingCode,
 		Duplicate: res.Receipt.Duplicate, Method: res.Text.Method, OCRConfidence: res.Text.Confidence,
 		Subject: res.Layout.Subject, Text: res.Text.Text})
+}
+
+// Letters lists what came by post or e-mail.
+type Letters interface {
+	Letters(ctx context.Context, limit int) ([]casestore.Letter, error)
+}
+
+// listLetters serves the mailroom's follow-up as JSON, newest first.
+func (h *Handler) listLetters(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeJSONError(w, http.StatusBadRequest, "limit : nombre entre 1 et 1000", nil)
+			return
+		}
+		limit = n
+	}
+	letters, err := h.deps.Letters.Letters(r.Context(), limit)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if letters == nil {
+		letters = []casestore.Letter{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"letters": letters})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ampmetropole/guichet/services/testkit"
 )
@@ -37,6 +38,20 @@ func TestPostScan(t *testing.T) {
 	code, body := postScan(t, b.srv.URL, pdf, true)
 	if code != http.StatusAccepted || body["request_id"] == nil || body["text_method"] != "text_layer" || body["subject"] != "Bac jaune casse" {
 		t.Fatalf("scan: %d %v", code, body)
+	}
+	// The mailroom's feed lists it, with its text and, once routed, its case.
+	testkit.Eventually(t, 10*time.Second, "letter routed in the feed", func() bool {
+		code, feed := do(t, "GET", b.srv.URL+"/api/v1/mail/letters", "")
+		letters, _ := feed["letters"].([]any)
+		if code != 200 || len(letters) != 1 {
+			return false
+		}
+		l := letters[0].(map[string]any)
+		return l["request_id"] == body["request_id"] && l["status"] == "routed" && l["case_ref"] != nil &&
+			strings.Contains(l["ocr_text"].(string), "bac jaune") && l["ocr_confidence"] == 1.0 && strings.HasPrefix(l["message_id"].(string), "upload:")
+	})
+	if code, _ := do(t, "GET", b.srv.URL+"/api/v1/mail/letters?limit=0", ""); code != 400 {
+		t.Errorf("limit=0: %d", code)
 	}
 	if code, body := postScan(t, b.srv.URL, nil, false); code != 400 || !strings.Contains(body["error"].(string), "scan") {
 		t.Fatalf("no file: %d %v", code, body)

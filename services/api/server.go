@@ -44,6 +44,7 @@ type Deps struct {
 	Store    Store
 	Calls    Calls             // nil: no phone channel
 	Mail     Mail              // nil: no mail channel
+	Letters  Letters           // nil: no mailroom follow-up
 	Ready    map[string]Pinger // name → dependency, for /readyz
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -70,6 +71,9 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	}
 	if deps.Mail != nil {
 		h.route("POST /api/v1/mail/scans", h.submitScan)
+	}
+	if deps.Letters != nil {
+		h.route("GET /api/v1/mail/letters", h.listLetters)
 	}
 	h.route("GET /api/v1/cases/{ref}", h.showCase)
 	h.route("GET /healthz", h.healthz)
