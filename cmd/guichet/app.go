@@ -25,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
 	"github.com/ampmetropole/guichet/services/mailroom"
+	"github.com/ampmetropole/guichet/services/mailroomdesk"
 	"github.com/ampmetropole/guichet/services/notify"
 	"github.com/ampmetropole/guichet/services/router"
 	"github.com/ampmetropole/guichet/services/scan"
@@ -159,6 +160,20 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		}
 		mux.Handle("/agent", c)
 		mux.Handle("/agent/", c)
+		files, err := attachment.NewStore(ctx, a.conn.JS)
+		if err != nil {
+			return nil, err
+		}
+		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, Log: log.With("service", "mailroom")}
+		if mail != nil {
+			dd.Mail = mail
+		}
+		d, err := mailroomdesk.New(dd)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/courrier", d)
+		mux.Handle("/courrier/", d)
 	}
 	if withAPI {
 		var upload api.Mail

@@ -86,6 +86,7 @@ Guichet tourne (Ctrl-C pour tout arrêter).
   Suivi          %[1]s/suivi
   Courriels      %[1]s/courriels   (envoyés dans %[4]s/outbox)
   Console agent  %[1]s/agent?caller=0639981427&agent=agent-01
+  Courrier       %[1]s/courrier
   API            %[1]s/api/v1/requests
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics
