@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/attachment"
@@ -23,35 +22,13 @@ const maxEmailAttachments = 20
 // both subject and text, attachments stored when they are photos or PDFs.
 func (p *Pipeline) Email(ctx context.Context, m email.Message, o Origin) (Result, error) {
 	var res Result
-	received := o.ReceivedAt
-	if received.IsZero() {
-		received = m.Date
-	}
-	if received.IsZero() {
-		received = time.Now()
-	}
-	text := m.Subject + "\n" + m.Text
-	f := p.extract.Extract(text)
-	req := schemas.Request{
-		ID:         intakeID(o.Key, received),
-		Channel:    schemas.ChannelEmail,
-		ReceivedAt: received.UTC().Truncate(time.Millisecond),
-		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
-		Subject:    truncate(m.Subject, 300),
-		Body:       truncate(m.Text, 100000),
-		CaseRefs:   f.CaseRefs,
-	}
-	if len(req.CaseRefs) > 20 {
-		req.CaseRefs = req.CaseRefs[:20]
-	}
+	f := p.extract.Extract(m.Subject + "\n" + m.Text)
+	req := newRequest(schemas.ChannelEmail, o, m.Date, m.Subject, m.Text, f)
 	who := &schemas.Citizen{Name: truncate(firstNonEmpty(m.FromName, f.Name), 200), Phone: f.Phone, PreferredReplyChannel: "email"}
 	if addr, err := citizen.NormalizeEmail(m.FromAddress); err == nil {
 		who.Email = addr
 	}
 	req.Citizen = who
-	if f.PostalCode != "" || f.CommuneINSEE != "" || f.Address != "" {
-		req.Location = &schemas.Location{Address: truncate(f.Address, 300), PostalCode: f.PostalCode, CommuneINSEE: f.CommuneINSEE}
-	}
 	for _, a := range m.Attachments {
 		if len(req.Attachments) == maxEmailAttachments {
 			break

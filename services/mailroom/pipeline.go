@@ -98,22 +98,7 @@ func (p *Pipeline) Letter(ctx context.Context, data []byte, name string, o Origi
 
 func (p *Pipeline) request(t scan.Text, l letter.Layout, o Origin) schemas.Request {
 	f := p.extract.Extract(t.Text)
-	received := o.ReceivedAt
-	if received.IsZero() {
-		received = time.Now()
-	}
-	req := schemas.Request{
-		ID:         intakeID(o.Key, received),
-		Channel:    schemas.ChannelMail,
-		ReceivedAt: received.UTC().Truncate(time.Millisecond),
-		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
-		Subject:    truncate(l.Subject, 300),
-		Body:       truncate(l.Body, 100000),
-		CaseRefs:   f.CaseRefs,
-	}
-	if len(req.CaseRefs) > 20 {
-		req.CaseRefs = req.CaseRefs[:20]
-	}
+	req := newRequest(schemas.ChannelMail, o, time.Time{}, l.Subject, l.Body, f)
 	who := &schemas.Citizen{Name: truncate(firstNonEmpty(l.SenderName, f.Name), 200), Email: f.Email, Phone: f.Phone, PreferredReplyChannel: "mail"}
 	if len(l.SenderAddress) > 0 {
 		addr := &schemas.PostalAddress{PostalCode: l.PostalCode, City: truncate(l.City, 200), Country: "FR"}
@@ -128,9 +113,6 @@ func (p *Pipeline) request(t scan.Text, l letter.Layout, o Origin) schemas.Reque
 		who.Address = addr
 	}
 	req.Citizen = who
-	if f.PostalCode != "" || f.CommuneINSEE != "" || f.Address != "" {
-		req.Location = &schemas.Location{Address: truncate(f.Address, 300), PostalCode: f.PostalCode, CommuneINSEE: f.CommuneINSEE}
-	}
 	return req
 }
 
@@ -151,3 +133,32 @@ func truncate(s string, n int) string {
 }
 
 func intakeID(key string, at time.Time) string { return intake.DerivedID("mail", key, at) }
+
+// newRequest holds what letters and e-mails share: the id from the origin,
+// the arrival, the case references and place found in the text, bounded
+// fields. fallback dates the request when the origin does not.
+func newRequest(channel string, o Origin, fallback time.Time, subject, body string, f extract.Facts) schemas.Request {
+	received := o.ReceivedAt
+	if received.IsZero() {
+		received = fallback
+	}
+	if received.IsZero() {
+		received = time.Now()
+	}
+	req := schemas.Request{
+		ID:         intakeID(o.Key, received),
+		Channel:    channel,
+		ReceivedAt: received.UTC().Truncate(time.Millisecond),
+		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},
+		Subject:    truncate(subject, 300),
+		Body:       truncate(body, 100000),
+		CaseRefs:   f.CaseRefs,
+	}
+	if len(req.CaseRefs) > 20 {
+		req.CaseRefs = req.CaseRefs[:20]
+	}
+	if f.PostalCode != "" || f.CommuneINSEE != "" || f.Address != "" {
+		req.Location = &schemas.Location{Address: truncate(f.Address, 300), PostalCode: f.PostalCode, CommuneINSEE: f.CommuneINSEE}
+	}
+	return req
+}
