@@ -6,7 +6,6 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ampmetropole/guichet/services/htmlpage"
 
 	"github.com/google/uuid"
 
@@ -213,15 +214,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, p page) {
 	if p.CallID == "" {
 		p.CallID = "console-" + uuid.NewString()
 	}
-	var buf bytes.Buffer
-	if err := h.page.Execute(&buf, p); err != nil {
-		h.deps.Log.Error("console render", "err", err)
-		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
 // logCall records a call from the console: onto a case the agent chose, or

@@ -5,7 +5,6 @@
 package mailroomdesk
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ampmetropole/guichet/services/htmlpage"
 
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
@@ -116,15 +117,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	}
 	p.Today = frtime.DateTime(time.Now())
 	p.Upload = h.deps.Mail != nil
-	var buf bytes.Buffer
-	if err := h.page.Execute(&buf, p); err != nil {
-		h.deps.Log.Error("mailroom render", "err", err)
-		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
 // scan shows an original scan in the browser.

@@ -1,13 +1,14 @@
 package webform
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ampmetropole/guichet/services/htmlpage"
 
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/frtime"
@@ -63,16 +64,7 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-// render writes a page; rendering into a buffer first means a template error
-// becomes a clean 500, not half a page.
+// render writes a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	var buf bytes.Buffer
-	if err := h.pages[page].Execute(&buf, data); err != nil {
-		h.deps.Log.Error("render", "page", page, "err", err)
-		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	htmlpage.Render(w, h.pages[page], status, data, h.deps.Log)
 }

@@ -1,0 +1,24 @@
+// Package htmlpage writes server-rendered pages: rendered into a buffer
+// first, so that a template error becomes a clean 500 rather than half a
+// page, then sent with its status.
+package htmlpage
+
+import (
+	"bytes"
+	"html/template"
+	"log/slog"
+	"net/http"
+)
+
+// Render executes t with data and writes it with status.
+func Render(w http.ResponseWriter, t *template.Template, status int, data any, log *slog.Logger) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		log.Error("render page", "template", t.Name(), "err", err)
+		http.Error(w, "Erreur interne : la page n'a pas pu être affichée.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
