@@ -62,6 +62,8 @@ type Handler struct {
 	deps Deps
 	page *template.Template
 	mux  *http.ServeMux
+	// protected is mux behind the staff pages' security headers.
+	protected http.Handler
 }
 
 // New builds the console.
@@ -86,20 +88,13 @@ func New(deps Deps) (*Handler, error) {
 	h.mux.HandleFunc("GET /agent", h.show)
 	h.mux.HandleFunc("POST /agent/appels", h.logCall)
 	h.mux.Handle("GET /agent/static/", http.StripPrefix("/agent/static/", http.FileServerFS(static)))
+	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
 	return h, nil
 }
 
 // ServeHTTP serves the console with strict security headers; cross-site
 // posts are refused.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Cache-Control", "no-store")
-	http.NewCrossOriginProtection().Handler(h.mux).ServeHTTP(w, r)
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.protected.ServeHTTP(w, r) }
 
 func (h *Handler) competenceLabel(code string) string {
 	if k, ok := h.deps.Catalogue.Competence(code); ok {

@@ -56,6 +56,8 @@ type Handler struct {
 	deps Deps
 	page *template.Template
 	mux  *http.ServeMux
+	// protected is mux behind the staff pages' security headers.
+	protected http.Handler
 }
 
 // New builds the desk.
@@ -76,18 +78,12 @@ func New(deps Deps) (*Handler, error) {
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
+	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
 	return h, nil
 }
 
 // ServeHTTP serves the desk with strict headers; cross-site posts refused.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Cache-Control", "no-store")
-	http.NewCrossOriginProtection().Handler(h.mux).ServeHTTP(w, r)
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.protected.ServeHTTP(w, r) }
 
 type page struct {
 	Letters  []casestore.Letter
