@@ -41,6 +41,7 @@ type Request struct {
 	Language     string       `json:"language"`
 	Location     *Location    `json:"location,omitempty"`
 	Attachments  []Attachment `json:"attachments,omitempty"`
+	Supersedes   string       `json:"supersedes,omitempty"`
 	CaseRefs     []string     `json:"case_refs,omitempty"`
 	Hints        *Hints       `json:"hints,omitempty"`
 	Transcript   []Turn       `json:"transcript,omitempty"`

@@ -140,7 +140,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if mail == nil {
 			return nil, errors.New("le service imap a besoin de poppler-utils et tesseract-ocr-fra (apt-get install poppler-utils tesseract-ocr tesseract-ocr-fra)")
 		}
-		ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected}, mail, bus.NewPublisher(a.conn.JS), log)
+		ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected}, mail, bus.NewPublisher(a.conn.JS), a.store, log)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +166,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		}
 		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, Log: log.With("service", "mailroom")}
 		if mail != nil {
-			dd.Mail = mail
+			dd.Mail, dd.Requests, dd.Correct = mail, a.store, mailroom.NewCorrector(mail, a.store)
 		}
 		d, err := mailroomdesk.New(dd)
 		if err != nil {
@@ -177,14 +177,16 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	}
 	if withAPI {
 		var upload api.Mail
+		var correct api.Corrector
 		if mail != nil {
-			upload = mail
+			upload, correct = mail, mailroom.NewCorrector(mail, a.store)
 		}
 		h, err := api.New(api.Deps{
 			Intake:   in,
 			Calls:    calls,
 			Mail:     upload,
 			Letters:  a.store,
+			Correct:  correct,
 			Store:    a.store,
 			Ready:    map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer: reg,

@@ -14,6 +14,7 @@ import (
 	"github.com/ampmetropole/guichet/services/api"
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/scan"
@@ -25,9 +26,10 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 type testBundle struct {
-	srv  *httptest.Server
-	conn *bus.Conn
-	nats *bus.Embedded
+	srv   *httptest.Server
+	conn  *bus.Conn
+	nats  *bus.Embedded
+	store *casestore.Store
 }
 
 // setup serves the API over the real bus, database and router.
@@ -42,15 +44,16 @@ func setup(t *testing.T) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
-		Mail: mailroom.New(reader, files, st.Intake, extract.New(st.Places)), Letters: st.Store, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
 		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return testBundle{srv: srv, conn: st.Conn, nats: st.NATS}
+	return testBundle{srv: srv, conn: st.Conn, nats: st.NATS, store: st.Store}
 }
 
 const validRequest = `{

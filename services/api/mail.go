@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -99,4 +100,41 @@ func (h *Handler) listLetters(w http.ResponseWriter, r *http.Request) {
 		letters = []casestore.Letter{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"letters": letters})
+}
+
+// Corrector resubmits a letter with its text corrected.
+type Corrector interface {
+	Correct(ctx context.Context, requestID, text, operator string) (mailroom.Result, error)
+}
+
+// correction is the body of POST /api/v1/mail/letters/{id}/correction.
+type correction struct {
+	Text       string `json:"text"`
+	OperatorID string `json:"operator_id"`
+}
+
+// correctLetter sends a letter again with its OCR text corrected by the
+// mailroom; the answer names the new request, which supersedes the first.
+func (h *Handler) correctLetter(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !uuidPattern.MatchString(id) {
+		writeJSONError(w, http.StatusBadRequest, "identifiant de demande invalide (UUID attendu) : "+truncate(id, 64), nil)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4*mailroom.MaxCorrectedText+4096)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	var c correction
+	if err := dec.Decode(&c); err != nil {
+		h.writeError(w, r, badBody(err))
+		return
+	}
+	res, err := h.deps.Correct.Correct(r.Context(), id, c.Text, c.OperatorID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/requests/"+res.Receipt.ID)
+	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": res.Receipt.ID, "tracking_code": res.Receipt.TrackingCode,
+		"duplicate": res.Receipt.Duplicate, "supersedes": id, "subject": res.Layout.Subject})
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
@@ -58,5 +60,64 @@ func TestPostScan(t *testing.T) {
 	}
 	if code, body := postScan(t, b.srv.URL, []byte("pas un scan"), true); code != 400 {
 		t.Fatalf("garbage: %d %v", code, body)
+	}
+}
+
+func TestCorrectLetter(t *testing.T) {
+	b := setup(t)
+	pdf := testkit.TextPDF([]string{"Marcel Giraud", "3 rue Jean Jaures", "I312O Gardanne", "", "0bjet : Bac jaune casse", "", "Mon bac jaune est casse."})
+	code, scanned := postScan(t, b.srv.URL, pdf, true)
+	if code != http.StatusAccepted {
+		t.Fatalf("scan: %d %v", code, scanned)
+	}
+	id := scanned["request_id"].(string)
+	url := b.srv.URL + "/api/v1/mail/letters/" + id + "/correction"
+	code, fixed := do(t, "POST", url, `{"text": "Marcel Giraud\n3 rue Jean Jaurès\n13120 Gardanne\n\nObjet : Bac jaune cassé\n\nMon bac jaune est cassé.", "operator_id": "courrier-01"}`)
+	if code != http.StatusAccepted || fixed["supersedes"] != id || fixed["subject"] != "Bac jaune cassé" || fixed["request_id"] == id {
+		t.Fatalf("correction: %d %v", code, fixed)
+	}
+	// The feed shows the first letter replaced and the corrected one routed.
+	testkit.Eventually(t, 10*time.Second, "correction in the feed", func() bool {
+		_, feed := do(t, "GET", b.srv.URL+"/api/v1/mail/letters", "")
+		letters, _ := feed["letters"].([]any)
+		var replaced, routed bool
+		for _, x := range letters {
+			l := x.(map[string]any)
+			replaced = replaced || (l["request_id"] == id && l["corrected_by"] == fixed["request_id"])
+			routed = routed || (l["request_id"] == fixed["request_id"] && l["status"] == "routed" && strings.Contains(l["ocr_text"].(string), "13120 Gardanne"))
+		}
+		return replaced && routed
+	})
+	for _, tc := range []struct {
+		url, body string
+		code      int
+	}{
+		{url, `{"text": ""}`, 400},
+		{url, `{"text": "x", "extra": 1}`, 400},
+		{url, `{"text": 12}`, 400},
+		{b.srv.URL + "/api/v1/mail/letters/pas-un-id/correction", `{"text": "x"}`, 400},
+		{b.srv.URL + "/api/v1/mail/letters/0190d3a8-0000-7000-8000-000000000000/correction", `{"text": "x"}`, 404},
+	} {
+		if code, body := do(t, "POST", tc.url, tc.body); code != tc.code || body["error"] == nil {
+			t.Errorf("%s %s: %d %v, want %d", tc.url, tc.body, code, body, tc.code)
+		}
+	}
+}
+
+func TestRejectedMessagesInTheFeed(t *testing.T) {
+	b := setup(t)
+	at := time.Now().Add(-time.Minute)
+	if err := b.store.RecordMailRejection(context.Background(), casestore.MailRejection{MessageKey: "imap:INBOX:9:4", Sender: "x@example.org",
+		Subject: "Scan 0004", Reason: "scan : PDF chiffré", ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	_, feed := do(t, "GET", b.srv.URL+"/api/v1/mail/letters", "")
+	letters, _ := feed["letters"].([]any)
+	if len(letters) != 1 {
+		t.Fatalf("feed %v", feed)
+	}
+	l := letters[0].(map[string]any)
+	if l["status"] != "rejected" || l["reason"] != "scan : PDF chiffré" || l["request_id"] != nil || l["message_id"] != "imap:INBOX:9:4" || l["subject"] != "Scan 0004" {
+		t.Errorf("rejection %v", l)
 	}
 }

@@ -45,6 +45,7 @@ type Deps struct {
 	Calls    Calls             // nil: no phone channel
 	Mail     Mail              // nil: no mail channel
 	Letters  Letters           // nil: no mailroom follow-up
+	Correct  Corrector         // nil: no OCR corrections
 	Ready    map[string]Pinger // name → dependency, for /readyz
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -74,6 +75,9 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	}
 	if deps.Letters != nil {
 		h.route("GET /api/v1/mail/letters", h.listLetters)
+	}
+	if deps.Correct != nil {
+		h.route("POST /api/v1/mail/letters/{id}/correction", h.correctLetter)
 	}
 	h.route("GET /api/v1/cases/{ref}", h.showCase)
 	h.route("GET /healthz", h.healthz)

@@ -176,15 +176,26 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 
 // LockCase finds a case by reference and locks it for this transaction.
 func (t *RouteTx) LockCase(ctx context.Context, ref string) (CaseRow, error) {
+	return t.lockCase(ctx, ref, `SELECT id, ref, competence, territory, state FROM cases WHERE ref = $1 FOR UPDATE`)
+}
+
+// LockCaseOfRequest finds the case an earlier request went into and locks
+// it; NotFound when that request is unknown or was not routed to a case.
+func (t *RouteTx) LockCaseOfRequest(ctx context.Context, requestID string) (CaseRow, error) {
+	return t.lockCase(ctx, requestID, `
+		SELECT c.id, c.ref, c.competence, c.territory, c.state
+		FROM requests r JOIN cases c ON c.id = r.case_id WHERE r.id = $1 FOR UPDATE OF c`)
+}
+
+func (t *RouteTx) lockCase(ctx context.Context, key, query string) (CaseRow, error) {
 	var row CaseRow
 	var territory *string
-	err := t.tx.QueryRow(ctx, `SELECT id, ref, competence, territory, state FROM cases WHERE ref = $1 FOR UPDATE`, ref).
-		Scan(&row.ID, &row.Ref, &row.Competence, &territory, &row.State)
+	err := t.tx.QueryRow(ctx, query, key).Scan(&row.ID, &row.Ref, &row.Competence, &territory, &row.State)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return CaseRow{}, notFound("case", ref)
+		return CaseRow{}, notFound("case", key)
 	}
 	if err != nil {
-		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: lock case %s: %w", ref, err))
+		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: lock case %s: %w", key, err))
 	}
 	if territory != nil {
 		row.Territory = *territory

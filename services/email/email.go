@@ -197,3 +197,4 @@ func tidy(s string) string {
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
+

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/email"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailroom"
@@ -37,6 +38,11 @@ type Pipeline interface {
 // stream), so that the mailroom can see and replay it.
 type DeadLetters interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte, header nats.Header) (bus.Published, error)
+}
+
+// Rejections shows the mailroom what was rejected and why.
+type Rejections interface {
+	RecordMailRejection(ctx context.Context, r casestore.MailRejection) error
 }
 
 // Config says which mailbox to read and how.
@@ -93,6 +99,7 @@ func parseURL(raw string) (endpoint, error) {
 type Adapter struct {
 	cfg      Config
 	dead     DeadLetters
+	rejected Rejections
 	ep       endpoint
 	pipeline Pipeline
 	log      *slog.Logger
@@ -100,7 +107,7 @@ type Adapter struct {
 }
 
 // New checks the configuration.
-func New(cfg Config, p Pipeline, dead DeadLetters, log *slog.Logger) (*Adapter, error) {
+func New(cfg Config, p Pipeline, dead DeadLetters, rejected Rejections, log *slog.Logger) (*Adapter, error) {
 	ep, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -120,7 +127,7 @@ func New(cfg Config, p Pipeline, dead DeadLetters, log *slog.Logger) (*Adapter, 
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
 	}
-	return &Adapter{cfg: cfg, dead: dead, ep: ep, pipeline: p, log: log.With("service", "imap", "mailbox", ep.mailbox), attempts: map[string]int{}}, nil
+	return &Adapter{cfg: cfg, dead: dead, rejected: rejected, ep: ep, pipeline: p, log: log.With("service", "imap", "mailbox", ep.mailbox), attempts: map[string]int{}}, nil
 }
 
 // Run reads the mailbox until ctx ends, reconnecting with back-off.
@@ -239,12 +246,14 @@ func (a *Adapter) handle(ctx context.Context, c *imapclient.Client, validity uin
 	key := fmt.Sprintf("imap:%s:%d:%d", a.ep.mailbox, validity, uid)
 	log := a.log.With("uid", uid)
 	set := imap.UIDSetNum(uid)
-	sizes, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
+	sizes, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, Envelope: true}).Collect()
 	if err != nil || len(sizes) == 0 {
 		return fmt.Errorf("imapin: fetch size of %d: %w", uid, err)
 	}
+	rej := rejection(key, sizes[0])
 	if sizes[0].RFC822Size > a.cfg.MaxMessage {
-		return a.reject(ctx, c, set, key, nil, log, fmt.Sprintf("message de %d octets (limite %d)", sizes[0].RFC822Size, a.cfg.MaxMessage))
+		rej.Reason = fmt.Sprintf("message de %d octets (limite %d)", sizes[0].RFC822Size, a.cfg.MaxMessage)
+		return a.reject(ctx, c, set, nil, log, rej)
 	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
@@ -258,12 +267,14 @@ func (a *Adapter) handle(ctx context.Context, c *imapclient.Client, validity uin
 		delete(a.attempts, key)
 		return a.move(c, set, a.cfg.Processed, log, "")
 	case fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.TooLarge:
-		return a.reject(ctx, c, set, key, raw, log, err.Error())
+		rej.Reason = err.Error()
+		return a.reject(ctx, c, set, raw, log, rej)
 	default:
 		a.attempts[key]++
 		if a.attempts[key] >= a.cfg.MaxAttempts {
 			delete(a.attempts, key)
-			return a.reject(ctx, c, set, key, raw, log, fmt.Sprintf("échec après %d essais : %v", a.cfg.MaxAttempts, err))
+			rej.Reason = fmt.Sprintf("échec après %d essais : %v", a.cfg.MaxAttempts, err)
+			return a.reject(ctx, c, set, raw, log, rej)
 		}
 		// Left in the inbox: the next pass tries again.
 		log.Warn("message not processed, will retry", "err", err, "attempt", a.attempts[key])
@@ -271,23 +282,43 @@ func (a *Adapter) handle(ctx context.Context, c *imapclient.Client, validity uin
 	}
 }
 
-// reject copies the message and its reason to DEAD, then moves it to the
-// rejected folder; if DEAD cannot be reached the message stays in the inbox.
-func (a *Adapter) reject(ctx context.Context, c *imapclient.Client, set imap.UIDSet, key string, raw []byte, log *slog.Logger, reason string) error {
+// rejection names a message for the mailroom from its IMAP envelope.
+func rejection(key string, m *imapclient.FetchMessageBuffer) casestore.MailRejection {
+	r := casestore.MailRejection{MessageKey: key, ReceivedAt: m.InternalDate}
+	if e := m.Envelope; e != nil {
+		r.Subject = e.Subject
+		if len(e.From) > 0 {
+			f := e.From[0]
+			r.Sender = strings.TrimSpace(f.Name + " <" + f.Addr() + ">")
+		}
+	}
+	return r
+}
+
+// reject copies the message and its reason to DEAD, shows it to the
+// mailroom, then moves it to the rejected folder; if DEAD or the record
+// cannot be reached the message stays in the inbox for the next pass.
+func (a *Adapter) reject(ctx context.Context, c *imapclient.Client, set imap.UIDSet, raw []byte, log *slog.Logger, r casestore.MailRejection) error {
 	if a.dead != nil {
 		if len(raw) > 1<<20 {
 			raw = raw[:1<<20] // the whole message stays in the rejected folder
 		}
 		h := nats.Header{}
-		h.Set(bus.HeaderDeadReason, reason)
+		h.Set(bus.HeaderDeadReason, r.Reason)
 		h.Set(bus.HeaderDeadConsumer, "imap")
-		h.Set("Guichet-Dead-Message", key)
-		if _, err := a.dead.Publish(ctx, bus.SubjectDead+".mail.imap", "dead:"+key, raw, h); err != nil {
+		h.Set("Guichet-Dead-Message", r.MessageKey)
+		if _, err := a.dead.Publish(ctx, bus.SubjectDead+".mail.imap", "dead:"+r.MessageKey, raw, h); err != nil {
 			log.Warn("rejected message kept in the inbox: DEAD unreachable", "err", err)
 			return nil
 		}
 	}
-	return a.move(c, set, a.cfg.Rejected, log, reason)
+	if a.rejected != nil {
+		if err := a.rejected.RecordMailRejection(ctx, r); err != nil {
+			log.Warn("rejected message kept in the inbox: cannot record the rejection", "err", err)
+			return nil
+		}
+	}
+	return a.move(c, set, a.cfg.Rejected, log, r.Reason)
 }
 
 func (a *Adapter) move(c *imapclient.Client, set imap.UIDSet, folder string, log *slog.Logger, reason string) error {

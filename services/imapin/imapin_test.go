@@ -3,7 +3,11 @@ package imapin_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +24,21 @@ import (
 	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/scanimg"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
+// mailbox is an IMAP server the test reads, with one user.
+type mailbox struct{ addr, user, pass string }
+
+func (m mailbox) url() string {
+	return "imap+plain://" + url.UserPassword(m.user, m.pass).String() + "@" + m.addr + "/INBOX"
+}
+
 // memServer starts go-imap's in-memory server on loopback.
-func memServer(t *testing.T) string {
+func memServer(t *testing.T) mailbox {
 	t.Helper()
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser("courrier", "secret")
@@ -47,17 +59,17 @@ func memServer(t *testing.T) string {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close(); ln.Close() })
-	return ln.Addr().String()
+	return mailbox{addr: ln.Addr().String(), user: "courrier", pass: "secret"}
 }
 
-func client(t *testing.T, addr string) *imapclient.Client {
+func client(t *testing.T, m mailbox) *imapclient.Client {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
+	c, err := imapclient.DialInsecure(m.addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Login("courrier", "secret").Wait(); err != nil {
+	if err := c.Login(m.user, m.pass).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -87,37 +99,74 @@ func count(t *testing.T, c *imapclient.Client, mailbox string) uint32 {
 	return *st.NumMessages
 }
 
-func scanMail(pdf []byte) string {
+func scanMail(pdf []byte, n int) string {
 	b64 := base64.StdEncoding.EncodeToString(pdf)
 	var lines []string
 	for len(b64) > 76 {
 		lines, b64 = append(lines, b64[:76]), b64[76:]
 	}
 	lines = append(lines, b64)
-	return "From: scanner@ampmetropole.fr\nTo: courrier@ampmetropole.fr\nSubject: Scan 0001\nMIME-Version: 1.0\n" +
+	return fmt.Sprintf("From: scanner@ampmetropole.fr\nTo: courrier@ampmetropole.fr\nSubject: Scan %04d\nMIME-Version: 1.0\n", n) +
 		"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\nNumerisation\n--B\n" +
-		"Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"scan-0001.pdf\"\nContent-Transfer-Encoding: base64\n\n" +
+		fmt.Sprintf("Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"scan-%04d.pdf\"\nContent-Transfer-Encoding: base64\n\n", n) +
 		strings.Join(lines, "\n") + "\n--B--\n"
 }
 
-const citizenMail = `From: Karim Benali <karim.benali@example.org>
+// citizenMail is written in Windows-1252, quoted-printable, as some mail
+// programs still send.
+const citizenMail = `From: =?ISO-8859-1?Q?H=E9l=E8ne_Moreau?= <helene.moreau@example.net>
 To: courrier@ampmetropole.fr
-Subject: =?UTF-8?Q?Lampadaire_=C3=A9teint?=
+Subject: =?windows-1252?Q?D=E9p=F4t_sauvage?=
 MIME-Version: 1.0
-Content-Type: text/plain; charset=utf-8
+Content-Type: text/plain; charset=windows-1252
+Content-Transfer-Encoding: quoted-printable
 
-Bonjour, le lampadaire du 4 avenue Jeanne d'Arc, 13400 Aubagne, est eteint depuis lundi.
+Bonjour, un d=E9p=F4t sauvage =AB matelas et gravats =BB bloque le trottoir =
+du 9 boulevard Anatole France, 13600 La Ciotat. Merci d'intervenir.
 `
 
-func TestMailboxToRequests(t *testing.T) {
+const brokenMail = "From: x@example.org\nSubject: Scan casse\nContent-Type: multipart/mixed\n\nbody\n"
+
+// crashAfterFirst publishes the first letter, then makes the adapter stop
+// as a crash would: after JetStream acknowledged the request, before the
+// message was moved out of the inbox.
+type crashAfterFirst struct {
+	imapin.Pipeline
+	crash func()
+	done  bool
+}
+
+func (c *crashAfterFirst) Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error) {
+	if c.done {
+		return mailroom.Result{}, errors.New("stopped")
+	}
+	res, err := c.Pipeline.Letter(ctx, data, name, o)
+	if err == nil {
+		c.done = true
+		c.crash()
+		err = errors.New("crash after publishing")
+	}
+	return res, err
+}
+
+// testMailbox sends a scanner's text-layer PDF, a scanner's image-only PDF
+// (OCR), a citizen's e-mail and a broken message through the adapter,
+// stopping it once in the middle, and checks that every message ends in the
+// right folder, each request is published once and routed to a case, and
+// the rejection is shown to the mailroom with its reason.
+func testMailbox(t *testing.T, m mailbox) {
 	st := stack.New(t, stack.Options{Router: true})
 	ctx := context.Background()
-	addr := memServer(t)
-	c := client(t, addr)
+	c := client(t, m)
 	pdf := testkit.TextPDF([]string{"Simone Aubert", "14 chemin des Oliviers", "13300 Salon-de-Provence", "", "Objet : Demande de composteur", "", "Madame, Monsieur,", "Je souhaiterais un composteur individuel."})
-	appendMessage(t, c, scanMail(pdf))
+	img, err := scanimg.RenderLetter([]string{"PAUL ROUX", "8 AVENUE DE LA GARE", "13400 AUBAGNE", "", "OBJET : LAMPADAIRE ETEINT", "", "MADAME, MONSIEUR,", "LE LAMPADAIRE DEVANT CHEZ MOI", "EST ETEINT DEPUIS DIX JOURS."}, 5, 0.8, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendMessage(t, c, scanMail(pdf, 1))
+	appendMessage(t, c, scanMail(scanimg.ImagePDF([]*image.Gray{img}, 300), 2))
 	appendMessage(t, c, citizenMail)
-	appendMessage(t, c, "From: x@example.org\nContent-Type: multipart/mixed\n\nbody\n")
+	appendMessage(t, c, brokenMail)
 
 	reader, err := scan.New(scan.Limits{})
 	if err != nil {
@@ -125,27 +174,52 @@ func TestMailboxToRequests(t *testing.T) {
 	}
 	files, _ := attachment.NewStore(ctx, st.Conn.JS)
 	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
-	run := func() {
-		a, err := imapin.New(imapin.Config{URL: "imap+plain://courrier:secret@" + addr + "/INBOX", PollInterval: 200 * time.Millisecond}, p, bus.NewPublisher(st.Conn.JS), testkit.Logger(t))
+	run := func(p imapin.Pipeline, wait func(context.CancelFunc)) {
+		t.Helper()
+		a, err := imapin.New(imapin.Config{URL: m.url(), PollInterval: 200 * time.Millisecond}, p, bus.NewPublisher(st.Conn.JS), st.Store, testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { a.Run(rctx); close(done) }()
-		testkit.Eventually(t, 20*time.Second, "inbox emptied", func() bool { return count(t, c, "INBOX") == 0 })
+		wait(cancel)
 		cancel()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("adapter did not stop")
+		}
 	}
-	run()
-	if got := count(t, c, "Traites"); got != 2 {
-		t.Errorf("%d messages processed, want 2", got)
+
+	// First run: crashes right after the first request was published.
+	crashed := make(chan struct{})
+	run(&crashAfterFirst{Pipeline: p, crash: func() { close(crashed) }}, func(context.CancelFunc) {
+		select {
+		case <-crashed:
+		case <-time.After(60 * time.Second):
+			t.Fatal("first letter never published")
+		}
+	})
+	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 1 {
+		t.Fatalf("%d requests before the restart, want 1", n)
+	}
+	if got := count(t, c, "INBOX"); got != 4 {
+		t.Fatalf("%d messages left in the inbox after the crash, want 4", got)
+	}
+	// Restart: everything is handled, the first letter is not sent twice.
+	inboxEmpty := func(context.CancelFunc) {
+		testkit.Eventually(t, 90*time.Second, "inbox emptied", func() bool { return count(t, c, "INBOX") == 0 })
+	}
+	run(p, inboxEmpty)
+	if got := count(t, c, "Traites"); got != 3 {
+		t.Errorf("%d messages processed, want 3", got)
 	}
 	if got := count(t, c, "Rejetes"); got != 1 {
 		t.Errorf("%d messages rejected, want 1", got)
 	}
-	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 2 {
-		t.Fatalf("%d requests published, want 2", n)
+	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 3 {
+		t.Fatalf("%d requests published, want 3", n)
 	}
 	dead, err := st.Conn.JS.Stream(ctx, bus.StreamDead)
 	if err != nil {
@@ -155,25 +229,49 @@ func TestMailboxToRequests(t *testing.T) {
 	if err != nil || dm.Header.Get(bus.HeaderDeadReason) == "" {
 		t.Fatalf("rejected message not in DEAD with its reason: %v", err)
 	}
-	testkit.Eventually(t, 10*time.Second, "both routed", func() bool {
-		return testkit.Count(t, st.DBURL, `SELECT count(*) FROM requests WHERE status = 'routed'`) == 2
+	testkit.Eventually(t, 20*time.Second, "all routed", func() bool {
+		return testkit.Count(t, st.DBURL, `SELECT count(*) FROM requests WHERE status = 'routed' AND case_id IS NOT NULL`) == 3
 	})
-	var channels string
-	testkit.QueryRow(t, st.DBURL, `SELECT string_agg(channel, ',' ORDER BY channel) FROM requests`, nil, &channels)
-	if channels != "email,mail" {
-		t.Errorf("channels %s", channels)
+	letters, err := st.Store.Letters(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A restart finds nothing new and duplicates nothing.
-	appendMessage(t, c, citizenMail)
-	run()
-	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 3 {
-		t.Fatalf("%d requests after the restart, want 3", n)
+	var rejected, ocr, mail int
+	for _, l := range letters {
+		switch {
+		case l.Status == "rejected":
+			rejected++
+			if l.Reason == nil || *l.Reason == "" || l.Subject != "Scan casse" || !strings.Contains(l.Sender, "x@example.org") || l.RequestID != nil {
+				t.Errorf("rejection shown as %+v", l)
+			}
+		case l.Channel == "email":
+			mail++
+			if !strings.Contains(l.Text, "dépôt sauvage « matelas et gravats »") || l.Subject != "Dépôt sauvage" || l.Sender != "Hélène Moreau" {
+				t.Errorf("e-mail read as %q / %q / %q", l.Subject, l.Sender, l.Text)
+			}
+		case l.OCRConfidence != nil && *l.OCRConfidence < 1:
+			ocr++
+			if !strings.Contains(l.Text, "LAMPADAIRE") || l.CaseRef == nil || l.ScanKey == "" {
+				t.Errorf("OCR letter shown as %+v", l)
+			}
+		}
+	}
+	if rejected != 1 || ocr != 1 || mail != 1 || len(letters) != 4 {
+		t.Errorf("letters: %d rejected, %d OCR, %d e-mail, %d in all", rejected, ocr, mail, len(letters))
+	}
+	// A later message is a new request; nothing old comes back.
+	appendMessage(t, c, strings.Replace(citizenMail, "9 boulevard", "11 boulevard", 1))
+	run(p, inboxEmpty)
+	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 4 {
+		t.Fatalf("%d requests after the restart, want 4", n)
 	}
 }
 
+func TestMailboxToRequests(t *testing.T) { testMailbox(t, memServer(t)) }
+
 func TestConfigErrors(t *testing.T) {
 	for _, u := range []string{"http://x", "imap+plain://u:p@192.0.2.1/INBOX", "imaps://host/INBOX", "%%"} {
-		if _, err := imapin.New(imapin.Config{URL: u}, nil, nil, testkit.NopLogger()); err == nil {
+		if _, err := imapin.New(imapin.Config{URL: u}, nil, nil, nil, testkit.NopLogger()); err == nil {
 			t.Errorf("%s accepted", u)
 		}
 	}

@@ -13,15 +13,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
-	"github.com/ampmetropole/guichet/services/htmlpage"
-
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/htmlpage"
 	"github.com/ampmetropole/guichet/services/mailroom"
 )
 
@@ -43,26 +44,39 @@ type Mail interface {
 	Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error)
 }
 
+// Requests reads the request being corrected.
+type Requests interface {
+	Request(ctx context.Context, id string) (schemas.Request, error)
+}
+
+// Corrector resubmits a letter with its text corrected.
+type Corrector interface {
+	Correct(ctx context.Context, requestID, text, operator string) (mailroom.Result, error)
+}
+
 // Deps are the desk's collaborators.
 type Deps struct {
-	Letters Letters
-	Scans   Scans
-	Mail    Mail // nil when the OCR tools are missing: no upload
-	Log     *slog.Logger
+	Letters  Letters
+	Scans    Scans
+	Mail     Mail      // nil when the OCR tools are missing: no upload
+	Requests Requests  // with Correct: OCR corrections
+	Correct  Corrector // nil: no corrections
+	Log      *slog.Logger
 }
 
 // Handler serves /courrier.
 type Handler struct {
-	deps Deps
-	page *template.Template
-	mux  *http.ServeMux
+	deps       Deps
+	page       *template.Template
+	correction *template.Template
+	mux        *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
 }
 
 // New builds the desk.
 func New(deps Deps) (*Handler, error) {
-	t, err := template.New("desk.html").Funcs(template.FuncMap{"date": frtime.DateTime, "state": catalogue.StateLabel,
+	funcs := template.FuncMap{"date": frtime.DateTime, "state": catalogue.StateLabel,
 		"percent": func(f *float64) string {
 			if f == nil {
 				return "—"
@@ -70,14 +84,27 @@ func New(deps Deps) (*Handler, error) {
 			return fmt.Sprintf("%.0f %%", *f*100)
 		},
 		"scanID": func(key string) string { return strings.TrimPrefix(key, "sha256/") },
-	}).ParseFS(templateFiles, "templates/desk.html")
+		"deref":  func(s *string) string { return *s },
+	}
+	t, err := template.New("desk.html").Funcs(funcs).ParseFS(templateFiles, "templates/desk.html")
 	if err != nil {
 		return nil, fmt.Errorf("mailroomdesk: %w", err)
 	}
-	h := &Handler{deps: deps, page: t, mux: http.NewServeMux()}
+	c, err := template.New("correction.html").Funcs(funcs).ParseFS(templateFiles, "templates/correction.html")
+	if err != nil {
+		return nil, fmt.Errorf("mailroomdesk: %w", err)
+	}
+	if deps.Requests == nil {
+		deps.Correct = nil
+	}
+	h := &Handler{deps: deps, page: t, correction: c, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
+	if deps.Correct != nil {
+		h.mux.HandleFunc("GET /courrier/lettres/{id}/correction", h.correctForm)
+		h.mux.HandleFunc("POST /courrier/lettres/{id}/correction", h.correct)
+	}
 	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
 	return h, nil
 }
@@ -86,16 +113,18 @@ func New(deps Deps) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.protected.ServeHTTP(w, r) }
 
 type page struct {
-	Letters  []casestore.Letter
-	Failed   int
-	Uploaded string
-	Error    string
-	Upload   bool
-	Today    string
+	Letters   []casestore.Letter
+	Failed    int
+	Uploaded  string
+	Corrected string
+	Error     string
+	Upload    bool
+	Correct   bool
+	Today     string
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	p := page{Uploaded: r.URL.Query().Get("envoye"), Upload: h.deps.Mail != nil}
+	p := page{Uploaded: r.URL.Query().Get("envoye"), Corrected: r.URL.Query().Get("corrige")}
 	h.render(w, r, http.StatusOK, p)
 }
 
@@ -107,12 +136,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	}
 	p.Letters = letters
 	for _, l := range letters {
-		if l.Status == "failed" {
+		if l.Status == "failed" || l.Status == "rejected" {
 			p.Failed++
 		}
 	}
 	p.Today = frtime.DateTime(time.Now())
 	p.Upload = h.deps.Mail != nil
+	p.Correct = h.deps.Correct != nil
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
@@ -174,3 +204,69 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/courrier?envoye="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
 }
+
+// correctionPage is the form to correct a letter's text.
+type correctionPage struct {
+	RequestID, Subject, Text, ScanKey, Operator, Error string
+	ReceivedAt                                         time.Time
+}
+
+// letterToCorrect loads the letter and fills the form from it; false when
+// the answer was already written.
+func (h *Handler) letterToCorrect(w http.ResponseWriter, r *http.Request) (correctionPage, bool) {
+	id := r.PathValue("id")
+	p := correctionPage{RequestID: id}
+	if !uuidPattern.MatchString(id) {
+		http.NotFound(w, r)
+		return p, false
+	}
+	req, err := h.deps.Requests.Request(r.Context(), id)
+	if fault.KindOf(err) == fault.NotFound || (err == nil && (req.Channel != schemas.ChannelMail || len(req.Attachments) == 0)) {
+		http.NotFound(w, r)
+		return p, false
+	}
+	if err != nil {
+		h.deps.Log.Error("mailroom letter to correct", "err", err)
+		http.Error(w, "Courrier momentanément indisponible : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		return p, false
+	}
+	p.Subject, p.ReceivedAt, p.ScanKey = req.Subject, req.ReceivedAt, req.Attachments[0].ObjectKey
+	p.Text = req.Attachments[0].ExtractedText
+	return p, true
+}
+
+func (h *Handler) correctForm(w http.ResponseWriter, r *http.Request) {
+	if p, ok := h.letterToCorrect(w, r); ok {
+		htmlpage.Render(w, h.correction, http.StatusOK, p, h.deps.Log)
+	}
+}
+
+// correct sends the corrected text; on refusal the form comes back with the
+// operator's text kept.
+func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.letterToCorrect(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4*mailroom.MaxCorrectedText+4096)
+	if err := r.ParseForm(); err != nil {
+		p.Error = "Texte trop long ou envoi illisible."
+		htmlpage.Render(w, h.correction, http.StatusRequestEntityTooLarge, p, h.deps.Log)
+		return
+	}
+	p.Text, p.Operator = r.PostFormValue("texte"), strings.TrimSpace(r.PostFormValue("operateur"))
+	res, err := h.deps.Correct.Correct(r.Context(), p.RequestID, p.Text, p.Operator)
+	if err != nil {
+		status := http.StatusUnprocessableEntity
+		p.Error = "Correction refusée : " + strings.TrimPrefix(err.Error(), "mailroom: ")
+		if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge {
+			h.deps.Log.Error("mailroom correction", "err", err)
+			status, p.Error = http.StatusServiceUnavailable, "La correction n'a pas pu être envoyée (incident technique) : réessayez dans quelques instants."
+		}
+		htmlpage.Render(w, h.correction, status, p, h.deps.Log)
+		return
+	}
+	http.Redirect(w, r, "/courrier?corrige="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -7,11 +7,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/mailroomdesk"
@@ -59,8 +61,9 @@ func TestUploadListAndViewScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := attachment.NewStore(ctx, st.Conn.JS)
-	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files,
-		Mail: mailroom.New(reader, files, st.Intake, extract.New(st.Places)), Log: testkit.Logger(t)})
+	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files, Mail: mail,
+		Requests: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,5 +96,50 @@ func TestUploadListAndViewScan(t *testing.T) {
 	}
 	if code, _ := get(t, srv.URL+"/courrier/scans/..%2f..%2fetc"); code != 404 {
 		t.Fatalf("bad scan id: %d", code)
+	}
+
+	// Correct the text: the form shows what was read, the new text is sent.
+	i = strings.Index(page, `href="/courrier/lettres/`)
+	if i < 0 {
+		t.Fatal("no correction link")
+	}
+	form := page[i+6 : i+6+strings.Index(page[i+6:], `"`)]
+	code, body = get(t, srv.URL+form)
+	if code != 200 || !strings.Contains(body, "Mon bac est casse.</textarea>") {
+		t.Fatalf("correction form: %d\n%s", code, body)
+	}
+	post := func(text string) (*http.Response, string) {
+		resp, err := noRedirect.PostForm(srv.URL+form, url.Values{"texte": {text}, "operateur": {"courrier-01"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := post("   "); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Correction refusée") || !strings.Contains(body, `aria-invalid="true"`) {
+		t.Fatalf("empty correction: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ := post("Marcel Giraud\n3 rue Jean Jaurès\n13120 Gardanne\n\nObjet : Bac jaune cassé\n\nMon bac est cassé.")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/courrier?corrige=") {
+		t.Fatalf("correction: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	testkit.Eventually(t, 10*time.Second, "correction routed on the page", func() bool {
+		_, page = get(t, srv.URL+resp.Header.Get("Location"))
+		return strings.Contains(page, "Texte corrigé renvoyé") && strings.Contains(page, "remplacé par la demande") &&
+			strings.Count(page, "Dossier AMP-") == 2
+	})
+	if code, _ := get(t, srv.URL+"/courrier/lettres/0190d3a8-0000-7000-8000-000000000000/correction"); code != 404 {
+		t.Errorf("unknown letter: %d", code)
+	}
+
+	// A message rejected by the mailbox reader is listed with its reason.
+	if err := st.Store.RecordMailRejection(ctx, casestore.MailRejection{MessageKey: "imap:INBOX:9:4", Sender: "scanner@ampmetropole.fr",
+		Subject: "Scan 0004", Reason: "scan : PDF chiffré", ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, page = get(t, srv.URL+"/courrier")
+	if !strings.Contains(page, "Motif : scan : PDF chiffré") || !strings.Contains(page, "message rejeté") || !strings.Contains(page, "en échec ou rejetés") {
+		t.Errorf("rejection not shown:\n%s", page)
 	}
 }

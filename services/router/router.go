@@ -213,7 +213,8 @@ func (r *Router) identity(req schemas.Request) casestore.Identity {
 	return id
 }
 
-// linkedCase returns the first existing case the request cites.
+// linkedCase returns the first existing case the request cites, else the
+// case of the request it corrects.
 func (r *Router) linkedCase(ctx context.Context, tx *casestore.RouteTx, req schemas.Request, d *casestore.Decision) (casestore.CaseRow, bool, error) {
 	for _, ref := range req.CaseRefs {
 		c, err := tx.LockCase(ctx, ref)
@@ -225,6 +226,18 @@ func (r *Router) linkedCase(ctx context.Context, tx *casestore.RouteTx, req sche
 			return c, false, err
 		}
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref", Detail: "la demande cite le dossier " + ref})
+		return c, true, nil
+	}
+	if req.Supersedes != "" {
+		c, err := tx.LockCaseOfRequest(ctx, req.Supersedes)
+		if fault.KindOf(err) == fault.NotFound {
+			return c, false, nil
+		}
+		if err != nil {
+			return c, false, err
+		}
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: "correction",
+			Detail: "texte corrigé de la demande " + req.Supersedes + ", qui était dans le dossier " + c.Ref})
 		return c, true, nil
 	}
 	return casestore.CaseRow{}, false, nil
