@@ -197,4 +197,3 @@ func tidy(s string) string {
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
-
