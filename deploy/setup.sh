@@ -2,8 +2,10 @@
 # Installs what Guichet needs beyond Go on a Debian/Ubuntu machine: the
 # PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
 # tests run a private cluster from, and (with the argument "test") Chromium
-# for the browser tests and poppler + tesseract (French) for the OCR tests. As root it installs them with apt-get;
-# otherwise it prints the exact command to run. Safe to run again.
+# for the browser tests, poppler + tesseract (French) for the OCR tests and
+# Dovecot for the IMAP tests (which run their own throwaway server, never the
+# system one). As root it installs them with apt-get; otherwise it prints the
+# exact command to run. Safe to run again.
 set -euo pipefail
 
 if ! command -v go >/dev/null 2>&1; then
@@ -34,6 +36,8 @@ if [ "${1:-}" = "test" ]; then
   command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
   command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
   [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
+  # A real IMAP server: services/testkit/dovecot runs dovecot with its own configuration.
+  command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd)
 fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0
@@ -41,6 +45,14 @@ fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installation de : ${packages[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start their own servers: keep the packages' system services
+  # (dovecot on port 143…) from being started by the installation, unless
+  # the machine already has a policy of its own.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   have_postgres || { echo "PostgreSQL installé mais initdb/postgres introuvables" >&2; exit 1; }
