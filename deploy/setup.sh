@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Guichet needs beyond Go on a Debian/Ubuntu machine: the
 # PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
-# tests run a private cluster from, and (with the argument "test") Chromium
-# for the browser tests, poppler + tesseract (French) for the OCR tests and
-# Dovecot for the IMAP tests (which run their own throwaway server, never the
-# system one). As root it installs them with apt-get; otherwise it prints the
+# tests run a private cluster from, poppler + tesseract (French) that read
+# scanned letters, and (with the argument "test") Chromium for the browser
+# tests and Dovecot for the IMAP tests (which run their own throwaway server,
+# never the system one). As root it installs them with apt-get; otherwise it prints the
 # exact command to run. Safe to run again.
 set -euo pipefail
 
@@ -29,13 +29,14 @@ have_chromium() {
 
 packages=()
 have_postgres || packages+=(postgresql)
+# The mail channel reads scans: poppler's pdftotext/pdftoppm and tesseract
+# with French (Guichet runs without them, but then cannot read letters).
+command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
+command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
+[ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
 # The browser tests drive a real headless Chromium: only the test suite needs it.
 if [ "${1:-}" = "test" ]; then
   have_chromium || packages+=(chromium)
-  # OCR of scanned letters: poppler's pdftotext/pdftoppm and tesseract with French.
-  command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
-  command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
-  [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
   # A real IMAP server: services/testkit/dovecot runs dovecot with its own configuration.
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd)
 fi

@@ -140,7 +140,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if mail == nil {
 			return nil, errors.New("le service imap a besoin de poppler-utils et tesseract-ocr-fra (apt-get install poppler-utils tesseract-ocr tesseract-ocr-fra)")
 		}
-		ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected}, mail, bus.NewPublisher(a.conn.JS), a.store, log)
+		ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected, Scanners: cfg.IMAP.Scanners}, mail, bus.NewPublisher(a.conn.JS), a.store, log)
 		if err != nil {
 			return nil, err
 		}

@@ -49,6 +49,7 @@ type IMAPConfig struct {
 	URL       string
 	Processed string
 	Rejected  string
+	Scanners  []string // senders whose messages are scans: addresses or @domains
 }
 
 // RouterConfig tunes the router service.
@@ -81,6 +82,8 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_IMAP_URL        boîte du courrier numérisé : imaps://user:pass@hôte:993/INBOX, imap://… (STARTTLS), imap+plain://… (boucle locale)
   GUICHET_IMAP_PROCESSED  dossier des messages traités (défaut Traites)
   GUICHET_IMAP_REJECTED   dossier des messages rejetés (défaut Rejetes)
+  GUICHET_IMAP_SCANNERS   expéditeurs des scans, séparés par des virgules (adresses ou @domaine) ;
+                          sans elle, un message qui porte un PDF ou un TIFF et presque pas de texte est un scan
   GUICHET_LOG_LEVEL       debug | info | warn | error (défaut info)
   GUICHET_LOG_FORMAT      text | json (défaut text)
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
@@ -158,6 +161,11 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
 	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
 	cfg.IMAP = IMAPConfig{URL: os.Getenv("GUICHET_IMAP_URL"), Processed: os.Getenv("GUICHET_IMAP_PROCESSED"), Rejected: os.Getenv("GUICHET_IMAP_REJECTED")}
+	for _, s := range strings.Split(os.Getenv("GUICHET_IMAP_SCANNERS"), ",") {
+		if s = strings.ToLower(strings.TrimSpace(s)); s != "" {
+			cfg.IMAP.Scanners = append(cfg.IMAP.Scanners, s)
+		}
+	}
 	cfg.Router.Workers = envInt("GUICHET_ROUTER_WORKERS", 4)
 	cfg.Router.MaxAttempts = envInt("GUICHET_ROUTER_MAX_ATTEMPTS", 5)
 	cfg.Router.AckWait = envDur("GUICHET_ROUTER_ACK_WAIT", 30*time.Second)

@@ -53,6 +53,10 @@ type Config struct {
 	PollInterval time.Duration
 	MaxMessage   int64 // bytes; bigger messages are rejected unread; default 30 MiB
 	MaxAttempts  int   // transient failures before a message is rejected; default 5
+	// Scanners are the senders (addresses, or "@domain") whose messages are
+	// scans. Without them, a message carrying a PDF or TIFF and almost no
+	// text is taken for a scanner's.
+	Scanners []string
 }
 
 type endpoint struct {
@@ -333,8 +337,8 @@ func (a *Adapter) move(c *imapclient.Client, set imap.UIDSet, folder string, log
 	return nil
 }
 
-// process sends a message's requests: one per scan when the message
-// carries scans and little text (a scanner's mail), else one e-mail request.
+// process sends a message's requests: one per scan when the message comes
+// from a scanner, else one e-mail request.
 func (a *Adapter) process(ctx context.Context, raw []byte, key string, arrived time.Time) error {
 	m, err := email.Parse(bytes.NewReader(raw), email.Limits{MaxBytes: a.cfg.MaxMessage})
 	if err != nil {
@@ -346,7 +350,10 @@ func (a *Adapter) process(ctx context.Context, raw []byte, key string, arrived t
 			scans = append(scans, att)
 		}
 	}
-	if len(scans) > 0 && len(strings.TrimSpace(m.Text)) < 200 {
+	if a.fromScanner(m, scans) {
+		if len(scans) == 0 {
+			return fault.E(fault.Invalid, errors.New("imapin: message du numériseur sans scan (PDF, TIFF, JPEG ou PNG)"))
+		}
 		for i, s := range scans {
 			o := mailroom.Origin{Adapter: "imap-scan", Key: fmt.Sprintf("%s:%d", key, i), ReceivedAt: arrived}
 			if _, err := a.pipeline.Letter(ctx, s.Data, s.Name, o); err != nil {
@@ -359,7 +366,34 @@ func (a *Adapter) process(ctx context.Context, raw []byte, key string, arrived t
 	return err
 }
 
-// isScan recognizes the files scanners send: PDF and TIFF.
+// fromScanner tells a scanner's message from a citizen's.
+func (a *Adapter) fromScanner(m email.Message, scans []email.Attachment) bool {
+	if len(a.cfg.Scanners) == 0 {
+		// A citizen's photo with a short note is an e-mail, not a letter:
+		// only PDF and TIFF files count here.
+		documents := 0
+		for _, s := range scans {
+			if bytes.HasPrefix(s.Data, []byte("%PDF-")) || bytes.HasPrefix(s.Data, []byte("II*\x00")) || bytes.HasPrefix(s.Data, []byte("MM\x00*")) {
+				documents++
+			}
+		}
+		return documents > 0 && len(strings.TrimSpace(m.Text)) < 200
+	}
+	from := strings.ToLower(m.FromAddress)
+	for _, s := range a.cfg.Scanners {
+		if from == s || (strings.HasPrefix(s, "@") && strings.HasSuffix(from, s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// isScan recognizes the files scanners send: PDF, TIFF, JPEG and PNG.
 func isScan(b []byte) bool {
-	return bytes.HasPrefix(b, []byte("%PDF-")) || bytes.HasPrefix(b, []byte("II*\x00")) || bytes.HasPrefix(b, []byte("MM\x00*"))
+	for _, magic := range []string{"%PDF-", "II*\x00", "MM\x00*", "\xff\xd8\xff", "\x89PNG\r\n\x1a\n"} {
+		if bytes.HasPrefix(b, []byte(magic)) {
+			return true
+		}
+	}
+	return false
 }

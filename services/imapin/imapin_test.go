@@ -1,11 +1,13 @@
 package imapin_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"image"
+	stdpng "image/png"
 	"net"
 	"net/url"
 	"strings"
@@ -24,6 +26,7 @@ import (
 	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/dovecot"
 	"github.com/ampmetropole/guichet/services/testkit/scanimg"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
@@ -269,10 +272,78 @@ func testMailbox(t *testing.T, m mailbox) {
 
 func TestMailboxToRequests(t *testing.T) { testMailbox(t, memServer(t)) }
 
+// TestMailboxToRequestsDovecot runs the same scenario against a real
+// Dovecot, with its own UIDVALIDITY, IDLE and MOVE.
+func TestMailboxToRequestsDovecot(t *testing.T) {
+	d := dovecot.Start(t)
+	testMailbox(t, mailbox{addr: d.Addr, user: d.User, pass: d.Password})
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, u := range []string{"http://x", "imap+plain://u:p@192.0.2.1/INBOX", "imaps://host/INBOX", "%%"} {
 		if _, err := imapin.New(imapin.Config{URL: u}, nil, nil, nil, testkit.NopLogger()); err == nil {
 			t.Errorf("%s accepted", u)
 		}
+	}
+}
+
+// attachMail is a message from sender with a long text and one attachment.
+func attachMail(from, name, contentType string, data []byte) string {
+	b64 := base64.StdEncoding.EncodeToString(data)
+	var lines []string
+	for len(b64) > 76 {
+		lines, b64 = append(lines, b64[:76]), b64[76:]
+	}
+	lines = append(lines, b64)
+	return "From: " + from + "\nSubject: Envoi\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain; charset=utf-8\n\n" +
+		strings.Repeat("Ce scan a été envoyé depuis le copieur du rez-de-chaussée. ", 5) + "\n--B\n" +
+		"Content-Type: " + contentType + "\nContent-Disposition: attachment; filename=\"" + name + "\"\nContent-Transfer-Encoding: base64\n\n" +
+		strings.Join(lines, "\n") + "\n--B--\n"
+}
+
+func TestScannerSenders(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	ctx := context.Background()
+	m := memServer(t)
+	c := client(t, m)
+	img, err := scanimg.RenderLetter([]string{"OBJET : BAC JAUNE CASSE", "MON BAC JAUNE EST CASSE."}, 5, 0.5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var png bytes.Buffer
+	if err := stdpng.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	// A configured scanner's PNG is a letter even with a long text; a
+	// citizen's PDF is an e-mail attachment.
+	appendMessage(t, c, attachMail("Copieur RDC <copieur-rdc@scan.ampmetropole.fr>", "scan.png", "image/png", png.Bytes()))
+	appendMessage(t, c, attachMail("Ana Lopes <ana.lopes@example.com>", "facture.pdf", "application/pdf", testkit.TextPDF([]string{"Facture d'eau"})))
+	// A configured scanner's message without a scan is rejected.
+	appendMessage(t, c, "From: copieur-rdc@scan.ampmetropole.fr\nSubject: Test\nContent-Type: text/plain\n\nPage de test.\n")
+
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	a, err := imapin.New(imapin.Config{URL: m.url(), PollInterval: 200 * time.Millisecond, Scanners: []string{"@scan.ampmetropole.fr"}},
+		p, bus.NewPublisher(st.Conn.JS), st.Store, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.Run(rctx); close(done) }()
+	testkit.Eventually(t, 60*time.Second, "inbox emptied", func() bool { return count(t, c, "INBOX") == 0 })
+	cancel()
+	<-done
+	var channels string
+	testkit.QueryRow(t, st.DBURL, `SELECT string_agg(channel || ':' || (payload->'source'->>'adapter'), ',' ORDER BY channel) FROM requests`, nil, &channels)
+	if channels != "email:imap-mail,mail:imap-scan" {
+		t.Errorf("requests %s", channels)
+	}
+	if got := count(t, c, "Rejetes"); got != 1 {
+		t.Errorf("%d rejected, want 1", got)
 	}
 }
