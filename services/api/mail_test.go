@@ -52,6 +52,10 @@ func TestPostScan(t *testing.T) {
 		return l["request_id"] == body["request_id"] && l["status"] == "routed" && l["case_ref"] != nil &&
 			strings.Contains(l["ocr_text"].(string), "bac jaune") && l["ocr_confidence"] == 1.0 && strings.HasPrefix(l["message_id"].(string), "upload:")
 	})
+	// The same file uploaded again the same day is the same letter.
+	if code, again := postScan(t, b.srv.URL, pdf, true); code != http.StatusAccepted || again["request_id"] != body["request_id"] || again["duplicate"] != true {
+		t.Errorf("second upload: %d %v", code, again)
+	}
 	if code, _ := do(t, "GET", b.srv.URL+"/api/v1/mail/letters?limit=0", ""); code != 400 {
 		t.Errorf("limit=0: %d", code)
 	}

@@ -145,8 +145,13 @@ func newRequest(channel string, o Origin, fallback time.Time, subject, body stri
 	if received.IsZero() {
 		received = time.Now()
 	}
+	idTime := received
+	if strings.HasPrefix(o.Key, "upload:") {
+		// The same file uploaded twice the same day is one letter.
+		idTime = received.UTC().Truncate(24 * time.Hour)
+	}
 	req := schemas.Request{
-		ID:         intakeID(o.Key, received),
+		ID:         intakeID(o.Key, idTime),
 		Channel:    channel,
 		ReceivedAt: received.UTC().Truncate(time.Millisecond),
 		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},

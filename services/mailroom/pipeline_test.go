@@ -1,6 +1,7 @@
 package mailroom_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"strings"
@@ -103,6 +104,7 @@ func TestCitizenEmailBecomesARequest(t *testing.T) {
 		Attachments: []email.Attachment{
 			{Name: "photo.pdf", ContentType: "application/pdf", Data: testkit.TextPDF([]string{"photo"})},
 			{Name: "virus.exe", ContentType: "application/octet-stream", Data: []byte("MZ\x90\x00")},
+			{Name: "photos.zip", ContentType: "application/zip", Data: zipBomb(t)},
 		}}
 	o := mailroom.Origin{Adapter: "imap-mail", Key: "imap:INBOX:7:99", ReceivedAt: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	res, err := p.Email(ctx, m, o)
@@ -121,5 +123,53 @@ func TestCitizenEmailBecomesARequest(t *testing.T) {
 	again, err := p.Email(ctx, m, o)
 	if err != nil || again.Receipt.ID != res.Receipt.ID || !again.Receipt.Duplicate {
 		t.Fatalf("second pass: %+v %v", again.Receipt, err)
+	}
+}
+
+// zipBomb is a small zip that would inflate to 200 MiB: Guichet never opens
+// archives, it keeps photos and PDFs only.
+func zipBomb(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create("photos.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for range 200 {
+		w.Write(zeros)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() > 1<<20 {
+		t.Fatalf("zip of %d bytes is not a bomb", b.Len())
+	}
+	return b.Bytes()
+}
+
+// A letter in another language is processed like any other; the router and
+// the team decide what to do with it.
+func TestLetterInAnotherLanguage(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	ctx := context.Background()
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	res, err := p.Letter(ctx, testkit.TextPDF([]string{"John Smith", "5 rue Thiers", "13100 Aix-en-Provence", "", "Subject: broken street light", "",
+		"Dear Sir or Madam,", "The street light in front of my house has been off for a week."}), "en.pdf", mailroom.Origin{Adapter: "mail-upload", ReceivedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := st.Store.Request(ctx, res.Receipt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(req.Body, "street light") || req.Citizen == nil || req.Citizen.Address == nil || req.Citizen.Address.PostalCode != "13100" {
+		t.Errorf("request %+v", req)
 	}
 }

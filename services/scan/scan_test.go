@@ -2,8 +2,10 @@ package scan
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math/rand/v2"
@@ -423,4 +425,36 @@ func tiffLoop() []byte {
 	next := 8 + 2 + 12*9
 	copy(b[next:], []byte{8, 0, 0, 0})
 	return b
+}
+
+// TestDecompressionBomb: a PDF of 1 MB whose one image inflates to 900 MB
+// (30 000 × 30 000 pixels) is rendered at page size by pdftoppm, which
+// streams the image, so it is read within the limits (here a blank page)
+// and leaves nothing behind.
+func TestDecompressionBomb(t *testing.T) {
+	t.Parallel()
+	r, root := newReader(t, Limits{})
+	const side = 30000
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	row := bytes.Repeat([]byte{255}, side)
+	for range side {
+		zw.Write(row)
+	}
+	zw.Close()
+	pdf := buildPDF([][]byte{
+		[]byte("<< /Type /Catalog /Pages 2 0 R >>"),
+		[]byte("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+		[]byte("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>"),
+		stream("", []byte("q 595 0 0 842 0 0 cm /Im0 Do Q")),
+		stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", side, side), z.Bytes()),
+	}, "")
+	if len(pdf) > 2<<20 {
+		t.Fatalf("bomb of %d bytes", len(pdf))
+	}
+	_, err := r.Read(context.Background(), pdf)
+	if fault.KindOf(err) != fault.Invalid || !strings.Contains(err.Error(), "vide") {
+		t.Errorf("bomb: %v, want an empty page refused", err)
+	}
+	assertNoLeftovers(t, root)
 }
