@@ -292,8 +292,11 @@ func rejection(key string, m *imapclient.FetchMessageBuffer) casestore.MailRejec
 	if e := m.Envelope; e != nil {
 		r.Subject = e.Subject
 		if len(e.From) > 0 {
-			f := e.From[0]
-			r.Sender = strings.TrimSpace(f.Name + " <" + f.Addr() + ">")
+			if f := e.From[0]; f.Name == "" {
+				r.Sender = f.Addr()
+			} else {
+				r.Sender = f.Name + " <" + f.Addr() + ">"
+			}
 		}
 	}
 	return r

@@ -87,7 +87,8 @@ func Read(text string) Layout {
 		switch {
 		case contactLine.MatchString(line):
 		case i == 0:
-			l.SenderName = line
+			// OCR reads specks after a name as punctuation.
+			l.SenderName = strings.TrimRight(line, ".,;:'`´ ")
 		case streetLine.MatchString(line):
 			l.SenderAddress = append(l.SenderAddress, line)
 		default:

@@ -25,7 +25,7 @@ Veuillez agréer mes salutations distinguées.
 
 Simone Aubert`
 
-const noisy = `M. Jean-Pierre Castel1i
+const noisy = `M. Jean-Pierre Castel1i.,
 Résidence Les Pins, Bât. B
 8 avenue du 24 Avril
 13O13 Marseille
