@@ -18,7 +18,6 @@ import (
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/console"
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/imapin"
@@ -74,7 +73,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalogue.Default()
+	cat, err := loadCatalogue(cfg.Router.Catalogue)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +94,15 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if slices.Contains(services, "router") {
+		classifier, err := loadClassifier(cfg.Router.Model, cat)
+		if err != nil {
+			return nil, err
+		}
 		a.router, err = router.New(router.Config{
 			Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, AckWait: cfg.Router.AckWait,
+			Classifier: classifier,
+			Decisions: router.EngineConfig{TriageBelow: cfg.Router.TriageBelow, LinkWindow: cfg.Router.LinkWindow,
+				LinkSimilarity: cfg.Router.LinkSimilarity},
 		}, a.conn, a.store, v, places, reg, log)
 		if err != nil {
 			return nil, err

@@ -54,9 +54,14 @@ type IMAPConfig struct {
 
 // RouterConfig tunes the router service.
 type RouterConfig struct {
-	Workers     int
-	MaxAttempts int
-	AckWait     time.Duration
+	Workers        int
+	MaxAttempts    int
+	AckWait        time.Duration
+	Model          string  // classifier model file; empty: the shipped one
+	Catalogue      string  // catalogue file (rules); empty: the shipped one
+	TriageBelow    float64 // confidence under which a request goes to triage
+	LinkWindow     time.Duration
+	LinkSimilarity float64
 }
 
 // StreamConfig sizes the JetStream streams.
@@ -89,6 +94,11 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
   GUICHET_ROUTER_MAX_ATTEMPTS  remises avant la file DEAD (défaut 5)
   GUICHET_ROUTER_ACK_WAIT délai avant nouvelle remise d'un message non acquitté (défaut 30s)
+  GUICHET_MODEL           fichier du modèle de classification (défaut : celui livré, appris par guichet train)
+  GUICHET_CATALOGUE       fichier du catalogue : compétences et règles du routage (défaut : celui livré)
+  GUICHET_TRIAGE_BELOW    confiance sous laquelle une demande va au tri humain (défaut 0.6)
+  GUICHET_LINK_WINDOW     ancienneté maximale d'un dossier ouvert du même demandeur pour y joindre une demande (défaut 1440h)
+  GUICHET_LINK_SIMILARITY similarité de texte minimale pour joindre ce dossier (0 à 1, défaut 0.2)
   GUICHET_STREAM_REPLICAS réplicas des flux JetStream (défaut 1 ; 3 sur une grappe)
 `
 
@@ -132,6 +142,17 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 		}
 		return d
 	}
+	envFloat := func(key string, def float64) float64 {
+		v := os.Getenv(key)
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64)
+		if err != nil || f < 0 || f > 1 {
+			errs = append(errs, fmt.Sprintf("%s=%q : nombre entre 0 et 1 attendu (ex. 0.5)", key, v))
+		}
+		return f
+	}
 	envStr := func(key, def string) string {
 		if v := os.Getenv(key); v != "" {
 			return v
@@ -169,6 +190,11 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Router.Workers = envInt("GUICHET_ROUTER_WORKERS", 4)
 	cfg.Router.MaxAttempts = envInt("GUICHET_ROUTER_MAX_ATTEMPTS", 5)
 	cfg.Router.AckWait = envDur("GUICHET_ROUTER_ACK_WAIT", 30*time.Second)
+	cfg.Router.Model = os.Getenv("GUICHET_MODEL")
+	cfg.Router.Catalogue = os.Getenv("GUICHET_CATALOGUE")
+	cfg.Router.TriageBelow = envFloat("GUICHET_TRIAGE_BELOW", 0.6)
+	cfg.Router.LinkWindow = envDur("GUICHET_LINK_WINDOW", 60*24*time.Hour)
+	cfg.Router.LinkSimilarity = envFloat("GUICHET_LINK_SIMILARITY", 0.2)
 	cfg.Streams.Replicas = envInt("GUICHET_STREAM_REPLICAS", 1)
 	cfg.Log.Format = envStr("GUICHET_LOG_FORMAT", "text")
 	level := envStr("GUICHET_LOG_LEVEL", "info")

@@ -26,6 +26,8 @@ Usage:
   guichet dev     [--addr HOST:PORT] [--data DIR] [...]   tout en un processus (NATS et PostgreSQL embarqués)
   guichet serve   SERVICE... [--addr HOST:PORT]           services choisis (api, router) sur NATS_URL et DATABASE_URL
   guichet migrate                                          applique les migrations sur DATABASE_URL
+  guichet train   [--data CORPUS] [--out MODELE]           apprend le modèle de classification du corpus étiqueté
+  guichet route-eval FICHIER.jsonl [--json] [--errors]     mesure le routage sur des demandes étiquetées
   guichet version
 
 "guichet COMMANDE -h" liste les options et variables d'environnement de chaque commande.
@@ -50,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stderr)
+	case "train":
+		err = runTrain(ctx, args[1:], stdout, stderr)
+	case "route-eval":
+		err = runRouteEval(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -280,4 +281,49 @@ func (t *RouteTx) FinishRequest(ctx context.Context, requestID string, caseID, c
 		return fault.E(fault.Transient, fmt.Errorf("casestore: touch case: %w", err))
 	}
 	return nil
+}
+
+// OpenCase is an open case of a citizen with the requests it holds, for
+// the router to tell whether a new request is about the same matter.
+type OpenCase struct {
+	CaseRow
+	LastAt   time.Time
+	Requests []schemas.Request // newest first, at most 20
+}
+
+// OpenCasesOf lists the citizen's cases still open that received a request
+// since the given time, most recent first (at most 10).
+func (t *RouteTx) OpenCasesOf(ctx context.Context, citizenID int64, since time.Time) ([]OpenCase, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT c.id, c.ref, c.competence, COALESCE(c.territory, ''), c.state, max(r.received_at),
+		       (array_agg(r.payload ORDER BY r.received_at DESC))[1:20]
+		FROM cases c JOIN requests r ON r.case_id = c.id
+		WHERE c.citizen_id = $1 AND c.state NOT IN ('closed', 'rejected', 'redirected', 'merged')
+		GROUP BY c.id
+		HAVING max(r.received_at) >= $2
+		ORDER BY max(r.received_at) DESC
+		LIMIT 10`, citizenID, since)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open cases of %d: %w", citizenID, err))
+	}
+	defer rows.Close()
+	var out []OpenCase
+	for rows.Next() {
+		var oc OpenCase
+		var payloads [][]byte
+		if err := rows.Scan(&oc.ID, &oc.Ref, &oc.Competence, &oc.Territory, &oc.State, &oc.LastAt, &payloads); err != nil {
+			return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open cases of %d: %w", citizenID, err))
+		}
+		for _, p := range payloads {
+			var req schemas.Request
+			if json.Unmarshal(p, &req) == nil {
+				oc.Requests = append(oc.Requests, req)
+			}
+		}
+		out = append(out, oc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open cases of %d: %w", citizenID, err))
+	}
+	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 )
 
 //go:embed catalogue.json
@@ -28,6 +30,14 @@ type Competence struct {
 	Label   string `json:"label"`
 	Help    string `json:"help"`
 	Service string `json:"service"`
+	Rules   []Rule `json:"rules,omitempty"`
+}
+
+// Rule is a phrase pointing to a competence (positive weight) or away from
+// it (negative), for the router's rules layer.
+type Rule struct {
+	Phrase string  `json:"phrase"`
+	Weight float64 `json:"weight"`
 }
 
 // Catalogue is the list of competences and the organisation's contacts.
@@ -38,15 +48,36 @@ type Catalogue struct {
 }
 
 // Default returns the embedded catalogue.
-func Default() (*Catalogue, error) {
+func Default() (*Catalogue, error) { return parse(defaultJSON) }
+
+// Load reads a catalogue file (GUICHET_CATALOGUE), so that the rules can be
+// tuned without a rebuild.
+func Load(path string) (*Catalogue, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	c, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return c, nil
+}
+
+func parse(data []byte) (*Catalogue, error) {
 	var c Catalogue
-	if err := json.Unmarshal(defaultJSON, &c); err != nil {
+	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
 	}
 	c.byCode = make(map[string]Competence, len(c.Competences))
 	for _, k := range c.Competences {
 		if k.Code == "" || k.Label == "" || k.Service == "" {
 			return nil, fmt.Errorf("catalogue: competence %q lacks a code, label or service", k.Code)
+		}
+		for _, r := range k.Rules {
+			if strings.TrimSpace(r.Phrase) == "" || r.Weight < -5 || r.Weight > 5 {
+				return nil, fmt.Errorf("catalogue: %s : règle %q invalide (phrase non vide, poids entre -5 et 5)", k.Code, r.Phrase)
+			}
 		}
 		c.byCode[k.Code] = k
 	}

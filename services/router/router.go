@@ -21,12 +21,13 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/citizen"
+	"github.com/ampmetropole/guichet/services/classify"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/territory"
 )
 
-// ModelVersion names the decision logic, recorded with every decision.
+// ModelVersion names the decision logic without a classifier, recorded with
+// every decision.
 const ModelVersion = "router-v0-hint"
 
 // Durable is the router's consumer name on REQUESTS.
@@ -38,8 +39,10 @@ type Config struct {
 	MaxAttempts   int
 	Backoff       []time.Duration
 	AckWait       time.Duration
-	RelayInterval time.Duration // how often the outbox relay looks for leftovers; default 2s
-	OutboxKeep    time.Duration // how long published outbox rows are kept; default 7 days
+	RelayInterval time.Duration        // how often the outbox relay looks for leftovers; default 2s
+	OutboxKeep    time.Duration        // how long published outbox rows are kept; default 7 days
+	Classifier    *classify.Classifier // nil: v0, competence from the hint else triage
+	Decisions     EngineConfig
 }
 
 // Store is what the router needs of the case history.
@@ -58,7 +61,7 @@ type Router struct {
 	pub       *bus.Publisher
 	store     Store
 	validate  *schemas.Validator
-	places    *territory.Directory
+	engine    *Engine
 	log       *slog.Logger
 	metrics   *metrics
 	consumer  *bus.Consumer
@@ -83,7 +86,7 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 		return nil, err
 	}
 	return &Router{cfg: cfg, conn: conn, pub: bus.NewPublisher(conn.JS), store: store, validate: v,
-		places: places, log: log.With("service", "router"), metrics: m}, nil
+		engine: NewEngine(cfg.Decisions, cfg.Classifier, places), log: log.With("service", "router"), metrics: m}, nil
 }
 
 // Start creates the durable consumer and the outbox relay.
@@ -108,7 +111,7 @@ func (r *Router) Start(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.relayStop, r.relayDone = cancel, make(chan struct{})
 	go r.relay(rctx)
-	r.log.Info("router started", "model", ModelVersion)
+	r.log.Info("router started", "model", r.engine.Version())
 	return nil
 }
 
@@ -154,144 +157,20 @@ func (r *Router) handle(ctx context.Context, m bus.Message) error {
 func (r *Router) route(ctx context.Context, req schemas.Request, raw []byte) (string, []casestore.OutboxMsg, error) {
 	var outcome string
 	pending, err := r.store.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
-		if err := tx.ClaimRequest(ctx, req, raw); err != nil {
-			return err
-		}
-		citizenID, err := tx.ResolveCitizen(ctx, r.identity(req))
+		routed, err := r.engine.Route(ctx, tx, req, raw)
 		if err != nil {
 			return err
 		}
-		d := casestore.Decision{RequestID: req.ID, ModelVersion: ModelVersion, DecidedBy: "router"}
-		c, linked, err := r.linkedCase(ctx, tx, req, &d)
-		if err != nil {
-			return err
+		outcome = routed.Decision.Outcome
+		if routed.Decision.Competence == schemas.CompetenceTriage {
+			outcome = "triage"
 		}
-		eventType := schemas.EventRequestLinked
-		if linked {
-			d.Outcome = "linked"
-		} else {
-			d.Outcome, eventType = "new_case", schemas.EventCreated
-			competence := r.competence(req, &d)
-			terr := r.territory(req, &d)
-			if c, err = tx.CreateCase(ctx, casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID}); err != nil {
-				return err
-			}
-		}
-		d.CaseID, d.Competence, d.Territory = c.ID, c.Competence, c.Territory
-		if _, err := tx.AppendEvent(ctx, c, r.event(req, c, eventType, d)); err != nil {
-			return err
-		}
-		if err := tx.RecordDecision(ctx, d); err != nil {
-			return err
-		}
-		if err := tx.FinishRequest(ctx, req.ID, c.ID, citizenID); err != nil {
-			return err
-		}
-		outcome = d.Outcome
 		if r.beforeCommit != nil {
 			return r.beforeCommit(ctx)
 		}
 		return nil
 	})
 	return outcome, pending, err
-}
-
-// identity normalizes what identifies the citizen; an identifier that does
-// not normalize is left out rather than failing the request.
-func (r *Router) identity(req schemas.Request) casestore.Identity {
-	if req.Citizen == nil {
-		return casestore.Identity{}
-	}
-	id := casestore.Identity{Name: strings.TrimSpace(req.Citizen.Name)}
-	var err error
-	if id.Email, err = citizen.NormalizeEmail(req.Citizen.Email); err != nil {
-		r.log.Warn("e-mail left out of identity", "request_id", req.ID, "err", err)
-	}
-	if id.Phone, err = citizen.NormalizePhone(req.Citizen.Phone); err != nil {
-		r.log.Warn("phone left out of identity", "request_id", req.ID, "err", err)
-	}
-	return id
-}
-
-// linkedCase returns the first existing case the request cites, else the
-// case of the request it corrects.
-func (r *Router) linkedCase(ctx context.Context, tx *casestore.RouteTx, req schemas.Request, d *casestore.Decision) (casestore.CaseRow, bool, error) {
-	for _, ref := range req.CaseRefs {
-		c, err := tx.LockCase(ctx, ref)
-		if fault.KindOf(err) == fault.NotFound {
-			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_unknown", Detail: "référence citée inconnue : " + ref})
-			continue
-		}
-		if err != nil {
-			return c, false, err
-		}
-		d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref", Detail: "la demande cite le dossier " + ref})
-		return c, true, nil
-	}
-	if req.Supersedes != "" {
-		c, err := tx.LockCaseOfRequest(ctx, req.Supersedes)
-		if fault.KindOf(err) == fault.NotFound {
-			return c, false, nil
-		}
-		if err != nil {
-			return c, false, err
-		}
-		d.Reasons = append(d.Reasons, casestore.Reason{Code: "correction",
-			Detail: "texte corrigé de la demande " + req.Supersedes + ", qui était dans le dossier " + c.Ref})
-		return c, true, nil
-	}
-	return casestore.CaseRow{}, false, nil
-}
-
-// competence is v0's choice: the hint given by the citizen or the agent,
-// else the human triage queue. Real classification replaces it.
-func (r *Router) competence(req schemas.Request, d *casestore.Decision) string {
-	if req.Hints != nil && req.Hints.Competence != "" {
-		d.Reasons = append(d.Reasons, casestore.Reason{Code: "hint",
-			Detail: "compétence indiquée à la saisie (" + req.Channel + ") : " + req.Hints.Competence})
-		return req.Hints.Competence
-	}
-	d.Reasons = append(d.Reasons, casestore.Reason{Code: "triage", Detail: "aucune compétence indiquée : file de tri humain"})
-	return schemas.CompetenceTriage
-}
-
-// territory resolves the place the request is about, else the citizen's own
-// postal code.
-func (r *Router) territory(req schemas.Request, d *casestore.Decision) string {
-	var insee, pc string
-	if req.Location != nil {
-		insee, pc = req.Location.CommuneINSEE, req.Location.PostalCode
-	}
-	if res, ok := r.places.Resolve(insee, pc); ok {
-		d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: res.Reason})
-		return res.Territory
-	}
-	if req.Citizen != nil && req.Citizen.Address != nil {
-		if res, ok := r.places.Resolve("", req.Citizen.Address.PostalCode); ok {
-			d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory_citizen", Detail: "adresse du demandeur, " + res.Reason})
-			return res.Territory
-		}
-	}
-	d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory_unknown", Detail: "aucun lieu reconnu dans la Métropole"})
-	return ""
-}
-
-func (r *Router) event(req schemas.Request, c casestore.CaseRow, typ string, d casestore.Decision) schemas.CaseEvent {
-	id, _ := uuid.NewV7()
-	return schemas.CaseEvent{
-		ID:         id.String(),
-		Schema:     schemas.CaseEventV1,
-		Type:       typ,
-		At:         time.Now().UTC().Truncate(time.Millisecond),
-		Actor:      schemas.Actor{Kind: "router", ID: ModelVersion},
-		Competence: c.Competence,
-		Territory:  c.Territory,
-		State:      c.State,
-		RequestID:  req.ID,
-		Channel:    req.Channel,
-		Summary:    summary(req),
-		Data:       map[string]any{"outcome": d.Outcome},
-	}
 }
 
 func summary(req schemas.Request) string {

@@ -68,6 +68,13 @@ func setup(t *testing.T) testBundle {
 
 func newRouter(t testing.TB, conn *bus.Conn, store Store) *Router {
 	t.Helper()
+	return newRouterWith(t, conn, store, Config{})
+}
+
+// newRouterWith builds a router with the test's timings and extra's
+// classifier and decision settings.
+func newRouterWith(t testing.TB, conn *bus.Conn, store Store, extra Config) *Router {
+	t.Helper()
 	v, err := schemas.NewValidator()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +84,7 @@ func newRouter(t testing.TB, conn *bus.Conn, store Store) *Router {
 		t.Fatal(err)
 	}
 	r, err := New(Config{Workers: 2, MaxAttempts: 3, Backoff: []time.Duration{100 * time.Millisecond},
-		AckWait: 2 * time.Second, RelayInterval: 200 * time.Millisecond},
+		AckWait: 2 * time.Second, RelayInterval: 200 * time.Millisecond, Classifier: extra.Classifier, Decisions: extra.Decisions},
 		conn, store, v, places, prometheus.NewRegistry(), testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ampmetropole/guichet/services/classify"
+)
+
+// The shipped model must be the one trained from the corpus in the
+// repository: after editing the corpus, run `guichet train`.
+func TestShippedModelIsTrainedFromTheCorpus(t *testing.T) {
+	m, err := classify.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := examples(context.Background(), "../../services/classify/corpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) < 1500 {
+		t.Errorf("training corpus of %d examples, want at least 1500", len(ex))
+	}
+	full, err := classify.Train(ex, nil, classify.TrainOptions{Folds: 2, Iterations: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Corpus.SHA256 != m.Corpus.SHA256 || full.Corpus.Examples != m.Corpus.Examples {
+		t.Errorf("the shipped model (%s, %d examples) was not trained on this corpus (%d examples): run guichet train",
+			m.Version, m.Corpus.Examples, full.Corpus.Examples)
+	}
+	if len(m.Classes) != 13 {
+		t.Errorf("model knows %d competences, want 13", len(m.Classes))
+	}
+}
+
+func TestRouteEvalCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	file := filepath.Join("..", "..", "services", "routeeval", "testdata", "small.jsonl")
+	if code := run([]string{"route-eval", file, "--json"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"accuracy", "macro_f1", "triage_rate", "auto_precision", "territory_accuracy", "citation_recall", "followup_accuracy", "false_link_rate", "n"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("key %q missing", k)
+		}
+	}
+	if got["n"] != 6.0 {
+		t.Errorf("n = %v", got["n"])
+	}
+	out.Reset()
+	if code := run([]string{"route-eval", file}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "Exactitude du territoire") {
+		t.Errorf("text report: %d %s", code, out.String())
+	}
+	for _, args := range [][]string{{"route-eval"}, {"route-eval", "a.jsonl", "b.jsonl"}, {"route-eval", "absent.jsonl"}} {
+		errOut.Reset()
+		if code := run(args, &out, &errOut); code == 0 || errOut.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
+		}
+	}
+}
+
+func TestTrainCommand(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join("..", "..", "services", "classify", "corpus", "eclairage.jsonl")
+	out := filepath.Join(dir, "m.json")
+	var stdout, stderr bytes.Buffer
+	// One competence cannot make a classifier: a clear error.
+	if code := run([]string{"train", "--data", data, "--out", out}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "deux compétences") {
+		t.Errorf("one competence: exit %d, %s", code, stderr.String())
+	}
+}

@@ -1,0 +1,81 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+)
+
+func stems(toks []Token) string {
+	var s []string
+	for _, t := range toks {
+		s = append(s, t.Stem)
+	}
+	return strings.Join(s, " ")
+}
+
+func TestAnalyze(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Le lampadaire est éteint", "lampadair eteint"},
+		{"les lampadaires sont ETEINTS", "lampadair eteint"},
+		{"L'éclairage d'une rue qu'on m'a signalé", "eclairag ru signal"},
+		{"l’eau coule jusqu’à la route", "eau coul rout"},
+		{"nid-de-poule au 12 rue de la Paix, 13006 Marseille", "nid poul ru paix marseil"},
+		{"slt ya 1 trou svp", "trou"},
+		{"écrivez à jean.dupont@example.org ou https://exemple.fr/x", "ecriv"},
+		{"Bonjour Madame, cordialement", ""},
+		{"Œuvre cœur", "oeuvr coeur"},
+	} {
+		if got := stems(Analyze(tc.in)); got != tc.want {
+			t.Errorf("Analyze(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	toks := Analyze("Les poubelles ramassées")
+	if len(toks) != 2 || toks[0].Word != "poubelles" || toks[1].Word != "ramassées" || toks[1].Stem != "ramass" {
+		t.Errorf("words %+v", toks)
+	}
+}
+
+func TestAnalyzeIsBounded(t *testing.T) {
+	long := strings.Repeat("lampadaire ", MaxText)
+	if n := len(Analyze(long)); n > MaxText/10 {
+		t.Errorf("%d tokens from an over-long text", n)
+	}
+}
+
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range []string{"Le lampadaire est éteint", "l'eau", "a'''b", "é\u0301", "\xff\xfe", "13006", "x@y.fr"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tok := range Analyze(s) {
+			if tok.Stem == "" || tok.Word == "" || strings.ContainsAny(tok.Stem, " '") {
+				t.Fatalf("bad token %+v from %q", tok, s)
+			}
+		}
+	})
+}
+
+func TestRules(t *testing.T) {
+	r, err := CompileRules([]Rule{
+		{Competence: "voirie", Phrase: "nid-de-poule", Weight: 2},
+		{Competence: "eclairage", Phrase: "lampadaire éteint", Weight: 2.5},
+		{Competence: "environnement", Phrase: "fête des voisins", Weight: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := r.Match(Analyze("Deux nids de poules et des lampadaires eteints depuis la fete des voisins"))
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.Competence+":"+h.Words)
+	}
+	if want := "voirie:nids poules eclairage:lampadaires eteints environnement:fete voisins"; strings.Join(got, " ") != want {
+		t.Errorf("hits %q, want %q", strings.Join(got, " "), want)
+	}
+	if hits := r.Match(Analyze("un lampadaire neuf, éteint")); len(hits) != 0 {
+		t.Errorf("phrase matched across words: %+v", hits)
+	}
+	if _, err := CompileRules([]Rule{{Competence: "voirie", Phrase: "de la", Weight: 1}}); err == nil {
+		t.Error("a phrase of stop words was accepted")
+	}
+}

@@ -1,0 +1,106 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/classify"
+	"github.com/ampmetropole/guichet/services/testkit"
+)
+
+// decision reads the routing decision of a request once it is routed.
+type decisionRow struct {
+	CaseRef, Outcome, Competence, Territory, Model string
+	Confidence                                     *float64
+	Reasons                                        []map[string]string
+}
+
+func decisionOf(t *testing.T, dbURL, requestID string) decisionRow {
+	t.Helper()
+	var d decisionRow
+	testkit.Eventually(t, 10*time.Second, "request routed", func() bool {
+		return testkit.Count(t, dbURL, `SELECT count(*) FROM routing_decisions WHERE request_id = '`+requestID+`'`) == 1
+	})
+	var reasons []byte
+	var conf *float32
+	testkit.QueryRow(t, dbURL, `
+		SELECT c.ref, d.outcome, d.competence, COALESCE(d.territory, ''), d.model_version, d.confidence, d.reasons
+		FROM routing_decisions d JOIN cases c ON c.id = d.case_id WHERE d.request_id = $1`, []any{requestID},
+		&d.CaseRef, &d.Outcome, &d.Competence, &d.Territory, &d.Model, &conf, &reasons)
+	if conf != nil {
+		f := float64(*conf)
+		d.Confidence = &f
+	}
+	if err := json.Unmarshal(reasons, &d.Reasons); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (d decisionRow) reason(code string) string {
+	for _, r := range d.Reasons {
+		if r["code"] == code {
+			return r["detail"]
+		}
+	}
+	return ""
+}
+
+// A web form, a call and a letter from the same person: the router
+// classifies the first, joins the call about the same pothole to its case,
+// and opens another case for the letter about something else; an unclear
+// message goes to triage with the router's guesses.
+func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
+	b := setup(t)
+	m, err := classify.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouterWith(t, b.conn, b.store, Config{Classifier: classify.New(m, nil)})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Hour)
+	submit := func(req schemas.Request) string {
+		t.Helper()
+		req.ReceivedAt = at
+		req.Source = schemas.Source{Adapter: "test"}
+		at = at.Add(10 * time.Minute)
+		rc, err := b.intake.Submit(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.ID
+	}
+	web := submit(schemas.Request{Channel: "web", Subject: "Nid-de-poule", Body: "Un nid-de-poule énorme sur la chaussée devant le 12 rue Paradis, 13006 Marseille.",
+		Citizen: &schemas.Citizen{Name: "Léa Martinez", Email: "lea.martinez@example.net", Phone: "+33639981427"}})
+	d1 := decisionOf(t, b.dbURL, web)
+	if d1.Outcome != "new_case" || d1.Competence != "voirie" || d1.Territory != "marseille-provence" || d1.Confidence == nil ||
+		!strings.HasPrefix(d1.Model, "router-v1/clf-") || !strings.Contains(d1.reason("classifier"), "voirie à") {
+		t.Fatalf("web decision %+v", d1)
+	}
+	call := submit(schemas.Request{Channel: "phone", Body: "je rappelle pour le nid de poule de la rue paradis il est toujours là sur la chaussée",
+		Transcript: []schemas.Turn{{Speaker: "caller", Text: "je rappelle pour le nid de poule de la rue paradis il est toujours là sur la chaussée"}},
+		Citizen:    &schemas.Citizen{Phone: "+33639981427"}})
+	d2 := decisionOf(t, b.dbURL, call)
+	if d2.Outcome != "linked" || d2.CaseRef != d1.CaseRef || !strings.Contains(d2.reason("same_matter"), "même demandeur") {
+		t.Fatalf("call decision %+v, want linked to %s", d2, d1.CaseRef)
+	}
+	letter := submit(schemas.Request{Channel: "mail", Subject: "Bac jaune cassé", Body: "Madame, Monsieur,\nmon bac jaune a été cassé par le camion de collecte, merci de le remplacer.",
+		Citizen: &schemas.Citizen{Name: "Léa Martinez", Email: "lea.martinez@example.net"}})
+	d3 := decisionOf(t, b.dbURL, letter)
+	if d3.Outcome != "new_case" || d3.CaseRef == d1.CaseRef || d3.Competence != "dechets" {
+		t.Fatalf("letter decision %+v", d3)
+	}
+	vague := submit(schemas.Request{Channel: "web", Body: "Bonjour, pouvez-vous me rappeler ? Merci.", Citizen: &schemas.Citizen{Email: "x@example.org"}})
+	d4 := decisionOf(t, b.dbURL, vague)
+	if d4.Competence != schemas.CompetenceTriage || !strings.Contains(d4.reason("triage"), "hypothèses") {
+		t.Fatalf("vague decision %+v", d4)
+	}
+}
