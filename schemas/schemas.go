@@ -111,6 +111,10 @@ const (
 	EventCreated       = "created"
 	EventRequestLinked = "request_linked"
 	EventReplied       = "replied"
+	EventRerouted      = "rerouted"
+	EventUnlinked      = "request_unlinked"
+	EventMerged        = "merged"
+	EventUnmerged      = "unmerged"
 	EventNoteAdded     = "note_added"
 )
 

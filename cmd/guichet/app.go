@@ -188,15 +188,17 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 			upload, correct = mail, mailroom.NewCorrector(mail, a.store)
 		}
 		h, err := api.New(api.Deps{
-			Intake:   in,
-			Calls:    calls,
-			Mail:     upload,
-			Letters:  a.store,
-			Correct:  correct,
-			Store:    a.store,
-			Ready:    map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
-			Gatherer: reg,
-			Log:      log.With("service", "api"),
+			Intake:      in,
+			Calls:       calls,
+			Mail:        upload,
+			Letters:     a.store,
+			Correct:     correct,
+			Curate:      a.store,
+			Competences: cat,
+			Store:       a.store,
+			Ready:       map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
+			Gatherer:    reg,
+			Log:         log.With("service", "api"),
 		}, reg)
 		if err != nil {
 			return nil, err

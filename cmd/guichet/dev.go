@@ -62,6 +62,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		dbURL = pg.URL("guichet")
+		// For the tools run beside it (guichet export-training).
+		if err := os.WriteFile(filepath.Join(dir, "database-url"), []byte(dbURL+"\n"), 0o600); err != nil {
+			return fmt.Errorf("dossier de données : %w", err)
+		}
 	}
 
 	deps := appDeps{natsURL: natsURL, databaseURL: dbURL}

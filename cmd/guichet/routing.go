@@ -6,13 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/classify"
 	"github.com/ampmetropole/guichet/services/corpus"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/routeeval"
 	"github.com/ampmetropole/guichet/services/router"
 	"github.com/ampmetropole/guichet/services/territory"
@@ -176,5 +182,68 @@ func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return enc.Encode(rep)
 	}
 	rep.Print(stdout, *misses)
+	return nil
+}
+
+// runExportTraining writes, as labelled corpus records, the requests whose
+// competence a person chose (triage, re-route), for the team to review and
+// add to the corpus before `guichet train`.
+func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export-training", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "-", "fichier JSON Lines à écrire (- : sortie standard)")
+	since := fs.String("since", "", "seulement les décisions depuis cette date (AAAA-MM-JJ)")
+	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("export-training : argument inattendu %q", fs.Arg(0))}
+	}
+	var from time.Time
+	if *since != "" {
+		var err error
+		if from, err = time.ParseInLocation("2006-01-02", *since, frtime.Paris()); err != nil {
+			return usageError{"export-training : --since AAAA-MM-JJ attendu"}
+		}
+	}
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		b, err := os.ReadFile(filepath.Join(*data, "database-url"))
+		if err != nil {
+			return usageError{"export-training : DATABASE_URL n'est pas définie et " + filepath.Join(*data, "database-url") + " est illisible (guichet dev tourne-t-il avec --data " + *data + " ?)"}
+		}
+		dbURL = strings.TrimSpace(string(b))
+	}
+	v, err := schemas.NewValidator()
+	if err != nil {
+		return err
+	}
+	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	labels, err := store.HumanLabels(ctx, from)
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("export-training : %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, l := range labels {
+		if err := enc.Encode(corpus.FromRequest(l.Request, l.Competence)); err != nil {
+			return fmt.Errorf("export-training : %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "%d demande(s) classée(s) par une personne exportée(s)\n", len(labels))
 	return nil
 }

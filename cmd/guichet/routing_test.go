@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ampmetropole/guichet/services/classify"
+	"github.com/ampmetropole/guichet/services/testkit"
 )
 
 // The shipped model must be the one trained from the corpus in the
@@ -76,5 +77,21 @@ func TestTrainCommand(t *testing.T) {
 	// One competence cannot make a classifier: a clear error.
 	if code := run([]string{"train", "--data", data, "--out", out}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "deux compétences") {
 		t.Errorf("one competence: exit %d, %s", code, stderr.String())
+	}
+}
+
+func TestExportTrainingCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	t.Setenv("DATABASE_URL", "")
+	if code := run([]string{"export-training", "--data", t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "DATABASE_URL") {
+		t.Errorf("without a database: exit %d, %s", code, errOut.String())
+	}
+	t.Setenv("DATABASE_URL", testkit.Database(t))
+	errOut.Reset()
+	if code := run([]string{"export-training", "--since", "2026-01-01"}, &out, &errOut); code != 0 || out.Len() != 0 || !strings.Contains(errOut.String(), "0 demande") {
+		t.Errorf("empty history: exit %d, out %q, err %s", code, out.String(), errOut.String())
+	}
+	if code := run([]string{"export-training", "--since", "hier"}, &out, &errOut); code != 2 {
+		t.Errorf("bad date: exit %d", code)
 	}
 }

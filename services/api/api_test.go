@@ -46,7 +46,7 @@ func setup(t *testing.T) testBundle {
 	}
 	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
-		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
+		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Curate: st.Store, Competences: st.Catalogue, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
 		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)

@@ -40,15 +40,17 @@ type Pinger interface {
 
 // Deps are the API's collaborators.
 type Deps struct {
-	Intake   Intake
-	Store    Store
-	Calls    Calls             // nil: no phone channel
-	Mail     Mail              // nil: no mail channel
-	Letters  Letters           // nil: no mailroom follow-up
-	Correct  Corrector         // nil: no OCR corrections
-	Ready    map[string]Pinger // name → dependency, for /readyz
-	Gatherer prometheus.Gatherer
-	Log      *slog.Logger
+	Intake      Intake
+	Store       Store
+	Calls       Calls     // nil: no phone channel
+	Mail        Mail      // nil: no mail channel
+	Letters     Letters   // nil: no mailroom follow-up
+	Correct     Corrector // nil: no OCR corrections
+	Curate      Curator   // with Competences; nil: no corrections of the router
+	Competences Competences
+	Ready       map[string]Pinger // name → dependency, for /readyz
+	Gatherer    prometheus.Gatherer
+	Log         *slog.Logger
 }
 
 // Handler serves the API.
@@ -80,6 +82,12 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 		h.route("POST /api/v1/mail/letters/{id}/correction", h.correctLetter)
 	}
 	h.route("GET /api/v1/cases/{ref}", h.showCase)
+	if deps.Curate != nil && deps.Competences != nil {
+		h.route("POST /api/v1/cases/{ref}/route", h.rerouteCase)
+		h.route("POST /api/v1/cases/{ref}/split", h.splitCase)
+		h.route("POST /api/v1/cases/{ref}/merge", h.mergeCase)
+		h.route("POST /api/v1/cases/{ref}/unmerge", h.unmergeCase)
+	}
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))

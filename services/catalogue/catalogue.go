@@ -84,6 +84,12 @@ func parse(data []byte) (*Catalogue, error) {
 	return &c, nil
 }
 
+// Known says whether a competence code exists.
+func (c *Catalogue) Known(code string) bool {
+	_, ok := c.byCode[code]
+	return ok
+}
+
 // Competence returns the competence with that code.
 func (c *Catalogue) Competence(code string) (Competence, bool) {
 	k, ok := c.byCode[code]

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"unicode"
 
+	"unicode/utf8"
+
 	"github.com/kljensen/snowball/french"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -57,12 +57,24 @@ var (
 
 // Fold lower-cases s and removes its accents ("Éteint" → "eteint").
 func Fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, ligatures.Replace(strings.ToLower(s)))
-	if err != nil {
-		return strings.ToLower(s)
+	s = strings.ToLower(s)
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
 	}
-	return out
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range norm.NFD.String(ligatures.Replace(s)) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return norm.NFC.String(b.String())
 }
 
 // Analyze turns French text into tokens: lower case, apostrophes and

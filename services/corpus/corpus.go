@@ -225,3 +225,34 @@ func (b *Builder) Request(ctx context.Context, r Record, at time.Time) (schemas.
 	}
 	return in.req, nil
 }
+
+// FromRequest writes a request back as a labelled record of the corpus, for
+// training on people's decisions: the web or e-mail text, the call's turns,
+// the letter's full text as read from the scan. Identity is left out.
+func FromRequest(req schemas.Request, competence string) Record {
+	r := Record{ID: "H-" + req.ID, Competence: competence}
+	switch req.Channel {
+	case schemas.ChannelPhone:
+		r.Channel = "phone"
+		for _, t := range req.Transcript {
+			sp := "caller"
+			if t.Speaker == "agent" {
+				sp = "agent"
+			}
+			r.Transcript = append(r.Transcript, Turn{Speaker: sp, Text: t.Text})
+		}
+		if len(r.Transcript) == 0 {
+			r.Transcript = []Turn{{Speaker: "caller", Text: req.Body}}
+		}
+	case schemas.ChannelMail:
+		r.Channel = "mail"
+		if len(req.Attachments) > 0 && req.Attachments[0].ExtractedText != "" {
+			r.Letter = req.Attachments[0].ExtractedText
+		} else {
+			r.Letter = "Objet : " + req.Subject + "\n\n" + req.Body
+		}
+	default:
+		r.Channel, r.Subject, r.Body = "web", req.Subject, req.Body
+	}
+	return r
+}
