@@ -183,19 +183,26 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	if err != nil {
 		return casestore.CaseRow{}, false, err
 	}
-	text := classify.TextOf(req)
+	text := matterText(req)
 	var best casestore.OpenCase
-	bestSim := 0.0
+	bestSim, bestPlace := 0.0, false
 	for _, oc := range open {
 		if !e.sameCompetence(oc.Competence, pred) {
 			continue
 		}
-		sim := 0.0
+		sim, place := 0.0, false
 		for _, r := range oc.Requests {
-			sim = max(sim, e.classifier.Model().Similarity(text, classify.TextOf(r)))
+			sim = max(sim, e.classifier.Model().Similarity(text, matterText(r)))
+			place = place || e.samePlace(req, r)
 		}
-		if sim >= e.cfg.LinkSimilarity && sim > bestSim {
-			best, bestSim = oc, sim
+		// Less said in common is enough when the classifier puts the request
+		// in the case's competence and both name the same commune.
+		need := e.cfg.LinkSimilarity
+		if place && pred != nil && pred.Competence == oc.Competence {
+			need /= 2
+		}
+		if sim >= need && sim > bestSim {
+			best, bestSim, bestPlace = oc, sim, place
 		}
 	}
 	if bestSim == 0 {
@@ -207,9 +214,13 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	}
 	conf := bestSim
 	d.Confidence = &conf
+	where := ""
+	if bestPlace {
+		where = ", même commune"
+	}
 	d.Reasons = append(d.Reasons, casestore.Reason{Code: "same_matter", Detail: fmt.Sprintf(
-		"même demandeur, même sujet que le dossier %s (%s, dernier contact le %s ; textes semblables à %.0f %%)",
-		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100)})
+		"même demandeur, même sujet que le dossier %s (%s, dernier contact le %s ; textes semblables à %.0f %%%s)",
+		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, where)})
 	return c, true, nil
 }
 
@@ -223,6 +234,19 @@ func (e *Engine) caseRefs(req schemas.Request) []string {
 		}
 	}
 	return refs
+}
+
+// matterText is what tells one matter from another: the classifier's text
+// and, for a call, the whole conversation (the agent often restates the
+// place and the object).
+func matterText(req schemas.Request) string {
+	t := classify.TextOf(req)
+	for _, turn := range req.Transcript {
+		if turn.Speaker == "agent" {
+			t += "\n" + turn.Text
+		}
+	}
+	return t
 }
 
 // sameCompetence says whether an open case of competence may hold a request
@@ -311,26 +335,35 @@ func probabilityOf(p *classify.Prediction, competence string) float64 {
 	return 0
 }
 
-// territory resolves the place the request is about: the commune or postal
-// code the channel gave, else a place named in the text, else the
-// citizen's own postal code. A letter's place comes from its body first,
-// since its address block names where the sender lives.
+// territory resolves the place the request is about (see place) and
+// records how.
 func (e *Engine) territory(req schemas.Request, d *casestore.Decision) string {
+	res, why, ok := e.place(req)
+	if !ok {
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory_unknown", Detail: "aucun lieu reconnu dans la Métropole"})
+		return ""
+	}
+	d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: why + res.Reason})
+	return res.Territory
+}
+
+// place finds where a request is about: the commune or postal code the
+// channel gave, else a place named in the text, else the citizen's own
+// postal code. A letter's place comes from its body first, since its
+// address block names where the sender lives.
+func (e *Engine) place(req schemas.Request) (territory.Resolution, string, bool) {
 	var insee, pc string
 	if req.Location != nil {
 		insee, pc = req.Location.CommuneINSEE, req.Location.PostalCode
 	}
 	type source struct{ insee, pc, why string }
 	var sources []source
-	text := classify.TextOf(req)
-	fromText := func() source {
-		f := e.facts.Extract(text)
-		return source{f.CommuneINSEE, f.PostalCode, "lieu cité dans le texte, "}
-	}
+	f := e.facts.Extract(classify.TextOf(req))
+	fromText := source{f.CommuneINSEE, f.PostalCode, "lieu cité dans le texte, "}
 	if req.Channel == schemas.ChannelMail {
-		sources = append(sources, fromText(), source{insee, pc, ""})
+		sources = append(sources, fromText, source{insee, pc, ""})
 	} else {
-		sources = append(sources, source{insee, pc, ""}, fromText())
+		sources = append(sources, source{insee, pc, ""}, fromText)
 	}
 	if req.Citizen != nil && req.Citizen.Address != nil {
 		sources = append(sources, source{"", req.Citizen.Address.PostalCode, "adresse du demandeur, "})
@@ -340,12 +373,17 @@ func (e *Engine) territory(req schemas.Request, d *casestore.Decision) string {
 			continue
 		}
 		if res, ok := e.places.Resolve(s.insee, s.pc); ok {
-			d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: s.why + res.Reason})
-			return res.Territory
+			return res, s.why, true
 		}
 	}
-	d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory_unknown", Detail: "aucun lieu reconnu dans la Métropole"})
-	return ""
+	return territory.Resolution{}, "", false
+}
+
+// samePlace says whether two requests name the same commune.
+func (e *Engine) samePlace(a, b schemas.Request) bool {
+	ra, _, okA := e.place(a)
+	rb, _, okB := e.place(b)
+	return okA && okB && ra.Commune != nil && rb.Commune != nil && ra.Commune.INSEE == rb.Commune.INSEE
 }
 
 func (e *Engine) event(req schemas.Request, c casestore.CaseRow, typ string, d casestore.Decision) schemas.CaseEvent {
