@@ -156,6 +156,7 @@ type CaseRow struct {
 	Competence string
 	Territory  string
 	State      string
+	MergedInto string // reference of the case it was merged into
 }
 
 // CreateCase opens a case with the next reference of the year.
@@ -177,21 +178,23 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 
 // LockCase finds a case by reference and locks it for this transaction.
 func (t *RouteTx) LockCase(ctx context.Context, ref string) (CaseRow, error) {
-	return t.lockCase(ctx, ref, `SELECT id, ref, competence, territory, state FROM cases WHERE ref = $1 FOR UPDATE`)
+	return t.lockCase(ctx, ref, `
+		SELECT c.id, c.ref, c.competence, c.territory, c.state, COALESCE(m.ref, '')
+		FROM cases c LEFT JOIN cases m ON m.id = c.merged_into WHERE c.ref = $1 FOR UPDATE OF c`)
 }
 
 // LockCaseOfRequest finds the case an earlier request went into and locks
 // it; NotFound when that request is unknown or was not routed to a case.
 func (t *RouteTx) LockCaseOfRequest(ctx context.Context, requestID string) (CaseRow, error) {
 	return t.lockCase(ctx, requestID, `
-		SELECT c.id, c.ref, c.competence, c.territory, c.state
-		FROM requests r JOIN cases c ON c.id = r.case_id WHERE r.id = $1 FOR UPDATE OF c`)
+		SELECT c.id, c.ref, c.competence, c.territory, c.state, COALESCE(m.ref, '')
+		FROM requests r JOIN cases c ON c.id = r.case_id LEFT JOIN cases m ON m.id = c.merged_into WHERE r.id = $1 FOR UPDATE OF c`)
 }
 
 func (t *RouteTx) lockCase(ctx context.Context, key, query string) (CaseRow, error) {
 	var row CaseRow
 	var territory *string
-	err := t.tx.QueryRow(ctx, query, key).Scan(&row.ID, &row.Ref, &row.Competence, &territory, &row.State)
+	err := t.tx.QueryRow(ctx, query, key).Scan(&row.ID, &row.Ref, &row.Competence, &territory, &row.State, &row.MergedInto)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return CaseRow{}, notFound("case", key)
 	}
@@ -247,6 +250,7 @@ type Decision struct {
 	ModelVersion string
 	Reasons      []Reason
 	DecidedBy    string
+	Follows      string // a finished case this request's new case follows
 }
 
 // Reason is one human-readable reason of a decision.

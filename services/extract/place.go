@@ -44,6 +44,7 @@ var needPrepINSEE = set("13022", "13008", "13087", "13007") // Cassis, Aurons, R
 var notPlaces = [][]string{
 	{"aix", "marseille"}, {"marseille", "provence"}, {"pays", "d", "aix"}, {"pays", "d", "aubagne"},
 	{"pays", "de", "martigues"}, {"istres", "ouest"}, {"ouest", "provence"}, {"olympique", "de", "marseille"},
+	{"porte", "d", "aix"}, // Marseille's triumphal arch, in the gazetteer
 }
 
 // prepositions that introduce a place.
@@ -196,7 +197,7 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 
 func (d *doc) notPlace(i int) int {
 	switch d.t[i].w {
-	case "aix", "marseille", "pays", "istres", "ouest", "olympique":
+	case "aix", "marseille", "pays", "istres", "ouest", "olympique", "porte":
 	default:
 		return 0
 	}
@@ -482,13 +483,21 @@ func (d *doc) postalBlockedAt(end int) bool {
 // commune's postal codes contain the code); else the first code, with its
 // commune when it covers only one; else the first commune. When a code and
 // a commune are both stated but never agree, both are kept as stated.
+//
+// A quartier, hamlet, street or landmark of the gazetteer (localities.csv)
+// counts only when no postal code is stated: it gives its commune when the
+// text names none, its postal code when the text names its commune ("cours
+// Mirabeau à Aix" is 13100), and chooses among the communes a shared code
+// covers. Marseille's are reported like its arrondissements: 13055 with
+// the arrondissement's postal code.
 func (e *Extractor) place(d *doc, f *Facts) {
 	if e.places == nil {
 		return
 	}
 	cs, arr := e.communes(d)
 	codes := e.postalCodes(d)
-	marseille := len(cs) == 0
+	locs := e.localitiesNamed(d, cs)
+	marseille := len(cs) == 0 && (len(locs) == 0 || locs[0].c.INSEE == "13055")
 	for _, c := range cs {
 		marseille = marseille || c.INSEE == "13055"
 	}
@@ -497,6 +506,7 @@ func (e *Extractor) place(d *doc, f *Facts) {
 			codes = append(codes, a.code)
 		}
 	}
+	cs, codes = localityPlace(locs, cs, codes)
 	for _, pc := range codes {
 		for _, c := range cs {
 			if slices.Contains(c.PostalCodes, pc) {
@@ -518,4 +528,27 @@ func (e *Extractor) place(d *doc, f *Facts) {
 	if c != nil {
 		f.CommuneINSEE, f.CommuneName = c.INSEE, c.Name
 	}
+}
+
+// localityPlace adds what the first fitting place of the gazetteer says to
+// the communes and codes the text states, which win over it.
+func localityPlace(locs []locHit, cs []*territory.Commune, codes []string) ([]*territory.Commune, []string) {
+	for _, h := range locs {
+		pc := h.postalCode()
+		switch {
+		case len(codes) == 0 && len(cs) == 0:
+			cs = []*territory.Commune{h.c}
+		case len(codes) == 0 && slices.Contains(cs, h.c):
+		case len(codes) > 0 && len(cs) == 0 && slices.ContainsFunc(codes, func(c string) bool { return slices.Contains(h.c.PostalCodes, c) }):
+			// a shared code ("13600"): the place chooses the commune
+			return []*territory.Commune{h.c}, codes
+		default:
+			continue
+		}
+		if pc != "" {
+			codes = []string{pc}
+		}
+		return cs, codes
+	}
+	return cs, codes
 }

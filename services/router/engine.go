@@ -155,12 +155,24 @@ func identity(req schemas.Request) casestore.Identity {
 func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, pred *classify.Prediction, d *casestore.Decision) (casestore.CaseRow, bool, error) {
 	for _, ref := range e.caseRefs(req) {
 		c, err := tx.LockCase(ctx, ref)
+		for hops := 0; err == nil && c.MergedInto != "" && hops < 5; hops++ {
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_merged", Detail: "le dossier " + c.Ref + " a été fusionné dans " + c.MergedInto})
+			c, err = tx.LockCase(ctx, c.MergedInto)
+		}
 		if fault.KindOf(err) == fault.NotFound {
 			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_unknown", Detail: "référence citée inconnue : " + ref})
 			continue
 		}
 		if err != nil {
 			return c, false, err
+		}
+		if slices.Contains(finalStates, c.State) {
+			// The lifecycle does not reopen a finished case: the request
+			// opens a new one that says which it follows.
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_closed",
+				Detail: fmt.Sprintf("la demande cite le dossier %s, %s : nouveau dossier ouvert à sa suite", c.Ref, stateLabel(c.State))})
+			d.Follows = c.Ref
+			continue
 		}
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref", Detail: "la demande cite le dossier " + ref})
 		return c, true, nil
@@ -234,6 +246,21 @@ func (e *Engine) caseRefs(req schemas.Request) []string {
 		}
 	}
 	return refs
+}
+
+// finalStates are the states in which a case takes no more requests.
+var finalStates = []string{"closed", "rejected", "redirected"}
+
+func stateLabel(state string) string {
+	switch state {
+	case "closed":
+		return "clos"
+	case "rejected":
+		return "rejeté"
+	case "redirected":
+		return "réorienté hors de la Métropole"
+	}
+	return state
 }
 
 // matterText is what tells one matter from another: the classifier's text
@@ -389,6 +416,9 @@ func (e *Engine) samePlace(a, b schemas.Request) bool {
 func (e *Engine) event(req schemas.Request, c casestore.CaseRow, typ string, d casestore.Decision) schemas.CaseEvent {
 	id, _ := uuid.NewV7()
 	data := map[string]any{"outcome": d.Outcome}
+	if d.Follows != "" {
+		data["follows"] = d.Follows
+	}
 	if d.Confidence != nil {
 		data["confidence"] = *d.Confidence
 	}

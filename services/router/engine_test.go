@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/classify"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
@@ -102,5 +103,43 @@ func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
 	d4 := decisionOf(t, b.dbURL, vague)
 	if d4.Competence != schemas.CompetenceTriage || !strings.Contains(d4.reason("triage"), "hypothèses") {
 		t.Fatalf("vague decision %+v", d4)
+	}
+}
+
+// A request citing a finished case opens a new case that follows it; one
+// citing a merged case joins the case it was merged into.
+func TestCitedCaseFinishedOrMerged(t *testing.T) {
+	b := setup(t)
+	startRouter(t, b)
+	ctx := context.Background()
+	submit := func(body string) string {
+		t.Helper()
+		req := webRequest()
+		req.Body = body
+		rc, err := b.intake.Submit(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.ID
+	}
+	first := decisionOf(t, b.dbURL, submit("Un trou dans la chaussée."))
+	second := decisionOf(t, b.dbURL, submit("Un autre trou, ailleurs."))
+	testkit.Exec(t, b.dbURL, `UPDATE cases SET state = 'closed' WHERE ref = $1`, first.CaseRef)
+	again := decisionOf(t, b.dbURL, submit("Le trou du dossier "+first.CaseRef+" est revenu."))
+	if again.Outcome != "new_case" || again.CaseRef == first.CaseRef || !strings.Contains(again.reason("case_ref_closed"), first.CaseRef) {
+		t.Fatalf("citing a closed case: %+v", again)
+	}
+	var follows string
+	testkit.QueryRow(t, b.dbURL, `SELECT e.payload->'data'->>'follows' FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.ref = $1 AND e.seq = 1`,
+		[]any{again.CaseRef}, &follows)
+	if follows != first.CaseRef {
+		t.Errorf("new case follows %q, want %s", follows, first.CaseRef)
+	}
+	if _, err := b.store.Merge(ctx, second.CaseRef, again.CaseRef, casestore.Change{Actor: "sup-01", Reason: "même trou"}); err != nil {
+		t.Fatal(err)
+	}
+	merged := decisionOf(t, b.dbURL, submit("Où en est le dossier "+second.CaseRef+" ?"))
+	if merged.Outcome != "linked" || merged.CaseRef != again.CaseRef || merged.reason("case_merged") == "" {
+		t.Fatalf("citing a merged case: %+v, want linked to %s", merged, again.CaseRef)
 	}
 }
