@@ -17,6 +17,8 @@ const (
 	TooLarge       // the input exceeds a size limit
 	Transient      // a dependency failed; retrying later may succeed
 	Permanent      // processing can never succeed
+	Forbidden      // the caller may not do this (its role or scope)
+	TooMany        // too many attempts; retry after a while
 )
 
 func (k Kind) String() string {
@@ -33,6 +35,10 @@ func (k Kind) String() string {
 		return "transient"
 	case Permanent:
 		return "permanent"
+	case Forbidden:
+		return "forbidden"
+	case TooMany:
+		return "too_many"
 	}
 	return "other"
 }
