@@ -47,6 +47,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			writeJSONError(w, http.StatusConflict, err.Error(), nil)
 		case fault.TooLarge:
 			writeJSONError(w, http.StatusRequestEntityTooLarge, err.Error(), nil)
+		case fault.Forbidden:
+			writeJSONError(w, http.StatusForbidden, err.Error(), nil)
+		case fault.TooMany:
+			w.Header().Set("Retry-After", "60")
+			writeJSONError(w, http.StatusTooManyRequests, err.Error(), nil)
 		case fault.Transient:
 			h.deps.Log.Warn("dependency unavailable", "path", r.URL.Path, "err", err)
 			w.Header().Set("Retry-After", "5")

@@ -75,7 +75,7 @@ func KindOf(err error) Kind {
 // Retryable says whether a failed message is worth another attempt.
 func Retryable(err error) bool {
 	switch KindOf(err) {
-	case Invalid, Permanent, TooLarge, Conflict:
+	case Invalid, Permanent, TooLarge, Conflict, Forbidden:
 		return false
 	}
 	return true
