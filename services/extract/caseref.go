@@ -315,7 +315,7 @@ func (d *doc) readRef(j int, short bool) refRead {
 	if !ok {
 		return refRead{end: j}
 	}
-	s, ok := d.readSeq(e, year)
+	s, ok := d.readSeq(e, year, false)
 	if !ok {
 		return refRead{year: year, end: e}
 	}
@@ -331,7 +331,7 @@ func (d *doc) repeatAt(i, year int) (refRead, bool) {
 		return s.clean == cleanStrict && len(s.digits) == 6 && s.strength() >= 2
 	}
 	if y, e, ok := d.refYear(i, false); ok && (year == 0 || y == year) {
-		if s, ok := d.readSeq(e, y); ok && firm(s) {
+		if s, ok := d.readSeq(e, y, false); ok && firm(s) {
 			return s.ref(), true
 		}
 		return refRead{}, false
@@ -339,7 +339,7 @@ func (d *doc) repeatAt(i, year int) (refRead, bool) {
 	if year == 0 {
 		return refRead{}, false
 	}
-	if s, ok := d.readSeq(i, year); ok && firm(s) && s.year == year {
+	if s, ok := d.readSeq(i, year, true); ok && firm(s) && s.year == year {
 		return s.ref(), true
 	}
 	return refRead{}, false
@@ -377,10 +377,14 @@ func (d *doc) refYear(k int, short bool) (year, end int, ok bool) {
 	var tmp [24]alt
 	// "vingt vingt-six"
 	if w == "vingt" && d.joined(k+1) && d.t[k+1].sep != "-" {
+		best := alt{}
 		for _, a := range d.below100(k+1, tmp[:0]) {
-			if a.v >= 10 && a.v <= 99 {
-				return 2000 + a.v, a.end, true
+			if a.v >= 10 && a.end > best.end {
+				best = a
 			}
+		}
+		if best.end > 0 {
+			return 2000 + best.v, best.end, true
 		}
 	}
 	// The first reading that is a year, longest first: "vingt-six mille
@@ -479,18 +483,18 @@ func (s seqRead) ref() refRead {
 //   - after a correction ("non", "pardon", "attendez"), anything;
 //   - anywhere, the same year said again, unless the first reading was six
 //     digits said in digits or pairs (then what follows is another number).
-func (d *doc) readSeq(j, year int) (seqRead, bool) {
+func (d *doc) readSeq(j, year int, start bool) (seqRead, bool) {
 	var buf [maxRun]int
-	run := d.refRun(j, buf[:0])
+	run := d.refRun(j, start, buf[:0])
 	if len(run) == 0 {
 		return seqRead{}, false
 	}
 	after := run[len(run)-1] + 1
-	first, ok := d.seqOf(run, year, after)
-	if ok && first.clean == cleanStrict {
+	first, firstOK := d.seqOf(run, year, after)
+	if firstOK && first.clean == cleanStrict {
 		return first, true
 	}
-	strong := ok && len(first.digits) == 6 && first.strength() >= 2
+	strong := firstOK && len(first.digits) == 6 && first.strength() >= 2
 	sub := d.sub(run)
 	tried := 0
 	var tmp [maxRun]int
@@ -557,7 +561,7 @@ func (d *doc) readSeq(j, year int) (seqRead, bool) {
 			return post, true
 		}
 	}
-	if !ok {
+	if !firstOK {
 		return seqRead{}, false
 	}
 	if first.clean == cleanNot && first.leftover <= 3 && (first.composite || len(first.digits) < 6) {
@@ -585,10 +589,11 @@ func repeatedWords(sub *doc, p, g int) int {
 	return 0
 }
 
-// refRun appends to idx the tokens from j that a sequence number may span.
-func (d *doc) refRun(j int, idx []int) []int {
+// refRun appends to idx the tokens from j that a sequence number may span;
+// start says that j starts a number (what comes before it does not matter).
+func (d *doc) refRun(j int, start bool, idx []int) []int {
 	for k := j; k < len(d.t) && len(idx) < cap(idx); k++ {
-		if !d.free(k) || !d.refSep(k) {
+		if !d.free(k) || !(d.refSep(k) || start && k == j) {
 			break
 		}
 		w := d.t[k].w
@@ -612,6 +617,9 @@ func (d *doc) sub(idx []int) *doc {
 		if strings.IndexByte(t[m].sep, '\n') >= 0 {
 			t[m].sep = "-" // a line break refSep allowed
 		}
+	}
+	if len(t) > 0 {
+		t[0].sep = " " // what stood before the run was checked by refRun
 	}
 	return &doc{t: t, used: make([]bool, len(t))}
 }
