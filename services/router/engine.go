@@ -237,10 +237,20 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 }
 
 // caseRefs are the references the channel found, then those the text
-// cites that it did not (a web form's body is not read at intake).
+// cites that it did not: a web form's body is not read at intake, and in a
+// call the agent often reads the number back, in turns the phone channel
+// does not search.
 func (e *Engine) caseRefs(req schemas.Request) []string {
 	refs := slices.Clone(req.CaseRefs)
-	for _, r := range e.facts.Extract(req.Subject + "\n" + req.Body).CaseRefs {
+	text := req.Subject + "\n" + req.Body
+	if len(req.Transcript) > 0 {
+		var turns []string
+		for _, t := range req.Transcript {
+			turns = append(turns, t.Text)
+		}
+		text += "\n" + strings.Join(turns, "\n")
+	}
+	for _, r := range e.facts.Extract(text).CaseRefs {
 		if !slices.Contains(refs, r) {
 			refs = append(refs, r)
 		}
