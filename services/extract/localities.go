@@ -38,8 +38,9 @@ const (
 	locStrict     = 2
 )
 
-// localityTable maps the first word of each name to the places it starts,
-// longest names first.
+// localityTable maps the first word of each name, in every form locWord
+// reads as one ("bd", "boulevard"), to the places it starts, longest names
+// first.
 type localityTable map[string][]*locality
 
 // localities is the embedded gazetteer, parsed once.
@@ -97,6 +98,16 @@ func parseLocalities(data []byte) (localityTable, error) {
 	for k, ls := range t {
 		slices.SortStableFunc(ls, func(a, b *locality) int { return len(b.words) - len(a.words) })
 		t[k] = ls
+	}
+	// The other forms of a first word ("bd", "st", "ste", "3") share its
+	// places: one lookup per word of the text.
+	for w, canon := range locAbbr {
+		if ls, ok := t[canon]; ok {
+			t[w] = ls
+		}
+	}
+	for _, w := range []string{"st", "ste", "sainte"} {
+		t[w] = t["saint"]
 	}
 	return t, nil
 }
@@ -223,9 +234,9 @@ func articleFits(said, name string) bool {
 }
 
 // locIntro are words that introduce a place named by a common word: the
-// commune's prepositions and "au", "aux", "du", "dans", "quartier"…
+// commune's prepositions and "au", "aux", "dans", "quartier"…
 var locIntro = func() map[string]bool {
-	m := set("au", "aux", "du", "dans", "quartier", "quartiers", "cite", "secteur", "hameau", "village", "residence", "lotissement")
+	m := set("au", "aux", "dans", "quartier", "quartiers", "cite", "secteur", "hameau", "village", "residence", "lotissement")
 	for w := range placePreps {
 		m[w] = true
 	}
@@ -244,7 +255,7 @@ func (d *doc) localityAt(t localityTable, i int) (*locality, int, int) {
 	if !d.locAvail(i) {
 		return nil, 0, 0
 	}
-	ls := t[locWord(d.t[i].w)]
+	ls := t[d.t[i].w]
 	if len(ls) == 0 {
 		return nil, 0, 0
 	}
@@ -294,23 +305,20 @@ func (d *doc) localityIntroduced(l *locality, i, start int, named bool) bool {
 	if l.article != "" && !articleFits(said, l.article) {
 		return false // "une rose", "d'olives"
 	}
-	intro := false
-	switch said {
-	case "au", "aux", "du":
-		intro = true
-	default:
-		if p := d.prevWord(start); p >= 0 {
-			w := d.t[p].w
-			_, street := streetTypes[w]
-			intro = locIntro[w] || street
-			if l.prep == locStrict {
-				// "quartier de la Plage", "cité des Crottes"
-				if particles[w] {
-					w = d.w(d.prevWord(p))
-				}
-				if locStrictIntro[w] {
-					return true
-				}
+	// "au", "aux": à and the article. "du" and "des" may be partitive ("du
+	// merlan", "des olives"): the word before them decides.
+	intro := said == "au" || said == "aux"
+	if p := d.prevWord(start); p >= 0 {
+		w := d.t[p].w
+		_, street := streetTypes[w]
+		intro = intro || locIntro[w] || street
+		if l.prep == locStrict {
+			// "quartier de la Plage", "quartier du Panier", "cité des Crottes"
+			if particles[w] {
+				w = d.w(d.prevWord(p))
+			}
+			if locStrictIntro[w] {
+				return true
 			}
 		}
 	}
