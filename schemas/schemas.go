@@ -15,6 +15,7 @@ var files embed.FS
 const (
 	RequestV1   = "request.v1"
 	CaseEventV1 = "case-event.v1"
+	CatalogueV1 = "catalogue.v1"
 )
 
 // Channels a request can arrive through.

@@ -16,8 +16,9 @@ import (
 // Validator checks messages against the embedded JSON Schemas. It is safe for
 // concurrent use.
 type Validator struct {
-	request *jsonschema.Schema
-	event   *jsonschema.Schema
+	request   *jsonschema.Schema
+	event     *jsonschema.Schema
+	catalogue *jsonschema.Schema
 }
 
 // NewValidator compiles the embedded schemas (draft 2020-12, formats asserted).
@@ -51,6 +52,9 @@ func NewValidator() (*Validator, error) {
 	if v.event, err = compile("case-event.v1.schema.json"); err != nil {
 		return nil, err
 	}
+	if v.catalogue, err = compile("catalogue.v1.schema.json"); err != nil {
+		return nil, err
+	}
 	return &v, nil
 }
 
@@ -82,6 +86,99 @@ func (v *Validator) ValidateRequest(data []byte) error {
 // ValidateEvent checks raw JSON against case-event.v1.
 func (v *Validator) ValidateEvent(data []byte) error {
 	return validate(v.event, CaseEventV1, data)
+}
+
+// ValidateCatalogue checks a catalogue file against catalogue.v1; each
+// problem names the line of the file it is on ("ligne 42 : /competences/3/teams/0/email : …").
+func (v *Validator) ValidateCatalogue(data []byte) error {
+	err := validate(v.catalogue, CatalogueV1, data)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		lines := pointerLines(data)
+		for i, p := range ve.Problems {
+			if n, ok := lines[p.Field]; ok {
+				ve.Problems[i].Field = fmt.Sprintf("ligne %d : %s", n, p.Field)
+			}
+		}
+	}
+	return err
+}
+
+// pointerLines maps each JSON pointer of a document to the line its value
+// starts on.
+func pointerLines(data []byte) map[string]int {
+	out := map[string]int{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	line := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n")) }
+	type frame struct {
+		path  string
+		array bool
+		index int
+		key   string
+	}
+	var stack []frame
+	expectKey := false
+	here := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.array {
+			return fmt.Sprintf("%s/%d", f.path, f.index)
+		}
+		return f.path + "/" + f.key
+	}
+	next := func() {
+		if len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			if f.array {
+				f.index++
+			} else {
+				expectKey = true
+			}
+		}
+	}
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		// The token starts after any separator and space that precede it.
+		start := before
+		for start < int64(len(data)) && strings.ContainsRune(" \t\r\n,:", rune(data[start])) {
+			start++
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				p := here()
+				if p == "" && len(stack) == 0 {
+					p = "/"
+				}
+				if _, ok := out[p]; !ok {
+					out[p] = line(start)
+				}
+				path := here()
+				stack = append(stack, frame{path: path, array: t == '['})
+				expectKey = t == '{'
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		default:
+			if expectKey {
+				if k, ok := t.(string); ok && len(stack) > 0 {
+					stack[len(stack)-1].key = strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+				}
+				expectKey = false
+				continue
+			}
+			out[here()] = line(start)
+			next()
+		}
+	}
 }
 
 // DecodeRequest validates raw JSON and decodes it into a Request.

@@ -167,3 +167,40 @@ func compact(t *testing.T, raw []byte) []byte {
 	}
 	return out
 }
+
+func TestValidateCatalogueNamesTheLine(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := `{
+  "organisation": {"name": "M", "service_desk": "S", "phone": "1", "address": "A", "hours": "H", "data_protection_contact": "dpd@example.org"},
+  "defaults": {
+    "deadlines": {"urgent": "8h", "high": "18h", "normal": "45h", "low": "90h"},
+    "triage_deadline": "9h",
+    "required_before_qualification": ["territory"],
+    "reply_templates": [{"id": "a", "title": "T", "body": "B"}]
+  },
+  "competences": [
+    {"code": "voirie", "label": "Voirie", "help": "", "service": "S",
+     "teams": [
+       {"territory": "marseille-provence", "name": "N", "email": "pas-une-adresse", "supervisor_email": "s@example.org"}
+     ]}
+  ]
+}`
+	err = v.ValidateCatalogue([]byte(doc))
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%v", err)
+	}
+	want := map[string]bool{"ligne 7 : /defaults/reply_templates/0/id": true, "ligne 12 : /competences/0/teams/0/email": true}
+	for _, p := range ve.Problems {
+		if !want[p.Field] {
+			t.Errorf("unexpected problem %+v", p)
+		}
+		delete(want, p.Field)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing problems %v in %v", want, ve.Problems)
+	}
+}
