@@ -246,3 +246,21 @@ func FuzzLocalities(f *testing.F) {
 		}
 	})
 }
+
+func TestCapitalizedAmbiguousCommune(t *testing.T) {
+	e := New(nil)
+	for text, want := range map[string]string{
+		"Parking résidents Cassis":           "13022",
+		"Le parking des résidents de Cassis": "13022",
+		"Je bois du cassis le soir":          "",
+		"Cassis est une belle ville":         "", // sentence start: could be the word
+		"UN PROBLEME CASSIS":                 "",
+		"Madame Rousset signale un trou":     "",
+		"Signé : Jean Rousset":               "",
+		"la zone industrielle Rousset":       "13087",
+	} {
+		if got := e.Extract(text).CommuneINSEE; got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/services/territory"
 )
@@ -178,7 +180,7 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 		}
 		switch {
 		case d.inStreetName(i):
-		case p.needPrep && !d.introducedPlace(i, n):
+		case p.needPrep && !d.introducedPlace(i, n) && !d.properName(i):
 		default:
 			if !slices.Contains(cs, p.c) {
 				cs = append(cs, p.c)
@@ -193,6 +195,33 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 		i += n - 1
 	}
 	return cs, arr
+}
+
+// properName says whether the word at i is written as a proper name in
+// running text — a capital initial, not at the start of a sentence or line
+// ("Parking résidents Cassis") — which tells the commune from the word
+// ("du cassis", "Rousset" as a surname is the exception we accept).
+func (d *doc) properName(i int) bool {
+	r, _ := utf8.DecodeRuneInString(d.t[i].surf)
+	if !unicode.IsUpper(r) || i == 0 {
+		return false
+	}
+	sep := d.t[i].sep
+	if strings.ContainsAny(sep, ".!?\n") {
+		return false
+	}
+	// All capitals is a title or a shout, not a proper name.
+	if strings.ToUpper(d.t[i].surf) == d.t[i].surf {
+		return false
+	}
+	// "Jean Rousset", "Madame Auriol": a person, not the commune.
+	prev := d.t[i-1]
+	p, _ := utf8.DecodeRuneInString(prev.surf)
+	switch prev.w {
+	case "madame", "monsieur", "mme", "mr", "m", "mlle", "docteur", "dr", "famille", "chez":
+		return false
+	}
+	return !unicode.IsUpper(p)
 }
 
 func (d *doc) notPlace(i int) int {

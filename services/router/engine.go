@@ -396,6 +396,15 @@ func (e *Engine) place(req schemas.Request) (territory.Resolution, string, bool)
 	type source struct{ insee, pc, why string }
 	var sources []source
 	f := e.facts.Extract(classify.TextOf(req))
+	if f.CommuneINSEE == "" && f.PostalCode == "" && len(req.Transcript) > 0 {
+		// The agent often says the place back ("d'accord, à Meyrargues"),
+		// spelled right where speech-to-text garbled the caller's words.
+		var turns []string
+		for _, t := range req.Transcript {
+			turns = append(turns, t.Text)
+		}
+		f = e.facts.Extract(strings.Join(turns, "\n"))
+	}
 	fromText := source{f.CommuneINSEE, f.PostalCode, "lieu cité dans le texte, "}
 	if req.Channel == schemas.ChannelMail {
 		sources = append(sources, fromText, source{insee, pc, ""})
