@@ -113,6 +113,8 @@ const (
 	EventRequestLinked = "request_linked"
 	EventReplied       = "replied"
 	EventRerouted      = "rerouted"
+	EventStateChanged  = "state_changed"
+	EventBreached      = "deadline_breached"
 	EventUnlinked      = "request_unlinked"
 	EventMerged        = "merged"
 	EventUnmerged      = "unmerged"

@@ -19,7 +19,9 @@ import (
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/console"
+	"github.com/ampmetropole/guichet/services/deadline"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/imapin"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
@@ -100,7 +102,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		}
 		a.router, err = router.New(router.Config{
 			Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, AckWait: cfg.Router.AckWait,
-			Classifier: classifier,
+			Classifier: classifier, Budgets: cat, Clock: deadline.New(frtime.Paris()),
 			Decisions: router.EngineConfig{TriageBelow: cfg.Router.TriageBelow, LinkWindow: cfg.Router.LinkWindow,
 				LinkSimilarity: cfg.Router.LinkSimilarity},
 		}, a.conn, a.store, v, places, reg, log)

@@ -61,11 +61,11 @@ func TestPeopleCorrectTheRouter(t *testing.T) {
 		path, body string
 		code       int
 	}{
-		{"/api/v1/cases/" + a + "/route", `{"competence": "dechets", "actor": "tri-01"}`, 400},                     // no reason
-		{"/api/v1/cases/" + a + "/route", `{"competence": "police", "actor": "x", "reason": "y"}`, 400},            // unknown competence
-		{"/api/v1/cases/" + a + "/route", `{"competence": "triage", "actor": "x", "reason": "y"}`, 400},            // not a team
+		{"/api/v1/cases/" + a + "/route", `{"competence": "dechets", "actor": "tri-01"}`, 400},          // no reason
+		{"/api/v1/cases/" + a + "/route", `{"competence": "police", "actor": "x", "reason": "y"}`, 400}, // unknown competence
+		{"/api/v1/cases/" + a + "/route", `{"competence": "triage", "actor": "x", "reason": "y"}`, 400}, // not a team
 		{"/api/v1/cases/" + a + "/route", `{"competence": "voirie", "territory": "lune", "actor": "x", "reason": "y"}`, 400},
-		{"/api/v1/cases/" + a + "/route", `{"competence": "dechets", "actor": "x", "reason": "y"}`, 409},           // already there
+		{"/api/v1/cases/" + a + "/route", `{"competence": "dechets", "actor": "x", "reason": "y"}`, 409}, // already there
 		{"/api/v1/cases/AMP-2026-999999/route", `{"competence": "voirie", "actor": "x", "reason": "y"}`, 404},
 		{"/api/v1/cases/pas-un-dossier/route", `{"competence": "voirie", "actor": "x", "reason": "y"}`, 400},
 		{"/api/v1/cases/" + a + "/split", `{"request_ids": ["` + r1 + `", "` + r2 + `"], "actor": "x", "reason": "y"}`, 409}, // would empty it

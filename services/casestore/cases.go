@@ -19,7 +19,13 @@ type Case struct {
 	Territory  *string             `json:"territory"`
 	State      string              `json:"state"`
 	Priority   string              `json:"priority"`
-	Deadline   *time.Time          `json:"deadline"`
+	Deadline   *time.Time          `json:"deadline"`                      // null while the clock is paused
+	Paused     *float64            `json:"deadline_left_hours,omitempty"` // business hours left, while paused
+	Breached   *time.Time          `json:"breached_at,omitempty"`
+	WaitingOn  *string             `json:"waiting_on,omitempty"`
+	RedirectTo *string             `json:"redirect_to,omitempty"`
+	Assignee   *string             `json:"assignee,omitempty"`
+	MergedInto *string             `json:"merged_into,omitempty"`
 	OpenedAt   time.Time           `json:"opened_at"`
 	UpdatedAt  time.Time           `json:"updated_at"`
 	Events     []schemas.CaseEvent `json:"events"`
@@ -30,9 +36,11 @@ func (s *Store) Case(ctx context.Context, ref string) (Case, error) {
 	var c Case
 	var id int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT id, ref, competence, territory, state, priority, deadline, opened_at, updated_at
-		FROM cases WHERE ref = $1`, ref).
-		Scan(&id, &c.Ref, &c.Competence, &c.Territory, &c.State, &c.Priority, &c.Deadline, &c.OpenedAt, &c.UpdatedAt)
+		SELECT c.id, c.ref, c.competence, c.territory, c.state, c.priority, c.deadline, extract(epoch FROM c.deadline_left) / 3600,
+		       c.breached_at, c.waiting_on, c.redirect_to, c.assignee, m.ref, c.opened_at, c.updated_at
+		FROM cases c LEFT JOIN cases m ON m.id = c.merged_into WHERE c.ref = $1`, ref).
+		Scan(&id, &c.Ref, &c.Competence, &c.Territory, &c.State, &c.Priority, &c.Deadline, &c.Paused, &c.Breached, &c.WaitingOn,
+			&c.RedirectTo, &c.Assignee, &c.MergedInto, &c.OpenedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, notFound("case", ref)
 	}

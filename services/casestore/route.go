@@ -147,6 +147,7 @@ type NewCase struct {
 	Territory  string // empty when unknown
 	Priority   string // default normal
 	CitizenID  int64  // 0 when anonymous
+	Deadline   *time.Time
 }
 
 // CaseRow is a case as the routing transaction sees it.
@@ -166,10 +167,10 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	}
 	row := CaseRow{Competence: c.Competence, Territory: c.Territory}
 	err := t.tx.QueryRow(ctx, `
-		INSERT INTO cases (ref, competence, territory, priority, citizen_id)
+		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline)
 		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' || lpad(nextval('case_ref_seq')::text, 6, '0'),
-		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint))
-		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID).Scan(&row.ID, &row.Ref, &row.State)
+		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5)
+		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline).Scan(&row.ID, &row.Ref, &row.State)
 	if err != nil {
 		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: create case: %w", err))
 	}

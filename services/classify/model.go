@@ -140,9 +140,9 @@ type Contribution struct {
 type Prediction struct {
 	Competence   string         `json:"competence"`
 	Probability  float64        `json:"probability"`
-	Ranked       []Scored       `json:"ranked"` // every competence, most likely first
-	Terms        []Contribution `json:"terms"`  // the words that weighed most for Competence
-	Rules        []RuleHit      `json:"rules"`  // the catalogue phrases found
+	Ranked       []Scored       `json:"ranked"`   // every competence, most likely first
+	Terms        []Contribution `json:"terms"`    // the words that weighed most for Competence
+	Rules        []RuleHit      `json:"rules"`    // the catalogue phrases found
 	Evidence     int            `json:"evidence"` // how many of the text's terms the model knows
 	ModelVersion string         `json:"model_version"`
 }

@@ -68,7 +68,7 @@ var rules = []rule{
 	{Waiting, InProgress, answerers},
 	{Waiting, Resolved, team},
 	{Resolved, Closed, team},
-	{Resolved, InProgress, team}, // the citizen says it is not solved
+	{Resolved, InProgress, team},   // the citizen says it is not solved
 	{Closed, InProgress, managers}, // reopened by a supervisor only
 	{Rejected, Qualified, managers},
 	{Redirected, Qualified, managers},

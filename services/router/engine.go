@@ -59,6 +59,16 @@ func (c *EngineConfig) defaults() {
 	}
 }
 
+// Budgets give a case's deadline in business hours (the catalogue).
+type Budgets interface {
+	Budget(competence, priority string) time.Duration
+}
+
+// Clock turns business hours into a date (deadline.Calendar).
+type Clock interface {
+	Due(start time.Time, budget time.Duration) time.Time
+}
+
 // Engine decides where a request goes — which case, competence and
 // territory — and records why. It holds no state between requests.
 type Engine struct {
@@ -66,7 +76,16 @@ type Engine struct {
 	classifier *classify.Classifier // nil: competence from the hint, else triage
 	places     *territory.Directory
 	facts      *extract.Extractor
+	budgets    Budgets // with clock; nil: cases have no deadline
+	clock      Clock
 	now        func() time.Time
+}
+
+// WithDeadlines makes new cases due after their competence's budget of
+// business hours from the request's arrival.
+func (e *Engine) WithDeadlines(b Budgets, c Clock) *Engine {
+	e.budgets, e.clock = b, c
+	return e
 }
 
 // NewEngine builds an engine; c may be nil (no classifier).
@@ -119,7 +138,12 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	} else {
 		d.Outcome, eventType = "new_case", schemas.EventCreated
 		competence := e.competence(req, pred, &d)
-		if c, err = tx.CreateCase(ctx, casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID}); err != nil {
+		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID}
+		if e.budgets != nil && e.clock != nil {
+			due := e.clock.Due(req.ReceivedAt, e.budgets.Budget(competence, "normal"))
+			nc.Deadline = &due
+		}
+		if c, err = tx.CreateCase(ctx, nc); err != nil {
 			return out, err
 		}
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/classify"
+	"github.com/ampmetropole/guichet/services/deadline"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
@@ -141,5 +143,33 @@ func TestCitedCaseFinishedOrMerged(t *testing.T) {
 	merged := decisionOf(t, b.dbURL, submit("Où en est le dossier "+second.CaseRef+" ?"))
 	if merged.Outcome != "linked" || merged.CaseRef != again.CaseRef || merged.reason("case_merged") == "" {
 		t.Fatalf("citing a merged case: %+v, want linked to %s", merged, again.CaseRef)
+	}
+}
+
+// New cases are due after their competence's budget of business hours.
+func TestNewCasesGetTheirDeadline(t *testing.T) {
+	b := setup(t)
+	cat, err := catalogue.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Paris")
+	cal := deadline.New(loc)
+	r := newRouterWith(t, b.conn, b.store, Config{Budgets: cat, Clock: cal})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	req := webRequest()
+	req.ReceivedAt = time.Date(2026, 11, 27, 16, 0, 0, 0, loc) // a Friday afternoon
+	rc, err := b.intake.Submit(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decisionOf(t, b.dbURL, rc.ID)
+	var due time.Time
+	testkit.QueryRow(t, b.dbURL, `SELECT deadline FROM cases WHERE ref = $1`, []any{d.CaseRef}, &due)
+	if want := cal.Due(req.ReceivedAt, cat.Budget(d.Competence, "normal")); !due.Equal(want) {
+		t.Errorf("deadline %s, want %s (%s, %v)", due.In(loc), want.In(loc), d.Competence, cat.Budget(d.Competence, "normal"))
 	}
 }

@@ -11,13 +11,14 @@ type metrics struct {
 	duration  prometheus.Histogram
 	dead      prometheus.Counter
 	relayed   prometheus.Counter
+	breached  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "guichet_router_requests_total",
-			Help: "Requests handled by the router, by outcome (new_case, linked, replay, invalid, error).",
+			Help: "Requests handled by the router, by outcome (new_case, linked, triage, replay, invalid, error).",
 		}, []string{"outcome"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "guichet_router_request_duration_seconds",
@@ -32,12 +33,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "guichet_router_outbox_relayed_total",
 			Help: "Case events published by the outbox relay rather than by the router that committed them.",
 		}),
+		breached: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "guichet_cases_deadline_breached_total",
+			Help: "Case deadlines found passed by the deadline timer.",
+		}),
 	}
 	// Every outcome shows from the start, at zero.
-	for _, o := range []string{"new_case", "linked", "replay", "invalid", "error"} {
+	for _, o := range []string{"new_case", "linked", "triage", "replay", "invalid", "error"} {
 		m.processed.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed} {
+	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed, m.breached} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("router: metrics: %w", err)
 		}

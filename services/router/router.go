@@ -43,6 +43,8 @@ type Config struct {
 	OutboxKeep    time.Duration        // how long published outbox rows are kept; default 7 days
 	Classifier    *classify.Classifier // nil: v0, competence from the hint else triage
 	Decisions     EngineConfig
+	Budgets       Budgets // with Clock: deadlines of new cases; nil: none
+	Clock         Clock
 }
 
 // Store is what the router needs of the case history.
@@ -52,6 +54,7 @@ type Store interface {
 	PendingOutbox(ctx context.Context, minAge time.Duration, limit int) ([]casestore.OutboxMsg, error)
 	MarkPublished(ctx context.Context, ids ...int64) error
 	PurgePublished(ctx context.Context, keep time.Duration) (int64, error)
+	BreachDue(ctx context.Context, now time.Time, limit int) ([]casestore.OutboxMsg, error)
 }
 
 // Router is the routing service.
@@ -86,7 +89,7 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 		return nil, err
 	}
 	return &Router{cfg: cfg, conn: conn, pub: bus.NewPublisher(conn.JS), store: store, validate: v,
-		engine: NewEngine(cfg.Decisions, cfg.Classifier, places), log: log.With("service", "router"), metrics: m}, nil
+		engine: NewEngine(cfg.Decisions, cfg.Classifier, places).WithDeadlines(cfg.Budgets, cfg.Clock), log: log.With("service", "router"), metrics: m}, nil
 }
 
 // Start creates the durable consumer and the outbox relay.
@@ -201,7 +204,7 @@ func (r *Router) publish(ctx context.Context, msgs []casestore.OutboxMsg) {
 }
 
 // relay publishes outbox messages that their router did not (it crashed,
-// or NATS was away), and purges old published rows.
+// or NATS was away), runs the deadline timer, and purges old published rows.
 func (r *Router) relay(ctx context.Context) {
 	defer close(r.relayDone)
 	tick := time.NewTicker(r.cfg.RelayInterval)
@@ -230,6 +233,7 @@ func (r *Router) relay(ctx context.Context) {
 				break
 			}
 		}
+		r.breaches(ctx)
 		if time.Since(lastPurge) > time.Hour {
 			if n, err := r.store.PurgePublished(ctx, r.cfg.OutboxKeep); err != nil {
 				r.log.Warn("outbox purge", "err", err)
@@ -238,6 +242,26 @@ func (r *Router) relay(ctx context.Context) {
 			}
 			lastPurge = time.Now()
 		}
+	}
+}
+
+// breaches is the deadline timer: passed deadlines are marked once, in the
+// database (so a restart neither loses nor repeats them), and their events
+// published on CASES, where the notifier tells the team's supervisor.
+func (r *Router) breaches(ctx context.Context) {
+	for ctx.Err() == nil {
+		msgs, err := r.store.BreachDue(ctx, time.Now(), 100)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("deadline timer", "err", err)
+			}
+			return
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		r.metrics.breached.Add(float64(len(msgs)))
+		r.publish(ctx, msgs)
 	}
 }
 

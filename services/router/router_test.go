@@ -84,7 +84,7 @@ func newRouterWith(t testing.TB, conn *bus.Conn, store Store, extra Config) *Rou
 		t.Fatal(err)
 	}
 	r, err := New(Config{Workers: 2, MaxAttempts: 3, Backoff: []time.Duration{100 * time.Millisecond},
-		AckWait: 2 * time.Second, RelayInterval: 200 * time.Millisecond, Classifier: extra.Classifier, Decisions: extra.Decisions},
+		AckWait: 2 * time.Second, RelayInterval: 200 * time.Millisecond, Classifier: extra.Classifier, Decisions: extra.Decisions, Budgets: extra.Budgets, Clock: extra.Clock},
 		conn, store, v, places, prometheus.NewRegistry(), testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
