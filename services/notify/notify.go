@@ -43,7 +43,8 @@ type Config struct {
 	AckWait     time.Duration
 }
 
-// Notifier sends acknowledgements.
+// Notifier sends acknowledgements to citizens and tells supervisors of
+// breached deadlines.
 type Notifier struct {
 	cfg      Config
 	conn     *bus.Conn
@@ -53,6 +54,7 @@ type Notifier struct {
 	validate *schemas.Validator
 	log      *slog.Logger
 	consumer *bus.Consumer
+	breaches *bus.Consumer
 }
 
 // New builds a notifier; Start runs it.
@@ -75,13 +77,16 @@ func (n *Notifier) Start(ctx context.Context) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	n.consumer = c
-	return nil
+	return n.startBreaches(ctx)
 }
 
 // Stop stops the consumer; safe twice.
 func (n *Notifier) Stop() {
 	if n.consumer != nil {
 		n.consumer.Stop()
+	}
+	if n.breaches != nil {
+		n.breaches.Stop()
 	}
 }
 
