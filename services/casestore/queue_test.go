@@ -1,0 +1,92 @@
+package casestore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/casestore"
+)
+
+// file routes a request with body into a new case.
+func file(t *testing.T, s *casestore.Store, competence, territory, channel, body string, due time.Time) string {
+	t.Helper()
+	req, _ := newRequest(t)
+	req.Channel, req.Body = channel, body
+	if channel == "phone" {
+		req.Transcript = []schemas.Turn{{Speaker: "caller", Text: body}}
+	}
+	v, _ := schemas.NewValidator()
+	raw, err := v.EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	if _, err := s.Route(context.Background(), func(ctx context.Context, tx *casestore.RouteTx) error {
+		if err := tx.ClaimRequest(ctx, req, raw); err != nil {
+			return err
+		}
+		c, err := tx.CreateCase(ctx, casestore.NewCase{Competence: competence, Territory: territory, Deadline: &due})
+		if err != nil {
+			return err
+		}
+		ref = c.Ref
+		return tx.FinishRequest(ctx, req.ID, c.ID, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func TestQueueFiltersSortsAndSearches(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	late := file(t, s, "eclairage", "pays-d-aix", "web", "Le lampadaire de la place est éteint.", now.Add(-time.Hour))
+	soon := file(t, s, "eclairage", "pays-d-aix", "phone", "lampadaire qui clignote devant l'école", now.Add(2*time.Hour))
+	other := file(t, s, "eclairage", "marseille-provence", "web", "Réverbère cassé.", now.Add(time.Hour))
+	file(t, s, "voirie", "pays-d-aix", "web", "Nid-de-poule.", now.Add(30*time.Minute))
+
+	refs := func(p casestore.CasePage) []string {
+		var out []string
+		for _, c := range p.Cases {
+			out = append(out, c.Ref)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    casestore.Filter
+		want []string
+	}{
+		{"scoped team, deadline first", casestore.Filter{ScopeCompetences: []string{"eclairage"}, ScopeTerritories: []string{"pays-d-aix"}}, []string{late, soon}},
+		{"by channel", casestore.Filter{Competence: "eclairage", Channel: "phone"}, []string{soon}},
+		{"overdue", casestore.Filter{Overdue: true}, []string{late}},
+		{"search without accents", casestore.Filter{Q: "lampadaire eteint"}, []string{late}},
+		{"search a stem", casestore.Filter{Q: "lampadaires"}, []string{late, soon}},
+		{"search a reference", casestore.Filter{Q: other}, []string{other}},
+		{"territory", casestore.Filter{Competence: "eclairage", Territory: "marseille-provence"}, []string{other}},
+	} {
+		p, err := s.Cases(ctx, tc.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := refs(p); len(got) != len(tc.want) || (len(got) > 0 && (got[0] != tc.want[0] || got[len(got)-1] != tc.want[len(tc.want)-1])) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		if p.Total != len(tc.want) {
+			t.Errorf("%s: total %d", tc.name, p.Total)
+		}
+	}
+	p, err := s.Cases(ctx, casestore.Filter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Cases) != 2 || p.Total != 4 || p.ByState["received"] != 4 {
+		t.Errorf("page %d of %d, by state %v", len(p.Cases), p.Total, p.ByState)
+	}
+	if p.Cases[0].Ref != late || !p.Cases[0].Overdue || p.Cases[0].Requests != 1 || len(p.Cases[0].Channels) != 1 || p.Cases[0].Summary == "" {
+		t.Errorf("first %+v", p.Cases[0])
+	}
+}
