@@ -16,6 +16,8 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/api"
 	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/auth"
+	"github.com/ampmetropole/guichet/services/backoffice"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/console"
@@ -46,6 +48,7 @@ type app struct {
 	store    *casestore.Store
 	router   *router.Router
 	notifier *notify.Notifier
+	auth     *auth.Service
 	server   *http.Server
 	imapStop context.CancelFunc
 	imapDone chan struct{}
@@ -161,18 +164,43 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	}
 	calls := telephony.New(in, facts)
 	mux := http.NewServeMux()
-	if withAgent {
-		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, Log: log.With("service", "agent")})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle("/agent", c)
-		mux.Handle("/agent/", c)
+	authCfg := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken,
+		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}
+	if cfg.Auth.OIDCIssuer != "" {
+		authCfg.OIDC = &auth.OIDCConfig{IssuerURL: cfg.Auth.OIDCIssuer, ClientID: cfg.Auth.OIDCClientID,
+			ClientSecret: cfg.Auth.OIDCSecret, RedirectURL: cfg.Auth.OIDCRedirect}
+	}
+	if a.auth, err = auth.New(authCfg, a.store.DB(), log.With("service", "auth")); err != nil {
+		return nil, err
+	}
+	a.auth.Register(mux)
+	if withAgent || withAPI || withWeb {
 		files, err := attachment.NewStore(ctx, a.conn.JS)
 		if err != nil {
 			return nil, err
 		}
-		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, Log: log.With("service", "mailroom")}
+		bo, err := backoffice.New(backoffice.Deps{Guard: a.auth, Store: a.store, Files: files, Catalogue: cat,
+			Clock: deadline.New(frtime.Paris()), Log: log.With("service", "backoffice")})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/bo/", bo)
+	}
+	if withAgent {
+		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, CSRF: a.auth.CSRFField,
+			Agent: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Log: log.With("service", "agent")})
+		if err != nil {
+			return nil, err
+		}
+		agentOnly := a.auth.RequirePage(auth.PermAgentConsole)
+		mux.Handle("/agent", agentOnly(c))
+		mux.Handle("/agent/", agentOnly(c))
+		files, err := attachment.NewStore(ctx, a.conn.JS)
+		if err != nil {
+			return nil, err
+		}
+		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, CSRF: a.auth.CSRFField, Log: log.With("service", "mailroom")}
 		if mail != nil {
 			dd.Mail, dd.Requests, dd.Correct = mail, a.store, mailroom.NewCorrector(mail, a.store)
 		}
@@ -180,8 +208,9 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("/courrier", d)
-		mux.Handle("/courrier/", d)
+		mailroomOnly := a.auth.RequirePage(auth.PermMailroom)
+		mux.Handle("/courrier", mailroomOnly(d))
+		mux.Handle("/courrier/", mailroomOnly(d))
 	}
 	if withAPI {
 		var upload api.Mail
@@ -197,6 +226,10 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 			Correct:     correct,
 			Curate:      a.store,
 			Competences: cat,
+			Guard:       a.auth,
+			Workflow:    a.store,
+			Settings:    cat,
+			Clock:       deadline.New(frtime.Paris()),
 			Store:       a.store,
 			Ready:       map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer:    reg,
@@ -229,7 +262,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		return nil, fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", cfg.Addr, err)
 	}
 	a.addr = ln.Addr().String()
-	a.server = api.NewServer(cfg.Addr, mux, log)
+	a.server = api.NewServer(cfg.Addr, a.auth.Middleware(mux), log)
 	go func() {
 		if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- err

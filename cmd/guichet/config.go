@@ -32,6 +32,7 @@ type Config struct {
 	Mail        MailConfig
 	WebRate     int
 	IMAP        IMAPConfig
+	Auth        AuthConfig
 	Log         LogConfig
 	Router      RouterConfig
 	Streams     StreamConfig
@@ -42,6 +43,12 @@ type Config struct {
 type MailConfig struct {
 	SMTPURL string
 	From    string
+}
+
+// AuthConfig says how people and systems sign in.
+type AuthConfig struct {
+	DevToken                                           string // accepted as an admin bearer token (development)
+	OIDCIssuer, OIDCClientID, OIDCSecret, OIDCRedirect string
 }
 
 // IMAPConfig says which mailbox the mail channel reads.
@@ -94,6 +101,9 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
   GUICHET_ROUTER_MAX_ATTEMPTS  remises avant la file DEAD (défaut 5)
   GUICHET_ROUTER_ACK_WAIT délai avant nouvelle remise d'un message non acquitté (défaut 30s)
+  GUICHET_DEV_TOKEN       jeton d'API accepté comme administrateur (développement seulement ; 16 caractères au moins)
+  GUICHET_OIDC_ISSUER     fournisseur OpenID Connect des agents (ex. https://sso.ampmetropole.fr/realms/agents) ;
+  GUICHET_OIDC_CLIENT_ID, GUICHET_OIDC_CLIENT_SECRET, GUICHET_OIDC_REDIRECT_URL  son enregistrement pour Guichet
   GUICHET_MODEL           fichier du modèle de classification (défaut : celui livré, appris par guichet train)
   GUICHET_CATALOGUE       fichier du catalogue : compétences et règles du routage (défaut : celui livré)
   GUICHET_TRIAGE_BELOW    confiance sous laquelle une demande va au tri humain (défaut 0.6)
@@ -182,6 +192,9 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
 	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
 	cfg.IMAP = IMAPConfig{URL: os.Getenv("GUICHET_IMAP_URL"), Processed: os.Getenv("GUICHET_IMAP_PROCESSED"), Rejected: os.Getenv("GUICHET_IMAP_REJECTED")}
+	cfg.Auth = AuthConfig{DevToken: os.Getenv("GUICHET_DEV_TOKEN"), OIDCIssuer: os.Getenv("GUICHET_OIDC_ISSUER"),
+		OIDCClientID: os.Getenv("GUICHET_OIDC_CLIENT_ID"), OIDCSecret: os.Getenv("GUICHET_OIDC_CLIENT_SECRET"),
+		OIDCRedirect: os.Getenv("GUICHET_OIDC_REDIRECT_URL")}
 	for _, s := range strings.Split(os.Getenv("GUICHET_IMAP_SCANNERS"), ",") {
 		if s = strings.ToLower(strings.TrimSpace(s)); s != "" {
 			cfg.IMAP.Scanners = append(cfg.IMAP.Scanners, s)

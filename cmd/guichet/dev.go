@@ -84,21 +84,31 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer a.stop()
 	base := "http://" + a.addr
+	var accounts strings.Builder
+	if err := ensureDemoAccounts(ctx, a.auth, cfg.Secret, &accounts); err != nil {
+		return err
+	}
+	token := "(GUICHET_DEV_TOKEN non défini)"
+	if cfg.Auth.DevToken != "" {
+		token = "le contenu de GUICHET_DEV_TOKEN (administrateur)"
+	}
 	fmt.Fprintf(stdout, `
 Guichet tourne (Ctrl-C pour tout arrêter).
   Formulaire     %[1]s/demande
   Suivi          %[1]s/suivi
   Courriels      %[1]s/courriels   (envoyés dans %[4]s/outbox)
+  Connexion      %[1]s/bo/connexion
   Console agent  %[1]s/agent?caller=0639981427&agent=agent-01
   Courrier       %[1]s/courrier
-  API            %[1]s/api/v1/requests
+  API            %[1]s/api/v1/requests   (jeton : %[5]s)
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics
   NATS           %[2]s
   PostgreSQL     %[3]s
   Données        %[4]s
 
-`, base, natsURL, redact(dbURL), dir)
+%[6]s
+`, base, natsURL, redact(dbURL), dir, token, accounts.String())
 	err = a.wait(ctx)
 	fmt.Fprintln(stdout, "Arrêt de Guichet…")
 	return err

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -51,6 +53,8 @@ func TestDevRunsEverything(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	t.Setenv("NATS_URL", "")
 	t.Setenv("GUICHET_SECRET", "")
+	const devToken = "jeton-de-developpement-du-test"
+	t.Setenv("GUICHET_DEV_TOKEN", devToken)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -110,7 +114,15 @@ func TestDevRunsEverything(t *testing.T) {
 		}
 		return false
 	})
-	resp, err = http.Get(base + "/api/v1/cases/" + ref)
+	// People's work needs authentication: the development token is an admin.
+	if resp, err := http.Get(base + "/api/v1/cases/" + ref); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("case without a token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	get, _ := http.NewRequest("GET", base+"/api/v1/cases/"+ref, nil)
+	get.Header.Set("Authorization", "Bearer "+devToken)
+	resp, err = http.DefaultClient.Do(get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +148,26 @@ func TestDevRunsEverything(t *testing.T) {
 		page, _ := io.ReadAll(resp.Body)
 		return bytes.Contains(page, []byte("karim@example.org")) && bytes.Contains(page, []byte(receipt.TrackingCode))
 	})
+
+	// The demo accounts are printed; the mailroom's signs in and opens its page.
+	m := regexp.MustCompile(`courrier-01\s+(\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("demo accounts not printed:\n%s", stdout.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err = client.PostForm(base+"/bo/connexion", url.Values{"identifiant": {"courrier-01"}, "mot_de_passe": {m[1]}, "retour": {"/courrier"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/courrier" || !bytes.Contains(page, []byte("Courrier entrant")) {
+		t.Fatalf("sign-in then /courrier: %d %s\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	if resp, err := client.Get(base + "/agent"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("the mailroom on the agent console: %v %v", resp, err)
+	}
 
 	cancel() // Ctrl-C
 	select {

@@ -29,6 +29,7 @@ Usage:
   guichet train   [--data CORPUS] [--out MODELE]           apprend le modèle de classification du corpus étiqueté
   guichet route-eval FICHIER.jsonl [--json] [--errors]     mesure le routage sur des demandes étiquetées
   guichet export-training [--out FICHIER] [--since DATE]  exporte les demandes classées par une personne (tri, réorientation)
+  guichet token create --role ROLE [--competence C]...    crée un jeton d'API (revoke --name NOM pour le révoquer)
   guichet version
 
 "guichet COMMANDE -h" liste les options et variables d'environnement de chaque commande.
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runRouteEval(ctx, args[1:], stdout, stderr)
 	case "export-training":
 		err = runExportTraining(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":

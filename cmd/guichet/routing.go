@@ -207,19 +207,7 @@ func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Wri
 			return usageError{"export-training : --since AAAA-MM-JJ attendu"}
 		}
 	}
-	dbURL := os.Getenv("DATABASE_URL")
-	if dbURL == "" {
-		b, err := os.ReadFile(filepath.Join(*data, "database-url"))
-		if err != nil {
-			return usageError{"export-training : DATABASE_URL n'est pas définie et " + filepath.Join(*data, "database-url") + " est illisible (guichet dev tourne-t-il avec --data " + *data + " ?)"}
-		}
-		dbURL = strings.TrimSpace(string(b))
-	}
-	v, err := schemas.NewValidator()
-	if err != nil {
-		return err
-	}
-	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(slog.NewTextHandler(stderr, nil)))
+	store, err := openToolStore(ctx, "export-training", *data, stderr)
 	if err != nil {
 		return err
 	}
@@ -246,4 +234,22 @@ func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "%d demande(s) classée(s) par une personne exportée(s)\n", len(labels))
 	return nil
+}
+
+// openToolStore opens the case store for a command run beside Guichet:
+// DATABASE_URL, else the address `guichet dev` wrote in its data folder.
+func openToolStore(ctx context.Context, cmd, data string, stderr io.Writer) (*casestore.Store, error) {
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		b, err := os.ReadFile(filepath.Join(data, "database-url"))
+		if err != nil {
+			return nil, usageError{cmd + " : DATABASE_URL n'est pas définie et " + filepath.Join(data, "database-url") + " est illisible (guichet dev tourne-t-il avec --data " + data + " ?)"}
+		}
+		dbURL = strings.TrimSpace(string(b))
+	}
+	v, err := schemas.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	return casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(slog.NewTextHandler(stderr, nil)))
 }

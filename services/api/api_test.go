@@ -15,7 +15,9 @@ import (
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/deadline"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/mailroom"
 	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/telephony"
@@ -26,10 +28,12 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 type testBundle struct {
-	srv   *httptest.Server
-	conn  *bus.Conn
-	nats  *bus.Embedded
-	store *casestore.Store
+	srv    *httptest.Server // every call made as an admin (bearer token)
+	public *httptest.Server // calls carry only what the test gives
+	st     stack.Stack
+	conn   *bus.Conn
+	nats   *bus.Embedded
+	store  *casestore.Store
 }
 
 // setup serves the API over the real bus, database and router.
@@ -46,14 +50,18 @@ func setup(t *testing.T) testBundle {
 	}
 	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
-		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Curate: st.Store, Competences: st.Catalogue, Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store},
-		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
+		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Curate: st.Store, Competences: st.Catalogue,
+		Guard: st.Auth, Workflow: st.Store, Settings: st.Catalogue, Clock: deadline.New(frtime.Paris()),
+		Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store}, Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	admin := st.Token(t, "admin", nil, nil)
+	srv := httptest.NewServer(stack.AsBearer(admin, st.Auth.Middleware(h)))
 	t.Cleanup(srv.Close)
-	return testBundle{srv: srv, conn: st.Conn, nats: st.NATS, store: st.Store}
+	public := httptest.NewServer(st.Auth.Middleware(h))
+	t.Cleanup(public.Close)
+	return testBundle{srv: srv, public: public, st: st, conn: st.Conn, nats: st.NATS, store: st.Store}
 }
 
 const validRequest = `{

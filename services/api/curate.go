@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/territory"
 )
@@ -26,16 +27,19 @@ type Competences interface {
 	Known(code string) bool
 }
 
-// curation is the body of the curation endpoints.
+// curation is the body of the curation endpoints; who makes the change is
+// the authenticated caller.
 type curation struct {
 	Competence string   `json:"competence,omitempty"`
 	Territory  string   `json:"territory,omitempty"`
 	RequestIDs []string `json:"request_ids,omitempty"`
 	Into       string   `json:"into,omitempty"`
-	Actor      string   `json:"actor"`
 	Reason     string   `json:"reason"`
+	actor      auth.Principal
 }
 
+// readCuration reads the body and checks the caller may see the case (and
+// the one named by "into").
 func (h *Handler) readCuration(w http.ResponseWriter, r *http.Request) (curation, bool) {
 	var c curation
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -45,15 +49,21 @@ func (h *Handler) readCuration(w http.ResponseWriter, r *http.Request) (curation
 		h.writeError(w, r, badBody(err))
 		return c, false
 	}
-	if !caseRefPattern.MatchString(r.PathValue("ref")) {
-		writeJSONError(w, http.StatusBadRequest, "référence de dossier invalide (AMP-AAAA-NNNNNN attendu)", nil)
+	_, p, ok := h.scoped(w, r, r.PathValue("ref"))
+	if !ok {
 		return c, false
 	}
+	if c.Into != "" && caseRefPattern.MatchString(c.Into) && c.Into != r.PathValue("ref") {
+		if _, _, ok := h.scoped(w, r, c.Into); !ok {
+			return c, false
+		}
+	}
+	c.actor = p
 	return c, true
 }
 
 func (c curation) change() casestore.Change {
-	return casestore.Change{Actor: strings.TrimSpace(c.Actor), Reason: strings.TrimSpace(c.Reason)}
+	return casestore.Change{Actor: c.actor.Name, Reason: strings.TrimSpace(c.Reason)}
 }
 
 // rerouteCase answers POST /api/v1/cases/{ref}/route: a person chooses the
@@ -75,6 +85,7 @@ func (h *Handler) rerouteCase(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.audit(r, c.actor, "case.reroute", r.PathValue("ref"), map[string]any{"to": c.Competence})
 	h.answerCase(w, r, r.PathValue("ref"), http.StatusOK)
 }
 
@@ -108,6 +119,7 @@ func (h *Handler) move(w http.ResponseWriter, r *http.Request, c curation, to st
 		h.writeError(w, r, err)
 		return
 	}
+	h.audit(r, c.actor, "case.split", r.PathValue("ref"), map[string]any{"to": dest, "requests": c.RequestIDs})
 	status := http.StatusOK
 	if to == "" {
 		status = http.StatusCreated
@@ -130,6 +142,7 @@ func (h *Handler) mergeCase(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.audit(r, c.actor, "case.merge", r.PathValue("ref"), map[string]any{"into": c.Into})
 	h.answerCase(w, r, c.Into, http.StatusOK)
 }
 
@@ -143,6 +156,7 @@ func (h *Handler) unmergeCase(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.audit(r, c.actor, "case.unmerge", r.PathValue("ref"), nil)
 	h.answerCase(w, r, r.PathValue("ref"), http.StatusOK)
 }
 

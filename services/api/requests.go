@@ -38,20 +38,6 @@ func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (h *Handler) showCase(w http.ResponseWriter, r *http.Request) {
-	ref := r.PathValue("ref")
-	if !caseRefPattern.MatchString(ref) {
-		writeJSONError(w, http.StatusBadRequest, "référence de dossier invalide (AMP-AAAA-NNNNNN attendu) : "+truncate(ref, 64), nil)
-		return
-	}
-	c, err := h.deps.Store.Case(r.Context(), ref)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
-}
-
 func truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) > n {

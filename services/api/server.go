@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/intake"
 )
@@ -48,9 +49,15 @@ type Deps struct {
 	Correct     Corrector // nil: no OCR corrections
 	Curate      Curator   // with Competences; nil: no corrections of the router
 	Competences Competences
-	Ready       map[string]Pinger // name → dependency, for /readyz
-	Gatherer    prometheus.Gatherer
-	Log         *slog.Logger
+	// Guard protects people's work: /api/v1/cases* and /api/v1/mail/*.
+	// Without it those routes are not served.
+	Guard    Guard
+	Workflow Workflow // with Settings and Clock: lists and transitions
+	Settings Settings
+	Clock    casestore.Clock
+	Ready    map[string]Pinger // name → dependency, for /readyz
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
 }
 
 // Handler serves the API.
@@ -73,20 +80,24 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 		h.route("POST /api/v1/calls", h.submitCall)
 	}
 	if deps.Mail != nil {
-		h.route("POST /api/v1/mail/scans", h.submitScan)
+		h.guarded("POST /api/v1/mail/scans", auth.PermMailroom, h.submitScan)
 	}
 	if deps.Letters != nil {
-		h.route("GET /api/v1/mail/letters", h.listLetters)
+		h.guarded("GET /api/v1/mail/letters", auth.PermMailroom, h.listLetters)
 	}
 	if deps.Correct != nil {
-		h.route("POST /api/v1/mail/letters/{id}/correction", h.correctLetter)
+		h.guarded("POST /api/v1/mail/letters/{id}/correction", auth.PermMailroom, h.correctLetter)
 	}
-	h.route("GET /api/v1/cases/{ref}", h.showCase)
+	h.guarded("GET /api/v1/cases/{ref}", auth.PermCaseRead, h.showCaseGuarded)
+	if deps.Workflow != nil && deps.Settings != nil && deps.Clock != nil {
+		h.guarded("GET /api/v1/cases", auth.PermCaseRead, h.listCases)
+		h.guarded("POST /api/v1/cases/{ref}/transitions", auth.PermCaseTransition, h.transitionCase)
+	}
 	if deps.Curate != nil && deps.Competences != nil {
-		h.route("POST /api/v1/cases/{ref}/route", h.rerouteCase)
-		h.route("POST /api/v1/cases/{ref}/split", h.splitCase)
-		h.route("POST /api/v1/cases/{ref}/merge", h.mergeCase)
-		h.route("POST /api/v1/cases/{ref}/unmerge", h.unmergeCase)
+		h.guarded("POST /api/v1/cases/{ref}/route", auth.PermCaseReroute, h.rerouteCase)
+		h.guarded("POST /api/v1/cases/{ref}/split", auth.PermCaseMerge, h.splitCase)
+		h.guarded("POST /api/v1/cases/{ref}/merge", auth.PermCaseMerge, h.mergeCase)
+		h.guarded("POST /api/v1/cases/{ref}/unmerge", auth.PermCaseMerge, h.unmergeCase)
 	}
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)

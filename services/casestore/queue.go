@@ -103,7 +103,7 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	args["limit"], args["offset"] = f.Limit, max(f.Offset, 0)
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.ref, c.competence, c.territory, c.state, c.priority, c.deadline,
-		       c.state IN ('received', 'qualified', 'in_progress') AND (c.breached_at IS NOT NULL OR c.deadline < @now),
+		       COALESCE(c.state IN ('received', 'qualified', 'in_progress') AND (c.breached_at IS NOT NULL OR c.deadline < @now), false),
 		       c.assignee,
 		       ARRAY(SELECT DISTINCT r.channel FROM requests r WHERE r.case_id = c.id ORDER BY 1),
 		       (SELECT count(*) FROM requests r WHERE r.case_id = c.id),

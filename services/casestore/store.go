@@ -70,3 +70,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func notFound(what, key string) error {
 	return fault.E(fault.NotFound, fmt.Errorf("casestore: %s %s: %w", what, key, ErrNotFound))
 }
+
+// DB is the store's connection pool, shared with the services that keep
+// their own tables in the same database (auth).
+func (s *Store) DB() *pgxpool.Pool { return s.pool }

@@ -54,7 +54,13 @@ type Deps struct {
 	Store     Store
 	Calls     Calls
 	Catalogue *catalogue.Catalogue
-	Log       *slog.Logger
+	// CSRF gives a form's anti-forgery field for the signed-in agent
+	// (auth.Service.CSRFField); nil: none.
+	CSRF func(r *http.Request) template.HTML
+	// Agent names the signed-in agent, who logs the calls; nil or "": the
+	// "agent" parameter the telephony's screen-pop gives.
+	Agent func(r *http.Request) string
+	Log   *slog.Logger
 }
 
 // Handler serves the console under /agent.
@@ -128,6 +134,7 @@ type page struct {
 	Form        logForm
 	Competences []catalogue.Competence
 	Formats     []string
+	CSRF        template.HTML
 }
 
 // logForm keeps what the agent typed when logging fails.
@@ -173,7 +180,7 @@ func query(s string) casestore.CitizenQuery {
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := page{Agent: q.Get("agent"), CallID: q.Get("appel"), Logged: q.Get("journalise")}
+	p := page{Agent: h.agent(r, q.Get("agent")), CallID: q.Get("appel"), Logged: q.Get("journalise")}
 	p.Query = q.Get("q")
 	if caller := q.Get("caller"); caller != "" {
 		if e164, err := citizen.NormalizePhone(caller); err == nil {
@@ -183,7 +190,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.search(r.Context(), &p)
-	h.render(w, http.StatusOK, p)
+	h.render(w, r, http.StatusOK, p)
 }
 
 func (h *Handler) search(ctx context.Context, p *page) {
@@ -200,7 +207,20 @@ func (h *Handler) search(ctx context.Context, p *page) {
 	p.Cards = cards
 }
 
-func (h *Handler) render(w http.ResponseWriter, status int, p page) {
+// agent is who logs calls: the signed-in agent, else what the page says.
+func (h *Handler) agent(r *http.Request, given string) string {
+	if h.deps.Agent != nil {
+		if a := h.deps.Agent(r); a != "" {
+			return a
+		}
+	}
+	return given
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
+	if h.deps.CSRF != nil {
+		p.CSRF = h.deps.CSRF(r)
+	}
 	p.Competences = h.deps.Catalogue.Competences
 	p.Formats = []string{transcript.FormatVTT, transcript.FormatSRT, transcript.FormatWhisper, transcript.FormatTranscribe, transcript.FormatGoogle, transcript.FormatText}
 	if p.Form.Direction == "" {
@@ -217,14 +237,14 @@ func (h *Handler) render(w http.ResponseWriter, status int, p page) {
 func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, transcript.MaxSize+1<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil && err != http.ErrNotMultipart {
-		h.render(w, http.StatusRequestEntityTooLarge, page{Error: "Envoi trop volumineux ou illisible : la transcription est limitée à 5 Mio."})
+		h.render(w, r, http.StatusRequestEntityTooLarge, page{Error: "Envoi trop volumineux ou illisible : la transcription est limitée à 5 Mio."})
 		return
 	}
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
 	}
 	f := r.PostFormValue
-	p := page{Query: f("q"), Caller: f("caller"), Agent: strings.TrimSpace(f("agent")), CallID: f("call_id"),
+	p := page{Query: f("q"), Caller: f("caller"), Agent: h.agent(r, strings.TrimSpace(f("agent"))), CallID: f("call_id"),
 		Form: logForm{Target: f("cible"), Competence: f("competence"), Summary: f("resume"), Transcript: f("transcription"),
 			Format: f("format"), Direction: f("direction")}}
 	now := time.Now().UTC()
@@ -242,7 +262,7 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			p.Error = "Le fichier de transcription n'a pas pu être lu."
 			h.search(r.Context(), &p)
-			h.render(w, http.StatusBadRequest, p)
+			h.render(w, r, http.StatusBadRequest, p)
 			return
 		}
 	}
@@ -262,7 +282,7 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 			status, p.Error = http.StatusServiceUnavailable, "L'appel n'a pas pu être journalisé (incident technique). Votre saisie est conservée : réessayez dans quelques instants."
 		}
 		h.search(r.Context(), &p)
-		h.render(w, status, p)
+		h.render(w, r, status, p)
 		return
 	}
 	v := url.Values{"journalise": {accepted.RequestID}, "agent": {p.Agent}}

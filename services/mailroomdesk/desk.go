@@ -61,7 +61,10 @@ type Deps struct {
 	Mail     Mail      // nil when the OCR tools are missing: no upload
 	Requests Requests  // with Correct: OCR corrections
 	Correct  Corrector // nil: no corrections
-	Log      *slog.Logger
+	// CSRF gives a form's anti-forgery field for the signed-in operator
+	// (auth.Service.CSRFField); nil: none.
+	CSRF func(r *http.Request) template.HTML
+	Log  *slog.Logger
 }
 
 // Handler serves /courrier.
@@ -121,6 +124,7 @@ type page struct {
 	Upload    bool
 	Correct   bool
 	Today     string
+	CSRF      template.HTML
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +147,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	p.Today = frtime.DateTime(time.Now())
 	p.Upload = h.deps.Mail != nil
 	p.Correct = h.deps.Correct != nil
+	if h.deps.CSRF != nil {
+		p.CSRF = h.deps.CSRF(r)
+	}
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
@@ -209,6 +216,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 type correctionPage struct {
 	RequestID, Subject, Text, ScanKey, Operator, Error string
 	ReceivedAt                                         time.Time
+	CSRF                                               template.HTML
 }
 
 // letterToCorrect loads the letter and fills the form from it; false when
@@ -232,6 +240,9 @@ func (h *Handler) letterToCorrect(w http.ResponseWriter, r *http.Request) (corre
 	}
 	p.Subject, p.ReceivedAt, p.ScanKey = req.Subject, req.ReceivedAt, req.Attachments[0].ObjectKey
 	p.Text = req.Attachments[0].ExtractedText
+	if h.deps.CSRF != nil {
+		p.CSRF = h.deps.CSRF(r)
+	}
 	return p, true
 }
 

@@ -6,15 +6,21 @@ package stack
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
+	"github.com/ampmetropole/guichet/services/deadline"
+	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/router"
 	"github.com/ampmetropole/guichet/services/territory"
@@ -35,6 +41,7 @@ type Stack struct {
 	Catalogue *catalogue.Catalogue
 	Places    *territory.Directory
 	Registry  *prometheus.Registry
+	Auth      *auth.Service
 }
 
 // Options choose what runs.
@@ -64,11 +71,14 @@ func New(t *testing.T, opts Options) Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Store.Close)
+	if s.Auth, err = auth.New(auth.Config{Secret: string(Secret), PublicURL: "http://127.0.0.1"}, s.Store.DB(), testkit.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
 	if s.Intake, err = intake.New(bus.NewPublisher(s.Conn.JS), s.Store, s.Validator, Secret, testkit.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 	if opts.Router {
-		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second}, s.Conn, s.Store, s.Validator, s.Places, s.Registry, testkit.Logger(t))
+		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: s.Catalogue, Clock: deadline.New(frtime.Paris())}, s.Conn, s.Store, s.Validator, s.Places, s.Registry, testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,4 +88,29 @@ func New(t *testing.T, opts Options) Stack {
 		t.Cleanup(r.Stop)
 	}
 	return s
+}
+
+// Token creates an API token with role and scope for the test.
+func (s Stack) Token(t *testing.T, role string, competences, territories []string) string {
+	t.Helper()
+	name := fmt.Sprintf("test-%s-%d", role, tokens.Add(1))
+	tok, err := s.Auth.CreateToken(context.Background(), name, role, competences, territories, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// tokens numbers the tokens of a test binary, whose names must differ.
+var tokens atomic.Int64
+
+// AsBearer serves h as if every request carried the token, through the
+// real authentication: the test client is that person.
+func AsBearer(token string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,0 +1,180 @@
+package backoffice_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/attachment"
+	"github.com/ampmetropole/guichet/services/auth"
+	"github.com/ampmetropole/guichet/services/backoffice"
+	"github.com/ampmetropole/guichet/services/deadline"
+	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+type person struct {
+	t      *testing.T
+	base   string
+	client *http.Client
+}
+
+// signIn opens a session through the real sign-in page.
+func signIn(t *testing.T, base, login, password string) person {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}
+	resp, err := c.PostForm(base+"/bo/connexion", url.Values{"identifiant": {login}, "mot_de_passe": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/bo/" {
+		t.Fatalf("%s signed in to %s (%d)", login, resp.Request.URL, resp.StatusCode)
+	}
+	return person{t: t, base: base, client: c}
+}
+
+func (p person) get(path string) (int, string) {
+	p.t.Helper()
+	resp, err := p.client.Get(p.base + path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var csrfField = regexp.MustCompile(`name="` + auth.CSRFField + `" value="([^"]+)"`)
+
+// post sends a form from page (whose CSRF token it takes) to path.
+func (p person) post(page, path string, form url.Values) (int, string) {
+	p.t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		p.t.Fatalf("no CSRF token on the page")
+	}
+	form.Set(auth.CSRFField, m[1])
+	resp, err := p.client.PostForm(p.base+path, form)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	files, err := attachment.NewStore(ctx, st.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
+		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	st.Auth.Register(mux)
+	mux.Handle("/bo/", bo)
+	srv := httptest.NewServer(st.Auth.Middleware(mux))
+	t.Cleanup(srv.Close)
+	for _, a := range []struct{ login, role string; comp []string }{
+		{"julie", auth.RoleTeam, []string{"dechets"}}, {"paul", auth.RoleTeam, []string{"voirie"}}, {"nadia", auth.RoleSupervisor, nil},
+	} {
+		if _, err := st.Auth.CreateAccount(ctx, a.login, strings.ToUpper(a.login[:1])+a.login[1:], a.role, "mot-de-passe-"+a.login, a.comp, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit := func(req schemas.Request) string {
+		t.Helper()
+		req.Source = schemas.Source{Adapter: "test"}
+		rc, err := st.Intake.Submit(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref string
+		testkit.Eventually(t, 10*time.Second, "routed", func() bool {
+			s, err := st.Store.RequestStatus(ctx, rc.ID)
+			if err == nil && s.CaseRef != nil {
+				ref = *s.CaseRef
+			}
+			return ref != ""
+		})
+		return ref
+	}
+	bin := submit(schemas.Request{Channel: "web", Subject: "Bac jaune cassé", Body: "Le couvercle du bac jaune est arraché.",
+		Location: &schemas.Location{PostalCode: "13400"}, Citizen: &schemas.Citizen{Name: "Léa Martinez", Email: "lea@example.net"},
+		Hints: &schemas.Hints{Competence: "dechets"}})
+	vague := submit(schemas.Request{Channel: "phone", Body: "je voudrais parler à quelqu'un", Citizen: &schemas.Citizen{Phone: "+33639981427"},
+		Transcript: []schemas.Turn{{Speaker: "caller", Text: "je voudrais parler à quelqu'un"}}})
+
+	julie := signIn(t, srv.URL, "julie", "mot-de-passe-julie")
+	code, page := julie.get("/bo/dossiers")
+	if code != 200 || !strings.Contains(page, bin) || strings.Contains(page, vague) || !strings.Contains(page, "Bac jaune cassé") {
+		t.Fatalf("julie's queue: %d\n%s", code, page)
+	}
+	code, page = julie.get("/bo/dossiers/" + bin)
+	if code != 200 || !strings.Contains(page, "Le couvercle du bac jaune est arraché.") || !strings.Contains(page, "formulaire web") ||
+		!strings.Contains(page, "Pourquoi cette équipe") || !strings.Contains(page, "lea@example.net") || !strings.Contains(page, `<option value="qualified">`) {
+		t.Fatalf("case page: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+bin+"/etat", url.Values{"vers": {"qualified"}})
+	if code != 200 || !strings.Contains(page, "État du dossier modifié.") || !strings.Contains(page, "qualifié") {
+		t.Fatalf("qualify: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+bin+"/etat", url.Values{"vers": {"closed"}})
+	if code != 409 || !strings.Contains(page, "Changement refusé") {
+		t.Fatalf("qualified → closed: %d\n%s", code, page)
+	}
+	if code, _ := julie.get("/bo/tri"); code != 403 {
+		t.Errorf("a team member on the triage queue: %d", code)
+	}
+	if code, _ := julie.get("/bo/dossiers/" + vague); code != 404 {
+		t.Errorf("julie on a triage case: %d", code)
+	}
+	paul := signIn(t, srv.URL, "paul", "mot-de-passe-paul")
+	if code, _ := paul.get("/bo/dossiers/" + bin); code != 404 {
+		t.Errorf("another competence's case: %d", code)
+	}
+	// A form without its CSRF token is refused.
+	resp, err := paul.client.PostForm(srv.URL+"/bo/dossiers/"+bin+"/etat", url.Values{"vers": {"in_progress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("post without CSRF: %d", resp.StatusCode)
+	}
+
+	nadia := signIn(t, srv.URL, "nadia", "mot-de-passe-nadia")
+	code, page = nadia.get("/bo/tri")
+	if code != 200 || !strings.Contains(page, vague) {
+		t.Fatalf("triage queue: %d\n%s", code, page)
+	}
+	code, page = nadia.post(page, "/bo/dossiers/"+vague+"/orienter", url.Values{"competence": {"hors_competence"}, "motif": {"demande de rappel"}, "retour": {"/bo/tri"}})
+	if code != 200 || !strings.Contains(page, "Dossier "+vague+" orienté.") || strings.Contains(page, "/bo/dossiers/"+vague+`"`) {
+		t.Fatalf("route from triage: %d\n%s", code, page)
+	}
+	c, err := st.Store.Case(ctx, vague)
+	if err != nil || c.Competence != "hors_competence" || c.Events[len(c.Events)-1].Actor.ID != "nadia" {
+		t.Fatalf("routed case %+v %v", c, err)
+	}
+	if code, page := nadia.get("/bo/dossiers?q=couvercle+arrache&state=qualified"); code != 200 || !strings.Contains(page, bin) {
+		t.Errorf("search: %d\n%s", code, page)
+	}
+}
