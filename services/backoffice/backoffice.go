@@ -48,6 +48,8 @@ type Store interface {
 	CaseFile(ctx context.Context, ref string) (casestore.CaseFile, error)
 	Transition(ctx context.Context, tr casestore.TransitionRequest, clock casestore.Clock) ([]casestore.OutboxMsg, error)
 	Reroute(ctx context.Context, ref, competence, territory string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 }
 
 // Files serves the attachments and scans of requests.
@@ -109,6 +111,8 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/etat", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.transition)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/orienter", d.Guard.RequirePage(auth.PermCaseReroute)(http.HandlerFunc(h.reroute)))
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
 	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
 	return h, nil
 }
@@ -242,8 +246,16 @@ type casePage struct {
 	Timeline    []timelineItem
 	Next        []string
 	CanReroute  bool
+	CanReply    bool
 	Competences []catalogue.Competence
+	Templates   []catalogue.Template
+	Reply       replyForm
 	Error, Done string
+}
+
+// replyForm is the answer being written, kept when it is refused.
+type replyForm struct {
+	Channel, To, Subject, Message string
 }
 
 // loadCase reads a case the person may see; another team's case is not
@@ -286,6 +298,10 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, f casestore.C
 		CanReroute: p.Can(auth.PermCaseReroute) && !lifecycle.Final(f.State)}
 	if p.Can(auth.PermCaseTransition) {
 		data.Next = lifecycle.Next(f.State, p.Role)
+	}
+	if data.CanReply = p.Can(auth.PermReply); data.CanReply {
+		data.Templates = h.deps.Catalogue.Templates(f.Competence)
+		data.Reply = h.replyDraft(r, f)
 	}
 	for i := range f.Requests {
 		data.Timeline = append(data.Timeline, timelineItem{At: f.Requests[i].ReceivedAt, Request: &f.Requests[i]})
@@ -375,6 +391,103 @@ func (h *Handler) reroute(w http.ResponseWriter, r *http.Request) {
 		back = "/bo/tri?fait=" + url.QueryEscape(f.Ref)
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// replyDraft prepares the answer form: the citizen's e-mail (else phone,
+// else postal address) and, when a template was chosen (?modele=), its text
+// filled in.
+func (h *Handler) replyDraft(r *http.Request, f casestore.CaseFile) replyForm {
+	var d replyForm
+	if v := r.PostFormValue("message"); r.Method == http.MethodPost && v != "" {
+		return replyForm{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"), Subject: r.PostFormValue("objet"), Message: v}
+	}
+	d.Channel, d.Subject = casestore.ReplyEmail, "Votre demande "+f.Ref
+	if c := f.Citizen; c != nil {
+		switch {
+		case c.Email != "":
+			d.To = c.Email
+		case c.Phone != "":
+			d.Channel, d.To = casestore.ReplyCallback, c.Phone
+		}
+	}
+	if d.To == "" {
+		for _, req := range f.Requests {
+			if req.Citizen != nil && req.Citizen.Address != nil {
+				d.Channel = casestore.ReplyLetter
+				d.To = strings.Join(append(append([]string{req.Citizen.Name}, req.Citizen.Address.Lines...), req.Citizen.Address.PostalCode+" "+req.Citizen.Address.City), "\n")
+				break
+			}
+		}
+	}
+	id := r.URL.Query().Get("modele")
+	for _, t := range h.deps.Catalogue.Templates(f.Competence) {
+		if t.ID == id {
+			org := h.deps.Catalogue.Organisation
+			d.Subject = t.Title + " — dossier " + f.Ref
+			d.Message = strings.NewReplacer("{{ref}}", f.Ref, "{{service}}", h.deps.Catalogue.ServiceFor(f.Competence),
+				"{{phone}}", org.Phone, "{{details}}", "…", "{{redirect_to}}", deref(f.RedirectTo)).Replace(t.Body)
+		}
+	}
+	return d
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "…"
+	}
+	return *s
+}
+
+// note adds an internal note to the case.
+func (h *Handler) note(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.loadCase(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Note trop longue.", "")
+		return
+	}
+	if _, err := h.deps.Store.AddNote(r.Context(), f.Ref, r.PostFormValue("note"), casestore.Change{Actor: p.Name}); err != nil {
+		h.refused(w, r, f, p, err, "Note refusée : ")
+		return
+	}
+	http.Redirect(w, r, "/bo/dossiers/"+url.PathEscape(f.Ref)+"?fait=note", http.StatusSeeOther)
+}
+
+// reply records an answer to the citizen: by e-mail (sent by the
+// notifier), as a letter to print, or as a call-back task.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.loadCase(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 128<<10)
+	if err := r.ParseForm(); err != nil {
+		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Réponse trop longue.", "")
+		return
+	}
+	_, err := h.deps.Store.Reply(r.Context(), f.Ref, casestore.ReplyRequest{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"),
+		Subject: r.PostFormValue("objet"), Message: r.PostFormValue("message")}, casestore.Change{Actor: p.Name})
+	if err != nil {
+		h.refused(w, r, f, p, err, "Réponse refusée : ")
+		return
+	}
+	if err := h.deps.Guard.Audit(r.Context(), p, "case.reply", f.Ref, map[string]any{"channel": r.PostFormValue("canal")}); err != nil {
+		h.deps.Log.Warn("audit log not written", "err", err)
+	}
+	http.Redirect(w, r, "/bo/dossiers/"+url.PathEscape(f.Ref)+"?fait=reponse", http.StatusSeeOther)
+}
+
+// refused shows the case again with why an action was refused.
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, f casestore.CaseFile, p auth.Principal, err error, prefix string) {
+	status, msg := http.StatusUnprocessableEntity, prefix+strings.TrimPrefix(err.Error(), "casestore: ")
+	if k := fault.KindOf(err); k != fault.Invalid && k != fault.Conflict {
+		h.deps.Log.Error("back office action", "ref", f.Ref, "err", err)
+		status, msg = http.StatusServiceUnavailable, "L'action n'a pas pu être enregistrée : réessayez dans quelques instants."
+	}
+	h.showCase(w, r, f, p, status, msg, "")
 }
 
 // guess is one of the router's hypotheses for a triage case.
@@ -566,6 +679,10 @@ func doneLabel(d string) string {
 		return "État du dossier modifié."
 	case "orientation":
 		return "Dossier réorienté."
+	case "note":
+		return "Note ajoutée."
+	case "reponse":
+		return "Réponse enregistrée : elle part par le canal choisi et apparaît sur la page de suivi du demandeur."
 	}
 	return ""
 }

@@ -141,6 +141,27 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code != 409 || !strings.Contains(page, "Changement refusé") {
 		t.Fatalf("qualified → closed: %d\n%s", code, page)
 	}
+	// A template fills the answer; the answer and a note go to the history.
+	code, page = julie.get("/bo/dossiers/" + bin + "?modele=resolution")
+	if code != 200 || !strings.Contains(page, "Votre demande "+bin+" a été traitée") || !strings.Contains(page, `value="lea@example.net"`) && !strings.Contains(page, ">lea@example.net</textarea>") {
+		t.Fatalf("template: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+bin+"/reponse", url.Values{"canal": {"email"}, "destinataire": {"lea@example.net"},
+		"objet": {"Votre bac"}, "message": {"Un nouveau bac sera livré jeudi."}})
+	if code != 200 || !strings.Contains(page, "Réponse enregistrée") || !strings.Contains(page, "Un nouveau bac sera livré jeudi.") {
+		t.Fatalf("reply: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+bin+"/note", url.Values{"note": {"Livraison demandée au prestataire."}})
+	if code != 200 || !strings.Contains(page, "Note ajoutée.") || !strings.Contains(page, "Livraison demandée au prestataire.") {
+		t.Fatalf("note: %d\n%s", code, page)
+	}
+	if code, page := julie.post(page, "/bo/dossiers/"+bin+"/reponse", url.Values{"canal": {"pigeon"}, "destinataire": {"x"}, "message": {"y"}}); code != 422 || !strings.Contains(page, "Réponse refusée") {
+		t.Fatalf("bad reply: %d", code)
+	}
+	tr, err := st.Store.Tracking(ctx, trackingOf(t, st, bin))
+	if err != nil || len(tr.Replies) != 1 || tr.Replies[0].Message != "Un nouveau bac sera livré jeudi." {
+		t.Fatalf("the citizen's status page: %+v %v", tr.Replies, err)
+	}
 	if code, _ := julie.get("/bo/tri"); code != 403 {
 		t.Errorf("a team member on the triage queue: %d", code)
 	}
@@ -177,4 +198,12 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code, page := nadia.get("/bo/dossiers?q=couvercle+arrache&state=qualified"); code != 200 || !strings.Contains(page, bin) {
 		t.Errorf("search: %d\n%s", code, page)
 	}
+}
+
+// trackingOf finds the tracking code of a case's first request.
+func trackingOf(t *testing.T, st stack.Stack, ref string) string {
+	t.Helper()
+	var code string
+	testkit.QueryRow(t, st.DBURL, `SELECT r.tracking_code FROM requests r JOIN cases c ON c.id = r.case_id WHERE c.ref = $1 LIMIT 1`, []any{ref}, &code)
+	return code
 }

@@ -102,7 +102,7 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 
 	rows, err = s.pool.Query(ctx, `
 		SELECT at, COALESCE(payload->'data'->>'message', '') FROM case_events
-		WHERE case_id = $1 AND type = $2 ORDER BY seq`, *caseID, schemas.EventReplied)
+		WHERE case_id = $1 AND type = $2 AND COALESCE(payload->'data'->>'channel', '') <> 'callback' ORDER BY seq`, *caseID, schemas.EventReplied)
 	if err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: replies: %w", code, err))
 	}

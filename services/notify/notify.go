@@ -55,6 +55,7 @@ type Notifier struct {
 	log      *slog.Logger
 	consumer *bus.Consumer
 	breaches *bus.Consumer
+	replies  *bus.Consumer
 }
 
 // New builds a notifier; Start runs it.
@@ -77,7 +78,10 @@ func (n *Notifier) Start(ctx context.Context) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	n.consumer = c
-	return n.startBreaches(ctx)
+	if err := n.startBreaches(ctx); err != nil {
+		return err
+	}
+	return n.startReplies(ctx)
 }
 
 // Stop stops the consumer; safe twice.
@@ -87,6 +91,9 @@ func (n *Notifier) Stop() {
 	}
 	if n.breaches != nil {
 		n.breaches.Stop()
+	}
+	if n.replies != nil {
+		n.replies.Stop()
 	}
 }
 

@@ -1,0 +1,82 @@
+package casestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/fault"
+)
+
+// Reply channels.
+const (
+	ReplyEmail    = "email"    // sent by the notifier
+	ReplyLetter   = "letter"   // printed and posted by the mailroom
+	ReplyCallback = "callback" // a task for the call centre to call back
+)
+
+// ReplyRequest is an answer to the citizen.
+type ReplyRequest struct {
+	Channel string // ReplyEmail, ReplyLetter or ReplyCallback
+	To      string // the e-mail address, the postal address or the phone number
+	Subject string
+	Message string
+}
+
+// AddNote adds an internal note (never shown to the citizen) to a case.
+func (s *Store) AddNote(ctx context.Context, ref, text string, ch Change) ([]OutboxMsg, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || utf8.RuneCountInString(text) > 5000 {
+		return nil, fault.E(fault.Invalid, errors.New("casestore: note vide ou de plus de 5 000 caractères"))
+	}
+	if strings.TrimSpace(ch.Actor) == "" {
+		return nil, fault.E(fault.Invalid, errors.New("casestore: qui écrit la note (actor) est obligatoire"))
+	}
+	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
+		c, err := t.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		ev := humanEvent(schemas.EventNoteAdded, c, ch, "note interne", map[string]any{"text": text, "internal": true})
+		delete(ev.Data, "reason")
+		_, err = t.AppendEvent(ctx, c, ev)
+		return err
+	})
+}
+
+// Reply records an answer to the citizen in the case history; its event
+// on CASES makes the notifier send an e-mail, the mailroom print a letter,
+// or the call centre call back. The citizen sees it on their status page.
+func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change) ([]OutboxMsg, error) {
+	r.Message, r.Subject, r.To = strings.TrimSpace(r.Message), strings.TrimSpace(r.Subject), strings.TrimSpace(r.To)
+	switch {
+	case r.Channel != ReplyEmail && r.Channel != ReplyLetter && r.Channel != ReplyCallback:
+		return nil, fault.E(fault.Invalid, fmt.Errorf("casestore: canal de réponse « %s » inconnu (email, letter, callback)", r.Channel))
+	case r.Message == "" || utf8.RuneCountInString(r.Message) > 20000:
+		return nil, fault.E(fault.Invalid, errors.New("casestore: réponse vide ou de plus de 20 000 caractères"))
+	case r.To == "" || len(r.To) > 500:
+		return nil, fault.E(fault.Invalid, errors.New("casestore: destinataire manquant (adresse électronique, postale ou téléphone)"))
+	case r.Channel == ReplyEmail && !strings.Contains(r.To, "@"):
+		return nil, fault.E(fault.Invalid, errors.New("casestore: adresse électronique du destinataire invalide"))
+	case strings.TrimSpace(ch.Actor) == "":
+		return nil, fault.E(fault.Invalid, errors.New("casestore: qui répond (actor) est obligatoire"))
+	}
+	if r.Subject == "" {
+		r.Subject = "Votre demande " + ref
+	}
+	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
+		c, err := t.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		summary := map[string]string{ReplyEmail: "réponse par courriel", ReplyLetter: "réponse par courrier", ReplyCallback: "rappel téléphonique à faire"}[r.Channel]
+		ev := humanEvent(schemas.EventReplied, c, ch, summary,
+			map[string]any{"channel": r.Channel, "to": r.To, "subject": r.Subject, "message": r.Message})
+		delete(ev.Data, "reason")
+		_, err = t.AppendEvent(ctx, c, ev)
+		return err
+	})
+}
