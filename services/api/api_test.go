@@ -51,7 +51,7 @@ func setup(t *testing.T) testBundle {
 	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
 	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
 		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Curate: st.Store, Competences: st.Catalogue,
-		Guard: st.Auth, Workflow: st.Store, Settings: st.Catalogue, Clock: deadline.New(frtime.Paris()),
+		Guard: st.Auth, Workflow: st.Store, Correspondence: st.Store, Settings: st.Catalogue, Clock: deadline.New(frtime.Paris()),
 		Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store}, Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
 	if err != nil {
 		t.Fatal(err)

@@ -162,3 +162,71 @@ func (h *Handler) transitionCase(w http.ResponseWriter, r *http.Request) {
 	h.audit(r, p, "case.transition", c.Ref, map[string]any{"from": c.State, "to": t.To})
 	h.answerCase(w, r, c.Ref, http.StatusOK)
 }
+
+// Correspondence writes notes and replies on cases.
+type Correspondence interface {
+	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
+}
+
+// noteBody is POST /api/v1/cases/{ref}/notes.
+type noteBody struct {
+	Text string `json:"text"`
+}
+
+// replyBody is POST /api/v1/cases/{ref}/replies.
+type replyBody struct {
+	Channel string `json:"channel"` // email | letter | callback
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Message string `json:"message"`
+}
+
+func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badBody(err)
+	}
+	return nil
+}
+
+// addNote answers POST /api/v1/cases/{ref}/notes: an internal note.
+func (h *Handler) addNote(w http.ResponseWriter, r *http.Request) {
+	var b noteBody
+	if err := decodeStrict(w, r, 64<<10, &b); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, p, ok := h.scoped(w, r, r.PathValue("ref"))
+	if !ok {
+		return
+	}
+	if _, err := h.deps.Correspondence.AddNote(r.Context(), c.Ref, b.Text, casestore.Change{Actor: p.Name}); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.answerCase(w, r, c.Ref, http.StatusCreated)
+}
+
+// addReply answers POST /api/v1/cases/{ref}/replies: an answer to the
+// citizen, sent by e-mail, printed as a letter or made as a call back.
+func (h *Handler) addReply(w http.ResponseWriter, r *http.Request) {
+	var b replyBody
+	if err := decodeStrict(w, r, 128<<10, &b); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, p, ok := h.scoped(w, r, r.PathValue("ref"))
+	if !ok {
+		return
+	}
+	if _, err := h.deps.Correspondence.Reply(r.Context(), c.Ref, casestore.ReplyRequest{Channel: b.Channel, To: b.To, Subject: b.Subject, Message: b.Message},
+		casestore.Change{Actor: p.Name}); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.audit(r, p, "case.reply", c.Ref, map[string]any{"channel": b.Channel})
+	h.answerCase(w, r, c.Ref, http.StatusCreated)
+}

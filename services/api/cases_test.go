@@ -134,3 +134,31 @@ func TestTransitionsThroughTheAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestNotesAndReplies(t *testing.T) {
+	b := setup(t)
+	u := b.public.URL
+	_, ref := postRouted(t, b.srv.URL, `{"channel": "web", "body": "Bac cassé.", "location": {"postal_code": "13400"}, "citizen": {"email": "a@example.org"}, "hints": {"competence": "dechets"}}`)
+	team := b.st.Token(t, "team", []string{"dechets"}, nil)
+	agent := b.st.Token(t, "agent", nil, nil)
+	if code, c := as(t, team, "POST", u+"/api/v1/cases/"+ref+"/notes", `{"text": "Prestataire prévenu."}`); code != 201 || last(c)["type"] != "note_added" {
+		t.Fatalf("note: %d %v", code, c)
+	}
+	if code, c := as(t, team, "POST", u+"/api/v1/cases/"+ref+"/replies", `{"channel": "email", "to": "a@example.org", "subject": "Votre bac", "message": "Livraison jeudi."}`); code != 201 || last(c)["type"] != "replied" {
+		t.Fatalf("reply: %d %v", code, c)
+	}
+	for _, tc := range []struct {
+		token, path, body string
+		want              int
+	}{
+		{team, "/notes", `{"text": ""}`, 400},
+		{team, "/replies", `{"channel": "pigeon", "to": "x", "message": "y"}`, 400},
+		{team, "/replies", `{"channel": "email", "to": "a@example.org", "message": "y", "cc": "b"}`, 400},
+		{agent, "/notes", `{"text": "x"}`, 403},
+		{"", "/replies", `{}`, 401},
+	} {
+		if code, body := as(t, tc.token, "POST", u+"/api/v1/cases/"+ref+tc.path, tc.body); code != tc.want {
+			t.Errorf("%s %s: %d %v, want %d", tc.path, tc.body, code, body, tc.want)
+		}
+	}
+}

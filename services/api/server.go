@@ -55,9 +55,11 @@ type Deps struct {
 	Workflow Workflow // with Settings and Clock: lists and transitions
 	Settings Settings
 	Clock    casestore.Clock
-	Ready    map[string]Pinger // name → dependency, for /readyz
-	Gatherer prometheus.Gatherer
-	Log      *slog.Logger
+	// Correspondence: notes and replies; nil: not served.
+	Correspondence Correspondence
+	Ready          map[string]Pinger // name → dependency, for /readyz
+	Gatherer       prometheus.Gatherer
+	Log            *slog.Logger
 }
 
 // Handler serves the API.
@@ -92,6 +94,10 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	if deps.Workflow != nil && deps.Settings != nil && deps.Clock != nil {
 		h.guarded("GET /api/v1/cases", auth.PermCaseRead, h.listCases)
 		h.guarded("POST /api/v1/cases/{ref}/transitions", auth.PermCaseTransition, h.transitionCase)
+	}
+	if deps.Correspondence != nil {
+		h.guarded("POST /api/v1/cases/{ref}/notes", auth.PermReply, h.addNote)
+		h.guarded("POST /api/v1/cases/{ref}/replies", auth.PermReply, h.addReply)
 	}
 	if deps.Curate != nil && deps.Competences != nil {
 		h.guarded("POST /api/v1/cases/{ref}/route", auth.PermCaseReroute, h.rerouteCase)
