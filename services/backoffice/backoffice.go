@@ -49,6 +49,7 @@ type Store interface {
 	Transition(ctx context.Context, tr casestore.TransitionRequest, clock casestore.Clock) ([]casestore.OutboxMsg, error)
 	Reroute(ctx context.Context, ref, competence, territory string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Dashboard(ctx context.Context, competences, territories []string, days int, now time.Time) (casestore.Dashboard, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 }
 
@@ -91,7 +92,8 @@ func New(d Deps) (*Handler, error) {
 		"percent":         func(f *float64) string { return fmt.Sprintf("%.0f %%", *f*100) },
 		"pieceID":         func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 	}
-	for _, name := range []string{"home", "queue", "case", "triage"} {
+	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
+	for _, name := range []string{"home", "queue", "case", "triage", "dashboard"} {
 		t, err := template.New(name+".html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("backoffice: %w", err)
@@ -111,6 +113,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/etat", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.transition)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/orienter", d.Guard.RequirePage(auth.PermCaseReroute)(http.HandlerFunc(h.reroute)))
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
+	h.mux.Handle("GET /bo/tableau", d.Guard.RequirePage(auth.PermDashboard)(http.HandlerFunc(h.dashboard)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
 	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
@@ -488,6 +491,78 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, f casestore.Ca
 		status, msg = http.StatusServiceUnavailable, "L'action n'a pas pu être enregistrée : réessayez dans quelques instants."
 	}
 	h.showCase(w, r, f, p, status, msg, "")
+}
+
+// bar is one bar of a chart.
+type bar struct {
+	Label    string
+	N        int
+	Y, W, TX int
+	X, H     int
+}
+
+type chart struct {
+	ID, Title string
+	Height    int
+	Bars      []bar
+}
+
+type dashboardPage struct {
+	page
+	D         casestore.Dashboard
+	Charts    []chart
+	DayBars   []bar
+	DaysWidth int
+	Error     string
+}
+
+// hbars draws counts as horizontal bars, the longest 230 units wide.
+func hbars(id, title string, counts []casestore.Count, label func(string) string) chart {
+	c := chart{ID: id, Title: title, Height: max(24, 22*len(counts))}
+	top := 1
+	for _, x := range counts {
+		top = max(top, x.N)
+	}
+	for i, x := range counts {
+		w := x.N * 230 / top
+		c.Bars = append(c.Bars, bar{Label: label(x.Key), N: x.N, Y: 22 * i, W: w, TX: 150 + w + 6})
+	}
+	return c
+}
+
+// dashboard shows supervisors their open cases and the volume received.
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	pg, p := h.base(r, "Tableau de bord", "tableau")
+	data := dashboardPage{page: pg}
+	var comp, terr []string
+	if p.Role == auth.RoleSupervisor || p.Role == auth.RoleTeam {
+		comp, terr = p.Competences, p.Territories
+	}
+	d, err := h.deps.Store.Dashboard(r.Context(), comp, terr, 30, time.Now().In(frtime.Paris()))
+	if err != nil {
+		h.deps.Log.Error("dashboard", "err", err)
+		data.Error = "Le tableau de bord est momentanément indisponible."
+		h.render(w, "dashboard", http.StatusServiceUnavailable, data)
+		return
+	}
+	data.D = d
+	tl := func(k string) string { return territoryLabel(&k) }
+	data.Charts = []chart{
+		hbars("competences", "Dossiers ouverts par compétence", d.ByCompetence, h.competenceLabel),
+		hbars("territoires", "Dossiers ouverts par territoire", d.ByTerritory, tl),
+		hbars("canaux", "Dossiers ouverts par canal du premier contact", d.ByChannel, channelLabel),
+		hbars("etats", "Dossiers ouverts par état", d.ByState, lifecycle.Label),
+	}
+	top := 1
+	for _, day := range d.Days {
+		top = max(top, day.Total)
+	}
+	for i, day := range d.Days {
+		hgt := day.Total * 150 / top
+		data.DayBars = append(data.DayBars, bar{Label: day.Day.Format("02/01"), N: day.Total, X: 14 * i, Y: 160 - hgt, H: hgt})
+	}
+	data.DaysWidth = 14 * max(1, len(d.Days))
+	h.render(w, "dashboard", http.StatusOK, data)
 }
 
 // guess is one of the router's hypotheses for a triage case.

@@ -198,6 +198,14 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code, page := nadia.get("/bo/dossiers?q=couvercle+arrache&state=qualified"); code != 200 || !strings.Contains(page, bin) {
 		t.Errorf("search: %d\n%s", code, page)
 	}
+	code, page = nadia.get("/bo/tableau")
+	if code != 200 || !strings.Contains(page, "Dossiers ouverts par compétence") || !strings.Contains(page, "<strong>2</strong> dossier(s) ouvert(s)") ||
+		!strings.Contains(page, "<th scope=\"row\">Déchets</th><td>1</td>") {
+		t.Errorf("dashboard: %d\n%s", code, page)
+	}
+	if code, _ := julie.get("/bo/tableau"); code != 403 {
+		t.Errorf("a team member on the dashboard: %d", code)
+	}
 }
 
 // trackingOf finds the tracking code of a case's first request.

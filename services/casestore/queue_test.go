@@ -7,6 +7,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/testkit"
 )
 
 // file routes a request with body into a new case.
@@ -88,5 +89,30 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 	}
 	if p.Cases[0].Ref != late || !p.Cases[0].Overdue || p.Cases[0].Requests != 1 || len(p.Cases[0].Channels) != 1 || p.Cases[0].Summary == "" {
 		t.Errorf("first %+v", p.Cases[0])
+	}
+}
+
+func TestDashboardFigures(t *testing.T) {
+	s, b := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	file(t, s, "eclairage", "pays-d-aix", "web", "a", now.Add(-time.Hour))
+	file(t, s, "eclairage", "pays-d-aix", "phone", "b", now.Add(time.Hour))
+	closed := file(t, s, "voirie", "marseille-provence", "web", "c", now.Add(time.Hour))
+	testkit.Exec(t, b.url, `UPDATE cases SET state = 'closed' WHERE ref = $1`, closed)
+	d, err := s.Dashboard(ctx, nil, nil, 7, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Open != 2 || d.Overdue != 1 || len(d.ByCompetence) != 1 || d.ByCompetence[0] != (casestore.Count{Key: "eclairage", N: 2}) ||
+		len(d.ByChannel) != 2 || len(d.Days) != 8 || d.Days[7].Total != 3 || d.Days[7].ByChannel["web"] != 2 {
+		t.Errorf("dashboard %+v", d)
+	}
+	scoped, err := s.Dashboard(ctx, []string{"voirie"}, nil, 7, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scoped.Open != 0 || scoped.Days[7].Total != 1 {
+		t.Errorf("scoped dashboard %+v", scoped)
 	}
 }
