@@ -17,6 +17,7 @@ import (
 type Guard interface {
 	RequireAPI(perm auth.Permission) func(http.Handler) http.Handler
 	Audit(ctx context.Context, p auth.Principal, action, target string, details map[string]any) error
+	AuditLog(ctx context.Context, f auth.AuditFilter, limit int) ([]auth.AuditEntry, error)
 }
 
 // Workflow moves cases through the lifecycle and lists them.
@@ -229,4 +230,37 @@ func (h *Handler) addReply(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(r, p, "case.reply", c.Ref, map[string]any{"channel": b.Channel})
 	h.answerCase(w, r, c.Ref, http.StatusCreated)
+}
+
+// auditLog answers GET /api/v1/audit?actor=&action=&target=&before=&limit=:
+// the audit log, newest first, for admins.
+func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := auth.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target")}
+	limit := 100
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			writeJSONError(w, http.StatusBadRequest, "before : identifiant d'entrée invalide", nil)
+			return
+		}
+		f.BeforeID = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeJSONError(w, http.StatusBadRequest, "limit : nombre entre 1 et 1000", nil)
+			return
+		}
+		limit = n
+	}
+	entries, err := h.deps.Guard.AuditLog(r.Context(), f, limit)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []auth.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
 }

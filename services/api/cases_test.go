@@ -162,3 +162,23 @@ func TestNotesAndReplies(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditLogForAdmins(t *testing.T) {
+	b := setup(t)
+	_, ref := postRouted(t, b.srv.URL, `{"channel": "web", "body": "Bac cassé.", "citizen": {"email": "a@example.org"}, "hints": {"competence": "dechets"}}`)
+	team := b.st.Token(t, "team", []string{"dechets"}, nil)
+	as(t, team, "GET", b.public.URL+"/api/v1/cases/"+ref, "")
+	code, got := do(t, "GET", b.srv.URL+"/api/v1/audit?action=case.view&target="+ref, "")
+	entries, _ := got["entries"].([]any)
+	if code != 200 || len(entries) != 1 || !strings.HasPrefix(entries[0].(map[string]any)["actor"].(string), "test-team-") {
+		t.Fatalf("audit: %d %v", code, got)
+	}
+	if code, _ := as(t, team, "GET", b.public.URL+"/api/v1/audit", ""); code != 403 {
+		t.Errorf("a team member reading the audit log: %d", code)
+	}
+	for _, bad := range []string{"?before=x", "?limit=0", "?limit=5000"} {
+		if code, _ := do(t, "GET", b.srv.URL+"/api/v1/audit"+bad, ""); code != 400 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+}

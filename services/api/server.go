@@ -91,6 +91,7 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 		h.guarded("POST /api/v1/mail/letters/{id}/correction", auth.PermMailroom, h.correctLetter)
 	}
 	h.guarded("GET /api/v1/cases/{ref}", auth.PermCaseRead, h.showCaseGuarded)
+	h.guarded("GET /api/v1/audit", auth.PermAuditRead, h.auditLog)
 	if deps.Workflow != nil && deps.Settings != nil && deps.Clock != nil {
 		h.guarded("GET /api/v1/cases", auth.PermCaseRead, h.listCases)
 		h.guarded("POST /api/v1/cases/{ref}/transitions", auth.PermCaseTransition, h.transitionCase)

@@ -40,6 +40,7 @@ type Guard interface {
 	DenyPage(w http.ResponseWriter, r *http.Request)
 	CSRFField(r *http.Request) template.HTML
 	Audit(ctx context.Context, p auth.Principal, action, target string, details map[string]any) error
+	AuditLog(ctx context.Context, f auth.AuditFilter, limit int) ([]auth.AuditEntry, error)
 }
 
 // Store reads and changes cases.
@@ -93,7 +94,7 @@ func New(d Deps) (*Handler, error) {
 		"pieceID":         func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 	}
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
-	for _, name := range []string{"home", "queue", "case", "triage", "dashboard"} {
+	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {
 		t, err := template.New(name+".html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("backoffice: %w", err)
@@ -113,6 +114,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/etat", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.transition)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/orienter", d.Guard.RequirePage(auth.PermCaseReroute)(http.HandlerFunc(h.reroute)))
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
+	h.mux.Handle("GET /bo/audit", d.Guard.RequirePage(auth.PermAuditRead)(http.HandlerFunc(h.audit)))
 	h.mux.Handle("GET /bo/tableau", d.Guard.RequirePage(auth.PermDashboard)(http.HandlerFunc(h.dashboard)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
@@ -125,8 +127,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.protecte
 
 // who is the signed-in person as the pages show them.
 type who struct {
-	Name, RoleLabel, Scope                    string
-	Read, Triage, Agent, Mailroom, Transition bool
+	Name, RoleLabel, Scope                           string
+	Read, Triage, Agent, Mailroom, Transition, Audit bool
 }
 
 // page is what every page carries.
@@ -139,7 +141,7 @@ type page struct {
 func (h *Handler) base(r *http.Request, title, nav string) (page, auth.Principal) {
 	p, _ := auth.FromContext(r.Context())
 	w := who{Name: p.DisplayName, RoleLabel: roleLabel(p.Role), Read: p.Can(auth.PermCaseRead), Triage: p.Can(auth.PermTriage),
-		Agent: p.Can(auth.PermAgentConsole), Mailroom: p.Can(auth.PermMailroom), Transition: p.Can(auth.PermCaseTransition)}
+		Agent: p.Can(auth.PermAgentConsole), Mailroom: p.Can(auth.PermMailroom), Transition: p.Can(auth.PermCaseTransition), Audit: p.Can(auth.PermAuditRead)}
 	if w.Name == "" {
 		w.Name = p.Name
 	}
@@ -563,6 +565,42 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	data.DaysWidth = 14 * max(1, len(d.Days))
 	h.render(w, "dashboard", http.StatusOK, data)
+}
+
+type auditPage struct {
+	page
+	F       auth.AuditFilter
+	Entries []auth.AuditEntry
+	Next    string
+	Error   string
+}
+
+// audit shows admins the audit log, newest first, 100 a page.
+func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
+	pg, _ := h.base(r, "Journal d'audit", "audit")
+	q := r.URL.Query()
+	data := auditPage{page: pg, F: auth.AuditFilter{Actor: strings.TrimSpace(q.Get("acteur")), Action: strings.TrimSpace(q.Get("action")),
+		Target: strings.TrimSpace(q.Get("cible"))}}
+	if n, err := strconv.ParseInt(q.Get("avant"), 10, 64); err == nil && n > 0 {
+		data.F.BeforeID = n
+	}
+	entries, err := h.deps.Guard.AuditLog(r.Context(), data.F, 100)
+	status := http.StatusOK
+	if err != nil {
+		status = http.StatusBadRequest
+		if fault.KindOf(err) != fault.Invalid {
+			h.deps.Log.Error("audit log", "err", err)
+			status = http.StatusServiceUnavailable
+		}
+		data.Error = "Le journal n'a pas pu être lu : " + strings.TrimPrefix(err.Error(), "auth: ")
+	}
+	data.Entries = entries
+	if len(entries) == 100 {
+		v := r.URL.Query()
+		v.Set("avant", strconv.FormatInt(entries[len(entries)-1].ID, 10))
+		data.Next = "/bo/audit?" + v.Encode()
+	}
+	h.render(w, "audit", status, data)
 }
 
 // guess is one of the router's hypotheses for a triage case.

@@ -206,6 +206,18 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code, _ := julie.get("/bo/tableau"); code != 403 {
 		t.Errorf("a team member on the dashboard: %d", code)
 	}
+	// The admin reads who saw and changed what.
+	if _, err := st.Auth.CreateAccount(ctx, "root", "Admin", auth.RoleAdmin, "mot-de-passe-root", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := signIn(t, srv.URL, "root", "mot-de-passe-root")
+	code, page = admin.get("/bo/audit?action=case.&cible=" + bin)
+	if code != 200 || !strings.Contains(page, "case.view") || !strings.Contains(page, "case.transition") || !strings.Contains(page, "julie") {
+		t.Errorf("audit log: %d\n%s", code, page)
+	}
+	if code, _ := nadia.get("/bo/audit"); code != 403 {
+		t.Errorf("a supervisor on the audit log: %d", code)
+	}
 }
 
 // trackingOf finds the tracking code of a case's first request.
