@@ -113,6 +113,7 @@ const (
 	EventRequestLinked = "request_linked"
 	EventReplied       = "replied"
 	EventRerouted      = "rerouted"
+	EventAssigned      = "assigned"
 	EventStateChanged  = "state_changed"
 	EventBreached      = "deadline_breached"
 	EventUnlinked      = "request_unlinked"

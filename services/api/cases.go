@@ -168,6 +168,7 @@ func (h *Handler) transitionCase(w http.ResponseWriter, r *http.Request) {
 type Correspondence interface {
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 }
 
 // noteBody is POST /api/v1/cases/{ref}/notes.
@@ -263,4 +264,26 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		entries = []auth.AuditEntry{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// assignCase answers POST /api/v1/cases/{ref}/assignment {"assignee"}:
+// who in the team holds the case ("" for nobody).
+func (h *Handler) assignCase(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Assignee string `json:"assignee"`
+	}
+	if err := decodeStrict(w, r, 4<<10, &b); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, p, ok := h.scoped(w, r, r.PathValue("ref"))
+	if !ok {
+		return
+	}
+	if _, err := h.deps.Correspondence.Assign(r.Context(), c.Ref, b.Assignee, casestore.Change{Actor: p.Name}); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.audit(r, p, "case.assign", c.Ref, map[string]any{"assignee": b.Assignee})
+	h.answerCase(w, r, c.Ref, http.StatusOK)
 }

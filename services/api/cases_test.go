@@ -147,11 +147,15 @@ func TestNotesAndReplies(t *testing.T) {
 	if code, c := as(t, team, "POST", u+"/api/v1/cases/"+ref+"/replies", `{"channel": "email", "to": "a@example.org", "subject": "Votre bac", "message": "Livraison jeudi."}`); code != 201 || last(c)["type"] != "replied" {
 		t.Fatalf("reply: %d %v", code, c)
 	}
+	if code, c := as(t, team, "POST", u+"/api/v1/cases/"+ref+"/assignment", `{"assignee": "julie"}`); code != 200 || c["assignee"] != "julie" || last(c)["type"] != "assigned" {
+		t.Fatalf("assign: %d %v", code, c)
+	}
 	for _, tc := range []struct {
 		token, path, body string
 		want              int
 	}{
 		{team, "/notes", `{"text": ""}`, 400},
+		{agent, "/assignment", `{"assignee": "x"}`, 403},
 		{team, "/replies", `{"channel": "pigeon", "to": "x", "message": "y"}`, 400},
 		{team, "/replies", `{"channel": "email", "to": "a@example.org", "message": "y", "cc": "b"}`, 400},
 		{agent, "/notes", `{"text": "x"}`, 403},

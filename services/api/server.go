@@ -99,6 +99,7 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	if deps.Correspondence != nil {
 		h.guarded("POST /api/v1/cases/{ref}/notes", auth.PermReply, h.addNote)
 		h.guarded("POST /api/v1/cases/{ref}/replies", auth.PermReply, h.addReply)
+		h.guarded("POST /api/v1/cases/{ref}/assignment", auth.PermCaseTransition, h.assignCase)
 	}
 	if deps.Curate != nil && deps.Competences != nil {
 		h.guarded("POST /api/v1/cases/{ref}/route", auth.PermCaseReroute, h.rerouteCase)

@@ -52,6 +52,10 @@ type Store interface {
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Dashboard(ctx context.Context, competences, territories []string, days int, now time.Time) (casestore.Dashboard, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	MoveRequests(ctx context.Context, fromRef string, ids []string, toRef string, ch casestore.Change) (string, []casestore.OutboxMsg, error)
+	Merge(ctx context.Context, fromRef, intoRef string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	Unmerge(ctx context.Context, ref string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 }
 
 // Files serves the attachments and scans of requests.
@@ -116,6 +120,11 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
 	h.mux.Handle("GET /bo/audit", d.Guard.RequirePage(auth.PermAuditRead)(http.HandlerFunc(h.audit)))
 	h.mux.Handle("GET /bo/tableau", d.Guard.RequirePage(auth.PermDashboard)(http.HandlerFunc(h.dashboard)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/attribution", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.assign)))
+	merge := d.Guard.RequirePage(auth.PermCaseMerge)
+	h.mux.Handle("POST /bo/dossiers/{ref}/separer", merge(http.HandlerFunc(h.split)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/fusionner", merge(http.HandlerFunc(h.merge)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/defusionner", merge(http.HandlerFunc(h.unmerge)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
 	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
@@ -252,6 +261,9 @@ type casePage struct {
 	Next        []string
 	CanReroute  bool
 	CanReply    bool
+	CanMerge    bool
+	CanAssign   bool
+	Me          string
 	Competences []catalogue.Competence
 	Templates   []catalogue.Template
 	Reply       replyForm
@@ -300,7 +312,8 @@ func (h *Handler) caseFile(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, f casestore.CaseFile, p auth.Principal, status int, errMsg, done string) {
 	pg, _ := h.base(r, "Dossier "+f.Ref, "dossiers")
 	data := casePage{page: pg, F: f, Competences: h.deps.Catalogue.Competences, Error: errMsg, Done: doneLabel(done),
-		CanReroute: p.Can(auth.PermCaseReroute) && !lifecycle.Final(f.State)}
+		CanReroute: p.Can(auth.PermCaseReroute) && !lifecycle.Final(f.State),
+		CanMerge:   p.Can(auth.PermCaseMerge), CanAssign: p.Can(auth.PermCaseTransition) && !lifecycle.Final(f.State), Me: p.Name}
 	if p.Can(auth.PermCaseTransition) {
 		data.Next = lifecycle.Next(f.State, p.Role)
 	}
@@ -603,6 +616,91 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "audit", status, data)
 }
 
+// form reads a small form of a case action.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) (casestore.CaseFile, auth.Principal, bool) {
+	f, p, ok := h.loadCase(w, r)
+	if !ok {
+		return f, p, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Formulaire trop volumineux.", "")
+		return f, p, false
+	}
+	return f, p, true
+}
+
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, p auth.Principal, action, ref, goTo, what string, details map[string]any) {
+	if err := h.deps.Guard.Audit(r.Context(), p, action, ref, details); err != nil {
+		h.deps.Log.Warn("audit log not written", "err", err)
+	}
+	http.Redirect(w, r, "/bo/dossiers/"+url.PathEscape(goTo)+"?fait="+what, http.StatusSeeOther)
+}
+
+// assign gives the case to someone of the team (empty: nobody).
+func (h *Handler) assign(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	who := strings.TrimSpace(r.PostFormValue("a"))
+	if _, err := h.deps.Store.Assign(r.Context(), f.Ref, who, casestore.Change{Actor: p.Name}); err != nil {
+		h.refused(w, r, f, p, err, "Attribution refusée : ")
+		return
+	}
+	h.done(w, r, p, "case.assign", f.Ref, f.Ref, "attribution", map[string]any{"assignee": who})
+}
+
+// split takes the requests ticked into a new case (one: undoing a link).
+func (h *Handler) split(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	dest, _, err := h.deps.Store.MoveRequests(r.Context(), f.Ref, r.PostForm["demande"], "", casestore.Change{Actor: p.Name, Reason: strings.TrimSpace(r.PostFormValue("motif"))})
+	if err != nil {
+		h.refused(w, r, f, p, err, "Séparation refusée : ")
+		return
+	}
+	h.done(w, r, p, "case.split", f.Ref, dest, "separation", map[string]any{"to": dest})
+}
+
+// merge puts the case into another one the person may see.
+func (h *Handler) merge(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	into := strings.ToUpper(strings.TrimSpace(r.PostFormValue("dans")))
+	target, err := h.deps.Store.CaseFile(r.Context(), into)
+	terr := ""
+	if err == nil && target.Territory != nil {
+		terr = *target.Territory
+	}
+	if err != nil || !p.SeesCase(target.Competence, terr) {
+		h.showCase(w, r, f, p, http.StatusUnprocessableEntity, "Fusion refusée : le dossier « "+into+" » est introuvable.", "")
+		return
+	}
+	if _, err := h.deps.Store.Merge(r.Context(), f.Ref, into, casestore.Change{Actor: p.Name, Reason: strings.TrimSpace(r.PostFormValue("motif"))}); err != nil {
+		h.refused(w, r, f, p, err, "Fusion refusée : ")
+		return
+	}
+	h.done(w, r, p, "case.merge", f.Ref, into, "fusion", map[string]any{"into": into})
+}
+
+// unmerge gives a merged case its requests back.
+func (h *Handler) unmerge(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.deps.Store.Unmerge(r.Context(), f.Ref, casestore.Change{Actor: p.Name, Reason: strings.TrimSpace(r.PostFormValue("motif"))}); err != nil {
+		h.refused(w, r, f, p, err, "Annulation refusée : ")
+		return
+	}
+	h.done(w, r, p, "case.unmerge", f.Ref, f.Ref, "defusion", nil)
+}
+
 // guess is one of the router's hypotheses for a triage case.
 type guess struct {
 	Code    string
@@ -794,6 +892,14 @@ func doneLabel(d string) string {
 		return "Dossier réorienté."
 	case "note":
 		return "Note ajoutée."
+	case "attribution":
+		return "Attribution enregistrée."
+	case "separation":
+		return "Demande(s) séparée(s) dans ce nouveau dossier."
+	case "fusion":
+		return "Dossier fusionné dans celui-ci."
+	case "defusion":
+		return "Fusion annulée : le dossier a repris ses demandes."
 	case "reponse":
 		return "Réponse enregistrée : elle part par le canal choisi et apparaît sur la page de suivi du demandeur."
 	}

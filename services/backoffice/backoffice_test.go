@@ -227,3 +227,70 @@ func trackingOf(t *testing.T, st stack.Stack, ref string) string {
 	testkit.QueryRow(t, st.DBURL, `SELECT r.tracking_code FROM requests r JOIN cases c ON c.id = r.case_id WHERE c.ref = $1 LIMIT 1`, []any{ref}, &code)
 	return code
 }
+
+// Assign, split a request into its own case, merge it back and undo the
+// merge — all from the case page, each an event of the history.
+func TestCaseActions(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
+		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	st.Auth.Register(mux)
+	mux.Handle("/bo/", bo)
+	srv := httptest.NewServer(st.Auth.Middleware(mux))
+	t.Cleanup(srv.Close)
+	if _, err := st.Auth.CreateAccount(ctx, "julie", "Julie", auth.RoleTeam, "mot-de-passe-julie", []string{"dechets"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: "Bac cassé.",
+		Citizen: &schemas.Citizen{Email: "lea@example.net"}, Hints: &schemas.Hints{Competence: "dechets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
+		s, err := st.Store.RequestStatus(ctx, first.ID)
+		if err == nil && s.CaseRef != nil {
+			ref = *s.CaseRef
+		}
+		return ref != ""
+	})
+	second, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: "Et les encombrants, dossier " + ref,
+		Citizen: &schemas.Citizen{Email: "lea@example.net"}, Hints: &schemas.Hints{Competence: "dechets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "linked", func() bool {
+		s, err := st.Store.RequestStatus(ctx, second.ID)
+		return err == nil && s.CaseRef != nil && *s.CaseRef == ref
+	})
+	julie := signIn(t, srv.URL, "julie", "mot-de-passe-julie")
+	_, page := julie.get("/bo/dossiers/" + ref)
+	code, page := julie.post(page, "/bo/dossiers/"+ref+"/attribution", url.Values{"a": {"julie"}})
+	if code != 200 || !strings.Contains(page, "Attribution enregistrée.") || !strings.Contains(page, "<dt>Attribué à</dt><dd>julie</dd>") {
+		t.Fatalf("assign: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+ref+"/separer", url.Values{"demande": {second.ID}, "motif": {"autre sujet"}})
+	if code != 200 || !strings.Contains(page, "séparée(s) dans ce nouveau dossier") || strings.Contains(page, "<h1>Dossier "+ref+"</h1>") {
+		t.Fatalf("split: %d\n%s", code, page)
+	}
+	newRef := regexp.MustCompile(`<h1>Dossier (AMP-\d{4}-\d+)</h1>`).FindStringSubmatch(page)[1]
+	code, page = julie.post(page, "/bo/dossiers/"+newRef+"/fusionner", url.Values{"dans": {ref}, "motif": {"finalement le même"}})
+	if code != 200 || !strings.Contains(page, "Dossier fusionné dans celui-ci.") {
+		t.Fatalf("merge: %d\n%s", code, page)
+	}
+	_, page = julie.get("/bo/dossiers/" + newRef)
+	code, page = julie.post(page, "/bo/dossiers/"+newRef+"/defusionner", url.Values{"motif": {"erreur"}})
+	if code != 200 || !strings.Contains(page, "Fusion annulée") || !strings.Contains(page, `data-etat="received"`) {
+		t.Fatalf("unmerge: %d\n%s", code, page)
+	}
+	code, page = julie.post(page, "/bo/dossiers/"+newRef+"/fusionner", url.Values{"dans": {"AMP-2026-999999"}, "motif": {"x"}})
+	if code != 422 || !strings.Contains(page, "introuvable") {
+		t.Errorf("merge into an unknown case: %d", code)
+	}
+}

@@ -80,3 +80,30 @@ func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change
 		return err
 	})
 }
+
+// Assign gives a case to a person of its team ("" takes it back).
+func (s *Store) Assign(ctx context.Context, ref, assignee string, ch Change) ([]OutboxMsg, error) {
+	assignee = strings.TrimSpace(assignee)
+	if len(assignee) > 128 || strings.TrimSpace(ch.Actor) == "" {
+		return nil, fault.E(fault.Invalid, errors.New("casestore: attribution invalide (identifiant de 128 caractères au plus)"))
+	}
+	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
+		c, err := t.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(ctx, `UPDATE cases SET assignee = NULLIF($2, ''), updated_at = now() WHERE id = $1`, c.ID, assignee); err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("casestore: assign %s: %w", ref, err))
+		}
+		summary := "attribué à " + assignee
+		if assignee == "" {
+			summary = "attribution retirée"
+		}
+		ev := humanEvent(schemas.EventAssigned, c, ch, summary, map[string]any{"assignee": assignee})
+		if ch.Reason == "" {
+			delete(ev.Data, "reason")
+		}
+		_, err = t.AppendEvent(ctx, c, ev)
+		return err
+	})
+}
