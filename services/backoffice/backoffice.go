@@ -27,6 +27,7 @@ import (
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/htmlpage"
+	"github.com/ampmetropole/guichet/services/letterpdf"
 	"github.com/ampmetropole/guichet/services/lifecycle"
 	"github.com/ampmetropole/guichet/services/territory"
 )
@@ -115,6 +116,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("GET /bo/dossiers", read(http.HandlerFunc(h.queue)))
 	h.mux.Handle("GET /bo/dossiers/{ref}", read(http.HandlerFunc(h.caseFile)))
 	h.mux.Handle("GET /bo/pieces/{sha}", read(http.HandlerFunc(h.piece)))
+	h.mux.Handle("GET /bo/dossiers/{ref}/courriers/{event}", read(http.HandlerFunc(h.letter)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/etat", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.transition)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/orienter", d.Guard.RequirePage(auth.PermCaseReroute)(http.HandlerFunc(h.reroute)))
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
@@ -758,6 +760,41 @@ func (h *Handler) triage(w http.ResponseWriter, r *http.Request) {
 		data.Items = append(data.Items, item)
 	}
 	h.render(w, "triage", http.StatusOK, data)
+}
+
+// letter renders a reply by post as a PDF for the mailroom to print.
+func (h *Handler) letter(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.loadCase(w, r)
+	if !ok {
+		return
+	}
+	id := strings.TrimSuffix(r.PathValue("event"), ".pdf")
+	for _, e := range f.Events {
+		if e.ID != id || e.Type != schemas.EventReplied || e.Data["channel"] != casestore.ReplyLetter {
+			continue
+		}
+		str := func(k string) string { v, _ := e.Data[k].(string); return v }
+		org := h.deps.Catalogue.Organisation
+		service := h.deps.Catalogue.ServiceFor(f.Competence)
+		pdf, err := letterpdf.Render(letterpdf.Letter{
+			From: append([]string{org.Name, service}, strings.Split(org.Address, ", ")...),
+			To:   str("to"), Place: "Marseille", Date: e.At, Ref: f.Ref, Subject: str("subject"), Body: str("message"),
+			Signoff: service, Contact: fmt.Sprintf("%s — %s, %s — dossier %s", org.ServiceDesk, org.Phone, org.Hours, f.Ref),
+		})
+		if err != nil {
+			h.deps.Log.Error("reply letter", "ref", f.Ref, "err", err)
+			http.Error(w, "Le courrier n'a pas pu être mis en page.", http.StatusInternalServerError)
+			return
+		}
+		if err := h.deps.Guard.Audit(r.Context(), p, "case.letter", f.Ref, map[string]any{"event": id}); err != nil {
+			h.deps.Log.Warn("audit log not written", "err", err)
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", `inline; filename="`+f.Ref+`-courrier.pdf"`)
+		_, _ = w.Write(pdf)
+		return
+	}
+	http.NotFound(w, r)
 }
 
 // piece shows an attachment or a scanned letter of a case's request.

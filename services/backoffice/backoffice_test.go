@@ -155,11 +155,20 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code != 200 || !strings.Contains(page, "Note ajoutée.") || !strings.Contains(page, "Livraison demandée au prestataire.") {
 		t.Fatalf("note: %d\n%s", code, page)
 	}
+	code, page = julie.post(page, "/bo/dossiers/"+bin+"/reponse", url.Values{"canal": {"letter"}, "destinataire": {"Mme Léa Martinez\n12 rue Paradis\n13006 Marseille"},
+		"objet": {"Votre bac"}, "message": {"Madame, votre bac arrive jeudi."}})
+	pdfLink := regexp.MustCompile(`href="(/bo/dossiers/` + bin + `/courriers/[0-9a-f-]+\.pdf)"`).FindStringSubmatch(page)
+	if code != 200 || pdfLink == nil {
+		t.Fatalf("letter reply: %d\n%s", code, page)
+	}
+	if code, pdf := julie.get(pdfLink[1]); code != 200 || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Fatalf("letter PDF: %d", code)
+	}
 	if code, page := julie.post(page, "/bo/dossiers/"+bin+"/reponse", url.Values{"canal": {"pigeon"}, "destinataire": {"x"}, "message": {"y"}}); code != 422 || !strings.Contains(page, "Réponse refusée") {
 		t.Fatalf("bad reply: %d", code)
 	}
 	tr, err := st.Store.Tracking(ctx, trackingOf(t, st, bin))
-	if err != nil || len(tr.Replies) != 1 || tr.Replies[0].Message != "Un nouveau bac sera livré jeudi." {
+	if err != nil || len(tr.Replies) != 2 || tr.Replies[0].Message != "Un nouveau bac sera livré jeudi." {
 		t.Fatalf("the citizen's status page: %+v %v", tr.Replies, err)
 	}
 	if code, _ := julie.get("/bo/tri"); code != 403 {

@@ -27,9 +27,15 @@ func Paris() *time.Location { return paris }
 // DateTime formats t as « 27 novembre 2026 à 09 h 14 », Paris time.
 func DateTime(t time.Time) string {
 	t = t.In(paris)
+	return fmt.Sprintf("%s à %02d h %02d", Date(t), t.Hour(), t.Minute())
+}
+
+// Date formats t as « 27 novembre 2026 » (« 1er » for the first), Paris time.
+func Date(t time.Time) string {
+	t = t.In(paris)
 	day := fmt.Sprint(t.Day())
 	if t.Day() == 1 {
 		day = "1er"
 	}
-	return fmt.Sprintf("%s %s %d à %02d h %02d", day, months[t.Month()-1], t.Year(), t.Hour(), t.Minute())
+	return fmt.Sprintf("%s %s %d", day, months[t.Month()-1], t.Year())
 }
