@@ -303,3 +303,94 @@ func TestCaseActions(t *testing.T) {
 		t.Errorf("merge into an unknown case: %d", code)
 	}
 }
+
+// Every back-office route, walked without a session, with roles that may
+// not, with a team member of another competence, and with one who may.
+func TestEveryPageNeedsTheRightPerson(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
+		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	st.Auth.Register(mux)
+	mux.Handle("/bo/", bo)
+	srv := httptest.NewServer(st.Auth.Middleware(mux))
+	t.Cleanup(srv.Close)
+	rc, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: "Bac cassé.",
+		Location: &schemas.Location{PostalCode: "13400"}, Hints: &schemas.Hints{Competence: "dechets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
+		s, err := st.Store.RequestStatus(ctx, rc.ID)
+		if err == nil && s.CaseRef != nil {
+			ref = *s.CaseRef
+		}
+		return ref != ""
+	})
+	people := map[string]person{}
+	for _, a := range []struct {
+		login, role string
+		comp        []string
+	}{
+		{"agent", auth.RoleAgent, nil}, {"courrier", auth.RoleMailroom, nil}, {"voirie", auth.RoleTeam, []string{"voirie"}},
+		{"dechets", auth.RoleTeam, []string{"dechets"}}, {"chef", auth.RoleSupervisor, nil}, {"admin", auth.RoleAdmin, nil},
+	} {
+		if _, err := st.Auth.CreateAccount(ctx, a.login, a.login, a.role, "mot-de-passe-"+a.login, a.comp, nil); err != nil {
+			t.Fatal(err)
+		}
+		people[a.login] = signIn(t, srv.URL, a.login, "mot-de-passe-"+a.login)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	c := "/bo/dossiers/" + ref
+	// who → status; "-" is nobody signed in.
+	for _, tc := range []struct {
+		method, path string
+		want         map[string]int
+	}{
+		{"GET", "/bo/", map[string]int{"-": 302, "agent": 200, "voirie": 200}},
+		{"GET", "/bo/dossiers", map[string]int{"-": 302, "courrier": 200, "dechets": 200}},
+		{"GET", c, map[string]int{"-": 302, "voirie": 404, "dechets": 200, "agent": 200, "chef": 200}},
+		{"GET", "/bo/tri", map[string]int{"-": 302, "agent": 403, "dechets": 403, "chef": 200}},
+		{"GET", "/bo/tableau", map[string]int{"-": 302, "courrier": 403, "dechets": 403, "chef": 200, "admin": 200}},
+		{"GET", "/bo/audit", map[string]int{"-": 302, "chef": 403, "admin": 200}},
+		{"POST", c + "/etat", map[string]int{"-": 303, "agent": 403, "courrier": 403, "voirie": 404}},
+		{"POST", c + "/orienter", map[string]int{"-": 303, "agent": 403, "voirie": 404}},
+		{"POST", c + "/note", map[string]int{"-": 303, "courrier": 403, "voirie": 404}},
+		{"POST", c + "/reponse", map[string]int{"-": 303, "agent": 403, "voirie": 404}},
+		{"POST", c + "/attribution", map[string]int{"-": 303, "agent": 403, "voirie": 404}},
+		{"POST", c + "/separer", map[string]int{"-": 303, "courrier": 403, "voirie": 404}},
+		{"POST", c + "/fusionner", map[string]int{"-": 303, "agent": 403, "voirie": 404}},
+		{"POST", c + "/defusionner", map[string]int{"-": 303, "agent": 403, "voirie": 404}},
+	} {
+		for who, want := range tc.want {
+			var code int
+			if who == "-" {
+				req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(""))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := noRedirect.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				code = resp.StatusCode
+				if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/bo/connexion") {
+					t.Errorf("%s %s without a session: sent to %q", tc.method, tc.path, loc)
+				}
+			} else if tc.method == "GET" {
+				code, _ = people[who].get(tc.path)
+			} else {
+				_, home := people[who].get("/bo/")
+				code, _ = people[who].post(home, tc.path, url.Values{"vers": {"qualified"}})
+			}
+			if code != want {
+				t.Errorf("%s %s as %s: %d, want %d", tc.method, tc.path, who, code, want)
+			}
+		}
+	}
+}

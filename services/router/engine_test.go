@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/classify"
@@ -171,5 +172,33 @@ func TestNewCasesGetTheirDeadline(t *testing.T) {
 	testkit.QueryRow(t, b.dbURL, `SELECT deadline FROM cases WHERE ref = $1`, []any{d.CaseRef}, &due)
 	if want := cal.Due(req.ReceivedAt, cat.Budget(d.Competence, "normal")); !due.Equal(want) {
 		t.Errorf("deadline %s, want %s (%s, %v)", due.In(loc), want.In(loc), d.Competence, cat.Budget(d.Competence, "normal"))
+	}
+}
+
+// A deadline that passes while no router runs is marked when one starts
+// again, once, however many restarts follow.
+func TestBreachSurvivesRestarts(t *testing.T) {
+	b := setup(t)
+	r := startRouter(t, b)
+	rc, err := b.intake.Submit(context.Background(), webRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decisionOf(t, b.dbURL, rc.ID)
+	r.Stop()
+	testkit.Exec(t, b.dbURL, `UPDATE cases SET deadline = now() - interval '1 hour' WHERE ref = $1`, d.CaseRef)
+	for i := range 3 {
+		r := startRouter(t, b)
+		testkit.Eventually(t, 10*time.Second, "breach marked", func() bool {
+			return testkit.Count(t, b.dbURL, `SELECT count(*) FROM case_events WHERE type = 'deadline_breached'`) == 1
+		})
+		time.Sleep(500 * time.Millisecond) // a few relay ticks (200 ms)
+		r.Stop()
+		if n := testkit.Count(t, b.dbURL, `SELECT count(*) FROM case_events WHERE type = 'deadline_breached'`); n != 1 {
+			t.Fatalf("start %d: %d breach events", i+1, n)
+		}
+	}
+	if n := testkit.StreamMsgs(t, b.conn, bus.StreamCases); n != 2 {
+		t.Errorf("%d messages on CASES, want the creation and one breach", n)
 	}
 }
