@@ -189,7 +189,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	}
 	if withAgent {
 		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, CSRF: a.auth.CSRFField,
-			Agent: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Log: log.With("service", "agent")})
+			Agent: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Tasks: a.store, Log: log.With("service", "agent")})
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +200,8 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if err != nil {
 			return nil, err
 		}
-		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, CSRF: a.auth.CSRFField, Log: log.With("service", "mailroom")}
+		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, CSRF: a.auth.CSRFField, Tasks: a.store,
+			Who: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Log: log.With("service", "mailroom")}
 		if mail != nil {
 			dd.Mail, dd.Requests, dd.Correct = mail, a.store, mailroom.NewCorrector(mail, a.store)
 		}

@@ -93,7 +93,10 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	mux.Handle("/bo/", bo)
 	srv := httptest.NewServer(st.Auth.Middleware(mux))
 	t.Cleanup(srv.Close)
-	for _, a := range []struct{ login, role string; comp []string }{
+	for _, a := range []struct {
+		login, role string
+		comp        []string
+	}{
 		{"julie", auth.RoleTeam, []string{"dechets"}}, {"paul", auth.RoleTeam, []string{"voirie"}}, {"nadia", auth.RoleSupervisor, nil},
 	} {
 		if _, err := st.Auth.CreateAccount(ctx, a.login, strings.ToUpper(a.login[:1])+a.login[1:], a.role, "mot-de-passe-"+a.login, a.comp, nil); err != nil {

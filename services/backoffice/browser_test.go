@@ -87,7 +87,7 @@ func TestBrowserTeamMemberWorksACase(t *testing.T) {
 	steps = append(steps,
 		// Answer with the "prise en charge" template.
 		chromedp.WaitVisible(chromedp.CSS(`a[href$="modele=prise-en-charge#message"]`)),
-		chromedp.Navigate(srv.URL + "/bo/dossiers/" + ref + "?modele=prise-en-charge#message"), // what the link does
+		chromedp.Navigate(srv.URL+"/bo/dossiers/"+ref+"?modele=prise-en-charge#message"), // what the link does
 		chromedp.WaitVisible(chromedp.CSS(`#message`)),
 		chromedp.Click(chromedp.CSS(`form[action$="/reponse"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`a[href$="modele=prise-en-charge#message"]`)),

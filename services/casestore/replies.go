@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/jackc/pgx/v5"
 )
 
 // Reply channels.
@@ -100,6 +102,76 @@ func (s *Store) Assign(ctx context.Context, ref, assignee string, ch Change) ([]
 			summary = "attribution retirée"
 		}
 		ev := humanEvent(schemas.EventAssigned, c, ch, summary, map[string]any{"assignee": assignee})
+		if ch.Reason == "" {
+			delete(ev.Data, "reason")
+		}
+		_, err = t.AppendEvent(ctx, c, ev)
+		return err
+	})
+}
+
+// ReplyTask is a reply by post to print and send, or a call-back to make.
+type ReplyTask struct {
+	EventID string
+	CaseRef string
+	Channel string
+	To      string
+	Subject string
+	Message string
+	At      time.Time
+	Actor   string // who wrote the reply
+}
+
+// ReplyTasks lists the replies of a channel (letter or callback) not done
+// yet, oldest first.
+func (s *Store) ReplyTasks(ctx context.Context, channel string, limit int) ([]ReplyTask, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.id::text, c.ref, e.payload->'data'->>'channel', COALESCE(e.payload->'data'->>'to', ''),
+		       COALESCE(e.payload->'data'->>'subject', ''), COALESCE(e.payload->'data'->>'message', ''), e.at, COALESCE(e.actor_id, '')
+		FROM case_events e JOIN cases c ON c.id = e.case_id
+		WHERE e.type = 'replied' AND e.payload->'data'->>'channel' = $1
+		  AND NOT EXISTS (SELECT 1 FROM reply_tasks_done d WHERE d.event_id = e.id)
+		ORDER BY e.at LIMIT $2`, channel, limit)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: reply tasks: %w", err))
+	}
+	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReplyTask])
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: reply tasks: %w", err))
+	}
+	return tasks, nil
+}
+
+// ReplyTaskDone records that a letter was posted or a call-back made, and
+// adds it to the case history.
+func (s *Store) ReplyTaskDone(ctx context.Context, eventID string, ch Change) ([]OutboxMsg, error) {
+	if strings.TrimSpace(ch.Actor) == "" {
+		return nil, fault.E(fault.Invalid, errors.New("casestore: qui l'a fait (actor) est obligatoire"))
+	}
+	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
+		var ref, channel string
+		err := t.tx.QueryRow(ctx, `
+			SELECT c.ref, e.payload->'data'->>'channel' FROM case_events e JOIN cases c ON c.id = e.case_id
+			WHERE e.id = $1 AND e.type = 'replied'`, eventID).Scan(&ref, &channel)
+		if errors.Is(err, pgx.ErrNoRows) || channel == ReplyEmail {
+			return notFound("reply task", eventID)
+		}
+		if err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("casestore: reply task %s: %w", eventID, err))
+		}
+		tag, err := t.tx.Exec(ctx, `INSERT INTO reply_tasks_done (event_id, done_by) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, ch.Actor)
+		if err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("casestore: reply task %s: %w", eventID, err))
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // already done: once is enough
+		}
+		c, err := t.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		summary := map[string]string{ReplyLetter: "courrier de réponse posté", ReplyCallback: "rappel téléphonique fait"}[channel]
+		ev := humanEvent(schemas.EventNoteAdded, c, ch, summary, map[string]any{"text": summary, "reply": eventID})
 		if ch.Reason == "" {
 			delete(ev.Data, "reason")
 		}

@@ -49,6 +49,12 @@ type Calls interface {
 	Accept(ctx context.Context, c telephony.Call, adapter string) (telephony.Accepted, error)
 }
 
+// Tasks are the call-backs teams asked the call centre to make.
+type Tasks interface {
+	ReplyTasks(ctx context.Context, channel string, limit int) ([]casestore.ReplyTask, error)
+	ReplyTaskDone(ctx context.Context, eventID string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+}
+
 // Deps are the console's collaborators.
 type Deps struct {
 	Store     Store
@@ -60,6 +66,8 @@ type Deps struct {
 	// Agent names the signed-in agent, who logs the calls; nil or "": the
 	// "agent" parameter the telephony's screen-pop gives.
 	Agent func(r *http.Request) string
+	// Tasks: the call-backs to make; nil: not shown.
+	Tasks Tasks
 	Log   *slog.Logger
 }
 
@@ -93,6 +101,9 @@ func New(deps Deps) (*Handler, error) {
 	}
 	h.mux.HandleFunc("GET /agent", h.show)
 	h.mux.HandleFunc("POST /agent/appels", h.logCall)
+	if deps.Tasks != nil {
+		h.mux.HandleFunc("POST /agent/rappels/{id}/fait", h.calledBack)
+	}
 	h.mux.Handle("GET /agent/static/", http.StripPrefix("/agent/static/", http.FileServerFS(static)))
 	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
 	return h, nil
@@ -135,6 +146,8 @@ type page struct {
 	Competences []catalogue.Competence
 	Formats     []string
 	CSRF        template.HTML
+	CallBacks   []casestore.ReplyTask
+	CalledBack  bool
 }
 
 // logForm keeps what the agent typed when logging fails.
@@ -207,6 +220,26 @@ func (h *Handler) search(ctx context.Context, p *page) {
 	p.Cards = cards
 }
 
+// calledBack records that a call-back asked by a team was made.
+func (h *Handler) calledBack(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	who := h.agent(r, "")
+	if who == "" {
+		who = "centre d'appels"
+	}
+	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: who})
+	if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Invalid {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		h.deps.Log.Error("call-back done", "err", err)
+		h.render(w, r, http.StatusServiceUnavailable, page{Error: "Le rappel n'a pas pu être enregistré : réessayez dans quelques instants."})
+		return
+	}
+	http.Redirect(w, r, "/agent?rappel=1", http.StatusSeeOther)
+}
+
 // agent is who logs calls: the signed-in agent, else what the page says.
 func (h *Handler) agent(r *http.Request, given string) string {
 	if h.deps.Agent != nil {
@@ -220,6 +253,14 @@ func (h *Handler) agent(r *http.Request, given string) string {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
+	}
+	if h.deps.Tasks != nil {
+		tasks, err := h.deps.Tasks.ReplyTasks(r.Context(), casestore.ReplyCallback, 50)
+		if err != nil {
+			h.deps.Log.Error("call-backs to make", "err", err)
+		}
+		p.CallBacks = tasks
+		p.CalledBack = r.URL.Query().Get("rappel") != ""
 	}
 	p.Competences = h.deps.Catalogue.Competences
 	p.Formats = []string{transcript.FormatVTT, transcript.FormatSRT, transcript.FormatWhisper, transcript.FormatTranscribe, transcript.FormatGoogle, transcript.FormatText}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 func setup(t *testing.T) (stack.Stack, *httptest.Server, string) {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	h, err := console.New(console.Deps{Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)), Catalogue: st.Catalogue, Log: testkit.Logger(t)})
+	h, err := console.New(console.Deps{Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)), Catalogue: st.Catalogue,
+		Tasks: st.Store, Agent: func(r *http.Request) string { return r.Header.Get("X-Test-Signed-In") }, Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +150,48 @@ func TestLogCallOntoCaseOrAsNewRequest(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site post: %v %v", resp, err)
+	}
+}
+
+// A team's call-back request shows on the console until an agent says it
+// was made.
+func TestCallBacks(t *testing.T) {
+	st, srv, ref := setup(t)
+	ctx := context.Background()
+	if _, err := st.Store.Reply(ctx, ref, casestore.ReplyRequest{Channel: casestore.ReplyCallback, To: "+33639981427",
+		Message: "Rappeler pour fixer un rendez-vous."}, casestore.Change{Actor: "camille"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`action="(/agent/rappels/[0-9a-f-]+/fait)"`).FindSubmatch(page)
+	if m == nil || !strings.Contains(string(page), "Rappeler pour fixer un rendez-vous.") {
+		t.Fatalf("call-backs:\n%s", page)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	done, _ := http.NewRequest("POST", srv.URL+string(m[1]), strings.NewReader(""))
+	done.Header.Set("X-Test-Signed-In", "agent-07") // who auth would say is signed in
+	resp, err = noRedirect.Do(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("done: %d", resp.StatusCode)
+	}
+	tasks, err := st.Store.ReplyTasks(ctx, casestore.ReplyCallback, 10)
+	if err != nil || len(tasks) != 0 {
+		t.Errorf("call-backs left: %v %v", tasks, err)
+	}
+	c, _ := st.Store.Case(ctx, ref)
+	if last := c.Events[len(c.Events)-1]; last.Summary != "rappel téléphonique fait" || last.Actor.ID != "agent-07" {
+		t.Errorf("history %+v", last)
+	}
+	if resp, _ := noRedirect.PostForm(srv.URL+"/agent/rappels/0190d3a8-0000-7000-8000-000000000000/fait", url.Values{}); resp.StatusCode != 404 {
+		t.Errorf("unknown call-back: %d", resp.StatusCode)
 	}
 }

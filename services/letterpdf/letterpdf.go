@@ -18,15 +18,15 @@ import (
 
 // Letter is what goes on the page.
 type Letter struct {
-	From     []string // the sender's block: organisation, service, address lines
-	To       string   // the recipient's postal address, one line each
-	Place    string   // "Marseille"
-	Date     time.Time
-	Ref      string
-	Subject  string
-	Body     string
-	Signoff  string // the service that signs
-	Contact  string // how to reach the service, at the foot
+	From    []string // the sender's block: organisation, service, address lines
+	To      string   // the recipient's postal address, one line each
+	Place   string   // "Marseille"
+	Date    time.Time
+	Ref     string
+	Subject string
+	Body    string
+	Signoff string // the service that signs
+	Contact string // how to reach the service, at the foot
 }
 
 // Render returns the letter as a one- or several-page A4 PDF.

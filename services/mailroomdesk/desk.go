@@ -54,6 +54,12 @@ type Corrector interface {
 	Correct(ctx context.Context, requestID, text, operator string) (mailroom.Result, error)
 }
 
+// Tasks are the replies by post waiting to be printed and posted.
+type Tasks interface {
+	ReplyTasks(ctx context.Context, channel string, limit int) ([]casestore.ReplyTask, error)
+	ReplyTaskDone(ctx context.Context, eventID string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+}
+
 // Deps are the desk's collaborators.
 type Deps struct {
 	Letters  Letters
@@ -64,7 +70,11 @@ type Deps struct {
 	// CSRF gives a form's anti-forgery field for the signed-in operator
 	// (auth.Service.CSRFField); nil: none.
 	CSRF func(r *http.Request) template.HTML
-	Log  *slog.Logger
+	// Tasks and Who: the replies to post, and who says one was posted;
+	// nil: not shown.
+	Tasks Tasks
+	Who   func(r *http.Request) string
+	Log   *slog.Logger
 }
 
 // Handler serves /courrier.
@@ -104,6 +114,9 @@ func New(deps Deps) (*Handler, error) {
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
+	if deps.Tasks != nil && deps.Who != nil {
+		h.mux.HandleFunc("POST /courrier/reponses/{id}/poste", h.posted)
+	}
 	if deps.Correct != nil {
 		h.mux.HandleFunc("GET /courrier/lettres/{id}/correction", h.correctForm)
 		h.mux.HandleFunc("POST /courrier/lettres/{id}/correction", h.correct)
@@ -125,10 +138,12 @@ type page struct {
 	Correct   bool
 	Today     string
 	CSRF      template.HTML
+	ToPost    []casestore.ReplyTask
+	Posted    bool
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	p := page{Uploaded: r.URL.Query().Get("envoye"), Corrected: r.URL.Query().Get("corrige")}
+	p := page{Uploaded: r.URL.Query().Get("envoye"), Corrected: r.URL.Query().Get("corrige"), Posted: r.URL.Query().Get("poste") != ""}
 	h.render(w, r, http.StatusOK, p)
 }
 
@@ -147,6 +162,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	p.Today = frtime.DateTime(time.Now())
 	p.Upload = h.deps.Mail != nil
 	p.Correct = h.deps.Correct != nil
+	if h.deps.Tasks != nil && h.deps.Who != nil {
+		tasks, err := h.deps.Tasks.ReplyTasks(r.Context(), casestore.ReplyLetter, 100)
+		if err != nil {
+			h.deps.Log.Error("letters to post", "err", err)
+		}
+		p.ToPost = tasks
+	}
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
 	}
@@ -210,6 +232,26 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/courrier?envoye="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
+}
+
+// posted records that a reply letter was printed and posted.
+func (h *Handler) posted(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !uuidPattern.MatchString(id) {
+		http.NotFound(w, r)
+		return
+	}
+	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: h.deps.Who(r)})
+	if fault.KindOf(err) == fault.NotFound {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		h.deps.Log.Error("letter posted", "err", err)
+		h.render(w, r, http.StatusServiceUnavailable, page{Error: "L'envoi n'a pas pu être enregistré : réessayez dans quelques instants."})
+		return
+	}
+	http.Redirect(w, r, "/courrier?poste=1", http.StatusSeeOther)
 }
 
 // correctionPage is the form to correct a letter's text.

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/extract"
@@ -141,5 +143,58 @@ func TestUploadListAndViewScan(t *testing.T) {
 	_, page = get(t, srv.URL+"/courrier")
 	if !strings.Contains(page, "Motif : scan : PDF chiffré") || !strings.Contains(page, "message rejeté") || !strings.Contains(page, "en échec ou rejetés") {
 		t.Errorf("rejection not shown:\n%s", page)
+	}
+}
+
+// Replies by post wait on the mailroom's page until someone posts them.
+func TestLettersToPost(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files, Tasks: st.Store,
+		Who: func(*http.Request) string { return "courrier-01" }, Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	rc, err := st.Intake.Submit(ctx, schemas.Request{Channel: "mail", Source: schemas.Source{Adapter: "test"}, Body: "Bac cassé.", Hints: &schemas.Hints{Competence: "dechets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
+		s, err := st.Store.RequestStatus(ctx, rc.ID)
+		if err == nil && s.CaseRef != nil {
+			ref = *s.CaseRef
+		}
+		return ref != ""
+	})
+	if _, err := st.Store.Reply(ctx, ref, casestore.ReplyRequest{Channel: casestore.ReplyLetter, To: "M. Paul Roux\n8 avenue de la Gare\n13400 Aubagne",
+		Subject: "Votre bac", Message: "Un bac neuf arrive jeudi."}, casestore.Change{Actor: "julie"}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, srv.URL+"/courrier")
+	m := regexp.MustCompile(`action="(/courrier/reponses/[0-9a-f-]+/poste)"`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "Réponses à imprimer et poster (1)") || !strings.Contains(page, "/bo/dossiers/"+ref+"/courriers/") {
+		t.Fatalf("letters to post:\n%s", page)
+	}
+	resp, err := noRedirect.PostForm(srv.URL+m[1], url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("posted: %d", resp.StatusCode)
+	}
+	if _, page = get(t, srv.URL+"/courrier?poste=1"); strings.Contains(page, "Réponses à imprimer") || !strings.Contains(page, "Envoi enregistré") {
+		t.Errorf("after posting:\n%s", page)
+	}
+	c, err := st.Store.Case(ctx, ref)
+	if err != nil || c.Events[len(c.Events)-1].Summary != "courrier de réponse posté" || c.Events[len(c.Events)-1].Actor.ID != "courrier-01" {
+		t.Errorf("case history %+v %v", c.Events, err)
+	}
+	if code, _ := get(t, srv.URL+"/courrier"); code != 200 {
+		t.Errorf("page %d", code)
 	}
 }
