@@ -95,3 +95,30 @@ func TestExportTrainingCommand(t *testing.T) {
 		t.Errorf("bad date: exit %d", code)
 	}
 }
+
+func TestTokenCommand(t *testing.T) {
+	t.Setenv("DATABASE_URL", testkit.Database(t))
+	var out, errOut bytes.Buffer
+	if code := run([]string{"token", "create", "--role", "team", "--competence", "voirie", "--name", "telephonie"}, &out, &errOut); code != 0 {
+		t.Fatalf("create: %d %s", code, errOut.String())
+	}
+	if tok := strings.TrimSpace(out.String()); !strings.HasPrefix(tok, "gch_") || len(tok) < 40 {
+		t.Errorf("token %q", tok)
+	}
+	for _, args := range [][]string{
+		{"token"}, {"token", "list"}, {"token", "create", "--role", "pape"}, {"token", "revoke"},
+	} {
+		errOut.Reset()
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d (%s)", args, code, errOut.String())
+		}
+	}
+	errOut.Reset()
+	if code := run([]string{"token", "create", "--role", "team", "--competence", "police"}, &out, &errOut); code == 0 {
+		t.Errorf("unknown competence accepted")
+	}
+	out.Reset()
+	if code := run([]string{"token", "revoke", "--name", "telephonie"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "révoqué") {
+		t.Errorf("revoke: %d %s %s", code, out.String(), errOut.String())
+	}
+}
