@@ -30,6 +30,7 @@ Usage:
   guichet route-eval FICHIER.jsonl [--json] [--errors]     mesure le routage sur des demandes étiquetées
   guichet export-training [--out FICHIER] [--since DATE]  exporte les demandes classées par une personne (tri, réorientation)
   guichet token create --role ROLE [--competence C]...    crée un jeton d'API (revoke --name NOM pour le révoquer)
+  guichet bench [--requests N] [--concurrency C] [--json] mesure le débit de bout en bout et ses références
   guichet version
 
 "guichet COMMANDE -h" liste les options et variables d'environnement de chaque commande.
@@ -62,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runExportTraining(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = runToken(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":

@@ -122,3 +122,31 @@ func TestTokenCommand(t *testing.T) {
 		t.Errorf("revoke: %d %s %s", code, out.String(), errOut.String())
 	}
 }
+
+// TestBenchCommand runs a small benchmark: it must route every request and
+// report every figure (the figures themselves are for the README, not for
+// a test to judge).
+func TestBenchCommand(t *testing.T) {
+	t.Setenv("NATS_URL", "")
+	t.Setenv("DATABASE_URL", "")
+	t.Chdir("../..") // the corpus the requests are written from
+	var out, errOut bytes.Buffer
+	if code := run([]string{"bench", "--requests", "60", "--concurrency", "4", "--json"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var rep map[string]float64
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	for _, k := range []string{"e2e_rps", "intake_p99_ms", "e2e_p99_ms", "raw_js_rps", "raw_pg_rps", "ratio_pg"} {
+		if rep[k] <= 0 {
+			t.Errorf("%s = %v", k, rep[k])
+		}
+	}
+	if rep["n"] != 60 || rep["routed"] != 60 || rep["acknowledged"] != 60 {
+		t.Errorf("report %v", rep)
+	}
+	if code := run([]string{"bench", "--requests", "0"}, &out, &errOut); code != 2 {
+		t.Errorf("--requests 0: exit %d", code)
+	}
+}
