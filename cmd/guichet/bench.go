@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conc := fs.Int("concurrency", 32, "envois simultanés")
 	rate := fs.Int("rate", 0, "demandes par seconde (0 : au plus vite)")
 	asJSON := fs.Bool("json", false, "un objet JSON (e2e_rps, intake_p99_ms, e2e_p99_ms, raw_js_rps, raw_pg_rps, ratio_pg, n)")
+	cpuProfile := fs.String("cpuprofile", "", "écrit le profil CPU de la mesure de bout en bout dans ce fichier (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +113,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stderr, "%d demandes, %d envois simultanés, sur %d cœurs…\n", *n, *conc, runtime.NumCPU())
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench : %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench : %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep := benchReport{N: *n, Concurrency: *conc, Rate: *rate, CPUs: runtime.NumCPU()}
 	intake, start, err := benchIntake(ctx, "http://"+a.addr+"/api/v1/requests", bodies, *conc, *rate)
 	if err != nil {

@@ -42,6 +42,10 @@ type Message struct {
 // retried with back-off until MaxAttempts, then dead-lettered.
 type Handler func(ctx context.Context, m Message) error
 
+// BatchHandler processes messages together (one database transaction for
+// all, say) and returns one error per message, as Handler would.
+type BatchHandler func(ctx context.Context, ms []Message) []error
+
 // DeadLetterFunc is told about every message sent to DEAD, after the fact.
 type DeadLetterFunc func(ctx context.Context, m Message, reason error)
 
@@ -54,8 +58,13 @@ type ConsumerConfig struct {
 	Backoff        []time.Duration // delay before attempt n+1; the last one repeats
 	AckWait        time.Duration   // redelivery after a crash; default 30s
 	HandlerTimeout time.Duration   // default 20s
-	Workers        int             // messages handled at once; default 4
-	OnDeadLetter   DeadLetterFunc
+	Workers        int             // messages (or batches) handled at once; default 4
+	// BatchSize is the most messages a BatchHandler gets at once; a batch
+	// starts when a message arrives and closes when full or BatchLinger
+	// later (default 2 ms).
+	BatchSize    int
+	BatchLinger  time.Duration
+	OnDeadLetter DeadLetterFunc
 }
 
 func (c *ConsumerConfig) setDefaults() {
@@ -77,6 +86,12 @@ func (c *ConsumerConfig) setDefaults() {
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1
+	}
+	if c.BatchLinger <= 0 {
+		c.BatchLinger = 2 * time.Millisecond
+	}
 }
 
 // Validate reports a configuration that cannot work.
@@ -93,6 +108,7 @@ type Consumer struct {
 	js      jetstream.JetStream
 	pub     *Publisher
 	handler Handler
+	batch   BatchHandler
 	log     *slog.Logger
 
 	mu     sync.Mutex
@@ -109,6 +125,16 @@ func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slo
 	return &Consumer{cfg: cfg, js: js, pub: NewPublisher(js), handler: h, log: log.With("consumer", cfg.Durable)}, nil
 }
 
+// NewBatchConsumer prepares a consumer whose handler takes up to
+// cfg.BatchSize messages at once.
+func NewBatchConsumer(js jetstream.JetStream, cfg ConsumerConfig, h BatchHandler, log *slog.Logger) (*Consumer, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Consumer{cfg: cfg, js: js, pub: NewPublisher(js), batch: h, log: log.With("consumer", cfg.Durable)}, nil
+}
+
 // Start creates or updates the durable consumer and starts handling messages
 // until Stop.
 func (c *Consumer) Start(ctx context.Context) error {
@@ -120,13 +146,13 @@ func (c *Consumer) Start(ctx context.Context) error {
 		// The server keeps redelivering; we count attempts and dead-letter
 		// ourselves so that the reason is recorded, even after crashes.
 		MaxDeliver:    -1,
-		MaxAckPending: c.cfg.Workers * 16,
+		MaxAckPending: c.cfg.Workers * max(16, 2*c.cfg.BatchSize),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Durable, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.Workers * 2))
+	it, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.Workers * 2 * c.cfg.BatchSize))
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: messages: %w", c.cfg.Durable, err)
 	}
@@ -143,6 +169,10 @@ func (c *Consumer) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range c.cfg.Workers {
 		wg.Go(func() {
+			if c.batch != nil {
+				c.batches(workCtx, msgs)
+				return
+			}
 			for m := range msgs {
 				c.handle(workCtx, m)
 			}
@@ -186,12 +216,14 @@ func (c *Consumer) Stop() {
 	<-done
 }
 
-func (c *Consumer) handle(ctx context.Context, jm jetstream.Msg) {
+// message reads a delivery; false when it cannot be handled at all (no
+// metadata: terminated) or was abandoned (dead-lettered) already.
+func (c *Consumer) message(ctx context.Context, jm jetstream.Msg) (Message, *slog.Logger, bool) {
 	meta, err := jm.Metadata()
 	if err != nil {
 		c.log.Error("message without metadata", "err", err)
 		_ = jm.Term()
-		return
+		return Message{}, nil, false
 	}
 	m := Message{
 		Subject:  jm.Subject(),
@@ -202,17 +234,96 @@ func (c *Consumer) handle(ctx context.Context, jm jetstream.Msg) {
 		Sequence: meta.Sequence.Stream,
 	}
 	log := c.log.With("subject", m.Subject, "msg_id", m.MsgID, "seq", m.Sequence, "attempt", m.Attempt)
-
 	if m.Attempt > c.cfg.MaxAttempts {
 		// Earlier attempts never answered: the handler crashed or hung.
 		c.deadLetter(ctx, jm, m, fmt.Errorf("abandonné après %d remises sans réponse du traitement", m.Attempt-1), log)
+		return m, log, false
+	}
+	return m, log, true
+}
+
+func (c *Consumer) handle(ctx context.Context, jm jetstream.Msg) {
+	m, log, ok := c.message(ctx, jm)
+	if !ok {
 		return
 	}
-	err = c.run(ctx, m)
+	c.settle(ctx, jm, m, c.run(ctx, m), log, true)
+}
+
+// batches gathers messages into batches for the batch handler: a batch
+// opens with a message and closes when full or BatchLinger later.
+func (c *Consumer) batches(ctx context.Context, msgs <-chan jetstream.Msg) {
+	for first := range msgs {
+		batch := []jetstream.Msg{first}
+		linger := time.NewTimer(c.cfg.BatchLinger)
+	fill:
+		for len(batch) < c.cfg.BatchSize {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		c.handleBatch(ctx, batch)
+	}
+}
+
+func (c *Consumer) handleBatch(ctx context.Context, jms []jetstream.Msg) {
+	var ms []Message
+	var keep []jetstream.Msg
+	var logs []*slog.Logger
+	for _, jm := range jms {
+		if m, log, ok := c.message(ctx, jm); ok {
+			ms, keep, logs = append(ms, m), append(keep, jm), append(logs, log)
+		}
+	}
+	if len(ms) == 0 {
+		return
+	}
+	errs := c.runBatch(ctx, ms)
+	for i, jm := range keep {
+		// One acknowledgement a message, not waited for: the work is
+		// committed and idempotent, a redelivery is harmless.
+		c.settle(ctx, jm, ms[i], errs[i], logs[i], false)
+	}
+}
+
+// runBatch calls the batch handler with a timeout; a panic fails every
+// message of the batch.
+func (c *Consumer) runBatch(ctx context.Context, ms []Message) (errs []error) {
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandlerTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("handler panic", "panic", r, "stack", string(debug.Stack()))
+			errs = make([]error, len(ms))
+			for i := range errs {
+				errs[i] = fmt.Errorf("bus: handler panic: %v", r)
+			}
+		}
+	}()
+	errs = c.batch(hctx, ms)
+	if len(errs) != len(ms) {
+		panic(fmt.Sprintf("bus: batch handler returned %d results for %d messages", len(errs), len(ms)))
+	}
+	return errs
+}
+
+// settle acknowledges, retries or dead-letters a handled message.
+func (c *Consumer) settle(ctx context.Context, jm jetstream.Msg, m Message, err error, log *slog.Logger, wait bool) {
 	switch {
-	case err == nil:
+	case err == nil && wait:
 		if err := jm.DoubleAck(ctx); err != nil {
 			// The work is committed and idempotent: a redelivery is harmless.
+			log.Warn("ack failed", "err", err)
+		}
+	case err == nil:
+		if err := jm.Ack(); err != nil {
 			log.Warn("ack failed", "err", err)
 		}
 	case !fault.Retryable(err) || m.Attempt >= c.cfg.MaxAttempts:

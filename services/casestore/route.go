@@ -51,6 +51,50 @@ func (s *Store) Route(ctx context.Context, fn func(ctx context.Context, tx *Rout
 	return rt.pending, nil
 }
 
+// RouteBatch runs fn for items 0…n-1 in one transaction, each inside a
+// savepoint: an item that fails is rolled back alone (its error returned
+// at its index) and the others commit together — one commit, one disk
+// flush, for the whole batch. It returns the outbox messages of the items
+// that committed. When the commit itself fails, every item has that error.
+func (s *Store) RouteBatch(ctx context.Context, n int, fn func(ctx context.Context, tx *RouteTx, i int) error) ([]OutboxMsg, []error) {
+	errs := make([]error, n)
+	fail := func(err error) ([]OutboxMsg, []error) {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return nil, errs
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fail(fault.E(fault.Transient, fmt.Errorf("casestore: begin: %w", err)))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rt := &RouteTx{tx: tx, s: s}
+	for i := range n {
+		if _, err := tx.Exec(ctx, `SAVEPOINT item`); err != nil {
+			return fail(fault.E(fault.Transient, fmt.Errorf("casestore: savepoint: %w", err)))
+		}
+		before := len(rt.pending)
+		if err := fn(ctx, rt, i); err != nil {
+			errs[i] = err
+			rt.pending = rt.pending[:before]
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT item`); err != nil {
+				return fail(fault.E(fault.Transient, fmt.Errorf("casestore: rollback to savepoint: %w", err)))
+			}
+			continue
+		}
+		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT item`); err != nil {
+			return fail(fault.E(fault.Transient, fmt.Errorf("casestore: release savepoint: %w", err)))
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fail(fault.E(fault.Transient, fmt.Errorf("casestore: commit: %w", err)))
+	}
+	return rt.pending, errs
+}
+
 // ClaimRequest records the request (if the intake had not) and locks it. It
 // returns ErrAlreadyRouted when an earlier delivery already routed it.
 func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byte) error {

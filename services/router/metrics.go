@@ -12,6 +12,7 @@ type metrics struct {
 	dead      prometheus.Counter
 	relayed   prometheus.Counter
 	breached  prometheus.Counter
+	batch     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,6 +34,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "guichet_router_outbox_relayed_total",
 			Help: "Case events published by the outbox relay rather than by the router that committed them.",
 		}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "guichet_router_batch_size",
+			Help:    "Requests routed per transaction.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 		breached: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "guichet_cases_deadline_breached_total",
 			Help: "Case deadlines found passed by the deadline timer.",
@@ -42,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{"new_case", "linked", "triage", "replay", "invalid", "error"} {
 		m.processed.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed, m.breached} {
+	for _, c := range []prometheus.Collector{m.processed, m.duration, m.dead, m.relayed, m.breached, m.batch} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("router: metrics: %w", err)
 		}

@@ -36,6 +36,7 @@ const Durable = "router"
 // Config tunes the router.
 type Config struct {
 	Workers       int
+	BatchSize     int // requests routed in one transaction; default 64
 	MaxAttempts   int
 	Backoff       []time.Duration
 	AckWait       time.Duration
@@ -55,6 +56,7 @@ type Store interface {
 	MarkPublished(ctx context.Context, ids ...int64) error
 	PurgePublished(ctx context.Context, keep time.Duration) (int64, error)
 	BreachDue(ctx context.Context, now time.Time, limit int) ([]casestore.OutboxMsg, error)
+	RouteBatch(ctx context.Context, n int, fn func(ctx context.Context, tx *casestore.RouteTx, i int) error) ([]casestore.OutboxMsg, []error)
 }
 
 // Router is the routing service.
@@ -84,6 +86,9 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 	if cfg.OutboxKeep <= 0 {
 		cfg.OutboxKeep = 7 * 24 * time.Hour
 	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 64
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -94,7 +99,7 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 
 // Start creates the durable consumer and the outbox relay.
 func (r *Router) Start(ctx context.Context) error {
-	c, err := bus.NewConsumer(r.conn.JS, bus.ConsumerConfig{
+	c, err := bus.NewBatchConsumer(r.conn.JS, bus.ConsumerConfig{
 		Stream:        bus.StreamRequests,
 		Durable:       Durable,
 		FilterSubject: bus.SubjectRequests + ".>",
@@ -102,8 +107,9 @@ func (r *Router) Start(ctx context.Context) error {
 		Backoff:       r.cfg.Backoff,
 		AckWait:       r.cfg.AckWait,
 		Workers:       r.cfg.Workers,
+		BatchSize:     r.cfg.BatchSize,
 		OnDeadLetter:  r.deadLettered,
-	}, r.handle, r.log)
+	}, r.handleBatch, r.log)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -130,50 +136,68 @@ func (r *Router) Stop() {
 	}
 }
 
-func (r *Router) handle(ctx context.Context, m bus.Message) error {
+// handleBatch routes a batch of requests in one transaction, each in its
+// own savepoint (an invalid or failing one does not hold the others back),
+// then publishes the committed events; one error per message.
+func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	start := time.Now()
-	req, err := r.validate.DecodeRequest(m.Data)
-	if err != nil {
-		r.metrics.processed.WithLabelValues("invalid").Inc()
-		return fault.E(fault.Invalid, fmt.Errorf("router: %w", err))
+	errs := make([]error, len(ms))
+	reqs := make([]schemas.Request, len(ms))
+	var todo []int // indexes of the valid requests
+	for i, m := range ms {
+		req, err := r.validate.DecodeRequest(m.Data)
+		if err != nil {
+			r.metrics.processed.WithLabelValues("invalid").Inc()
+			errs[i] = fault.E(fault.Invalid, fmt.Errorf("router: %w", err))
+			continue
+		}
+		reqs[i] = req
+		todo = append(todo, i)
 	}
-	outcome, pending, err := r.route(ctx, req, m.Data)
-	if errors.Is(err, casestore.ErrAlreadyRouted) {
-		r.metrics.processed.WithLabelValues("replay").Inc()
-		r.log.Debug("request already routed, acknowledging replay", "request_id", req.ID)
-		return nil
+	if len(todo) == 0 {
+		return errs
 	}
-	if err != nil {
-		r.metrics.processed.WithLabelValues("error").Inc()
-		return err
-	}
-	if r.afterCommit != nil {
-		r.afterCommit()
-	}
-	r.publish(ctx, pending)
-	r.metrics.processed.WithLabelValues(outcome).Inc()
-	r.metrics.duration.Observe(time.Since(start).Seconds())
-	return nil
-}
-
-// route writes everything the request changes in one transaction.
-func (r *Router) route(ctx context.Context, req schemas.Request, raw []byte) (string, []casestore.OutboxMsg, error) {
-	var outcome string
-	pending, err := r.store.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
-		routed, err := r.engine.Route(ctx, tx, req, raw)
+	outcomes := make([]string, len(todo))
+	pending, results := r.store.RouteBatch(ctx, len(todo), func(ctx context.Context, tx *casestore.RouteTx, k int) error {
+		i := todo[k]
+		routed, err := r.engine.Route(ctx, tx, reqs[i], ms[i].Data)
 		if err != nil {
 			return err
 		}
-		outcome = routed.Decision.Outcome
+		outcomes[k] = routed.Decision.Outcome
 		if routed.Decision.Competence == schemas.CompetenceTriage {
-			outcome = "triage"
+			outcomes[k] = "triage"
 		}
 		if r.beforeCommit != nil {
 			return r.beforeCommit(ctx)
 		}
 		return nil
 	})
-	return outcome, pending, err
+	committed := false
+	for k, i := range todo {
+		err := results[k]
+		switch {
+		case errors.Is(err, casestore.ErrAlreadyRouted):
+			r.metrics.processed.WithLabelValues("replay").Inc()
+			r.log.Debug("request already routed, acknowledging replay", "request_id", reqs[i].ID)
+		case err != nil:
+			r.metrics.processed.WithLabelValues("error").Inc()
+			errs[i] = err
+		default:
+			committed = true
+			r.metrics.processed.WithLabelValues(outcomes[k]).Inc()
+		}
+	}
+	if committed && r.afterCommit != nil {
+		r.afterCommit()
+	}
+	r.publish(ctx, pending)
+	per := time.Since(start).Seconds()
+	for range todo {
+		r.metrics.duration.Observe(per)
+	}
+	r.metrics.batch.Observe(float64(len(ms)))
+	return errs
 }
 
 func summary(req schemas.Request) string {
