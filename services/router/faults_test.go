@@ -1,0 +1,206 @@
+package router
+
+import (
+	"context"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/pgcluster"
+	"github.com/ampmetropole/guichet/services/testkit"
+)
+
+// freePort asks the kernel for a port to restart PostgreSQL on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestPostgresRestartUnderLoad stops PostgreSQL while requests keep coming
+// and starts it again: the router waits and retries, and every request the
+// intake acknowledged ends in exactly one case.
+func TestPostgresRestartUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "guichet-fault-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o711)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port := freePort(t)
+	pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Port: port, Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Stop() })
+	if err := pg.CreateDatabase(ctx, "guichet", ""); err != nil {
+		t.Fatal(err)
+	}
+	url := pg.URL("guichet")
+	if err := casestore.Migrate(ctx, url, testkit.Logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, conn := testkit.Bus(t)
+	v, _ := schemas.NewValidator()
+	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, testSecret, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouterWith(t, conn, store, Config{})
+	r.cfg.MaxAttempts = 50 // a restart takes a few retries; nothing is dead-lettered
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+
+	var submitted, acked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req := webRequest()
+			req.Body = "Nid-de-poule numéro " + strconv.Itoa(i)
+			submitted.Add(1)
+			if _, err := in.Submit(ctx, req); err == nil {
+				acked.Add(1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	time.Sleep(500 * time.Millisecond)
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // requests keep coming: JetStream holds them
+	if pg, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Port: port, Log: testkit.Logger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	want := int(acked.Load())
+	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
+		return testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
+	})
+	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	cases := testkit.Count(t, url, `SELECT count(*) FROM cases`)
+	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, duplicated %d", submitted.Load(), want, persisted, cases, dup)
+	if persisted != want || dup != 0 || int(testkit.StreamMsgs(t, conn, bus.StreamRequests)) != want {
+		t.Errorf("acknowledged %d, persisted %d, duplicated %d, on the stream %d", want, persisted, dup, testkit.StreamMsgs(t, conn, bus.StreamRequests))
+	}
+}
+
+// TestNATSRestartUnderLoad restarts the NATS server while requests keep
+// coming: submissions fail while it is away (the client is told, and would
+// try again), and every one acknowledged ends in exactly one case.
+func TestNATSRestartUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	storeDir := t.TempDir()
+	port := freePort(t)
+	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: port, StoreDir: storeDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown() })
+	conn, err := bus.Connect(ctx, ns.ClientURL(), "fault-test", testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	if err := bus.EnsureTopology(ctx, conn.JS, bus.TopologyConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	url := testkit.Database(t)
+	v, _ := schemas.NewValidator()
+	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, testSecret, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouterWith(t, conn, store, Config{})
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+
+	var submitted, acked atomic.Int64
+	var ackedIDs sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req := webRequest()
+			req.Body = "Lampadaire numéro " + strconv.Itoa(i)
+			submitted.Add(1)
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if rc, err := in.Submit(sctx, req); err == nil {
+				acked.Add(1)
+				ackedIDs.Store(rc.ID, true)
+			}
+			cancel()
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	time.Sleep(500 * time.Millisecond)
+	ns.Shutdown()
+	time.Sleep(1500 * time.Millisecond)
+	if ns, err = bus.StartEmbedded(bus.EmbeddedConfig{Port: port, StoreDir: storeDir}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	want := int(acked.Load())
+	// A submission that timed out may still have been stored (its client,
+	// told it failed, would send it again under the same id): at least the
+	// acknowledged ones, each exactly once.
+	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
+		missing := 0
+		ackedIDs.Range(func(id, _ any) bool {
+			if testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed' AND id = '`+id.(string)+`'`) != 1 {
+				missing++
+			}
+			return missing == 0
+		})
+		return missing == 0
+	})
+	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", submitted.Load(), want, persisted, dup)
+	if persisted < want || dup != 0 {
+		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, submitted.Load(), persisted, dup)
+	}
+}
