@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -202,5 +203,65 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", submitted.Load(), want, persisted, dup)
 	if persisted < want || dup != 0 {
 		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, submitted.Load(), persisted, dup)
+	}
+}
+
+// TestRouterKilledRepeatedlyUnderLoad SIGKILLs a router process in the
+// middle of its batches, three times, while requests keep coming; after
+// the last restart every acknowledged request is a case exactly once, with
+// one event on CASES.
+func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	var submitted, acked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req := webRequest()
+			req.Body = "Trottoir numéro " + strconv.Itoa(i)
+			submitted.Add(1)
+			if _, err := b.intake.Submit(ctx, req); err == nil {
+				acked.Add(1)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	for round, after := range []time.Duration{900 * time.Millisecond, 400 * time.Millisecond, 650 * time.Millisecond} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envCrashMode+"=run", envNATS+"="+b.natsURL, envDB+"="+b.dbURL)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		t.Logf("round %d: killed after %v with %d requests routed", round+1, after, testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`))
+	}
+	close(stop)
+	wg.Wait()
+	startRouter(t, b)
+	want := int(acked.Load())
+	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
+		return testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
+	})
+	waitConsumerIdle(t, b.conn)
+	testkit.Eventually(t, 20*time.Second, "every event published", func() bool {
+		return testkit.Count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) == 0
+	})
+	persisted := testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	cases := testkit.Count(t, b.dbURL, `SELECT count(*) FROM cases`)
+	dup := testkit.Count(t, b.dbURL, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	events := testkit.StreamMsgs(t, b.conn, bus.StreamCases)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, events on CASES %d, duplicated %d", submitted.Load(), want, persisted, cases, events, dup)
+	if persisted != want || cases != want || dup != 0 || int(events) != want {
+		t.Errorf("acknowledged %d, persisted %d, cases %d, CASES %d, duplicated %d", want, persisted, cases, events, dup)
 	}
 }

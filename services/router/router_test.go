@@ -359,6 +359,8 @@ func crashChild(mode string) int {
 	}
 	kill := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	switch mode {
+	case "run": // routes until killed
+		r.cfg.Workers = 2
 	case "before-commit":
 		r.beforeCommit = func(context.Context) error { kill(); select {} }
 	case "after-commit":
@@ -371,6 +373,9 @@ func crashChild(mode string) int {
 		return 3
 	}
 	time.Sleep(30 * time.Second)
+	if mode == "run" {
+		return 0
+	}
 	fmt.Fprintln(os.Stderr, "crash child: no message arrived")
 	return 4
 }
