@@ -17,6 +17,7 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/pgcluster"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/natscluster"
 )
 
 // freePort asks the kernel for a port to restart PostgreSQL on.
@@ -263,5 +264,84 @@ func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, events on CASES %d, duplicated %d", submitted.Load(), want, persisted, cases, events, dup)
 	if persisted != want || cases != want || dup != 0 || int(events) != want {
 		t.Errorf("acknowledged %d, persisted %d, cases %d, CASES %d, duplicated %d", want, persisted, cases, events, dup)
+	}
+}
+
+// TestClusterLosesANodeUnderLoad runs on a three-node JetStream cluster
+// with three replicas of every stream and stops one node while requests
+// keep coming: nothing acknowledged is lost, nothing is duplicated.
+func TestClusterLosesANodeUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	cl := natscluster.Start(t, 3)
+	conn, err := bus.Connect(ctx, cl.URL(), "cluster-test", testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	if err := bus.EnsureTopology(ctx, conn.JS, bus.TopologyConfig{Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	url := testkit.Database(t)
+	v, _ := schemas.NewValidator()
+	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, testSecret, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouterWith(t, conn, store, Config{})
+	r.cfg.MaxAttempts = 50
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+
+	var submitted, acked atomic.Int64
+	var ackedIDs sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req := webRequest()
+			req.Body = "Arbre tombé numéro " + strconv.Itoa(i)
+			submitted.Add(1)
+			sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			if rc, err := in.Submit(sctx, req); err == nil {
+				acked.Add(1)
+				ackedIDs.Store(rc.ID, true)
+			}
+			cancel()
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	time.Sleep(time.Second)
+	cl.Stop(0) // a node is lost; the streams keep two replicas
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	want := int(acked.Load())
+	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
+		missing := 0
+		ackedIDs.Range(func(id, _ any) bool {
+			if testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed' AND id = '`+id.(string)+`'`) != 1 {
+				missing++
+			}
+			return missing == 0
+		})
+		return missing == 0
+	})
+	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", submitted.Load(), want, persisted, dup)
+	if persisted < want || dup != 0 || want == 0 {
+		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, submitted.Load(), persisted, dup)
 	}
 }
