@@ -38,6 +38,26 @@ func (s *Store) RecordReceived(ctx context.Context, r schemas.Request, raw []byt
 	return insertRequest(ctx, s.pool, r, raw)
 }
 
+// Received is a request just accepted, to record.
+type Received struct {
+	Request schemas.Request
+	Raw     []byte
+}
+
+// RecordReceivedBatch records several accepted requests in one round trip
+// and one commit (the intake groups concurrent acceptances).
+func (s *Store) RecordReceivedBatch(ctx context.Context, rs []Received) error {
+	b := &pgx.Batch{}
+	for _, r := range rs {
+		b.Queue(`INSERT INTO requests (id, tracking_code, channel, received_at, payload) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			r.Request.ID, r.Request.TrackingCode, r.Request.Channel, r.Request.ReceivedAt, r.Raw)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: record %d requests: %w", len(rs), err))
+	}
+	return nil
+}
+
 // MarkFailed records why a request could not be routed. The request is kept
 // (or recorded now) so that a person can see and replay it.
 func (s *Store) MarkFailed(ctx context.Context, r schemas.Request, raw []byte, reason string) error {

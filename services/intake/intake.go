@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/fault"
 )
 
@@ -47,6 +49,56 @@ type Intake struct {
 	validate *schemas.Validator
 	secret   []byte
 	log      *slog.Logger
+	group    groupRecorder
+}
+
+// BatchRecorder records several accepted requests at once; a Recorder that
+// is one too (casestore.Store) lets concurrent acceptances share one
+// database round trip and commit.
+type BatchRecorder interface {
+	RecordReceivedBatch(ctx context.Context, rs []casestore.Received) error
+}
+
+// groupRecorder gathers the records of concurrent acceptances: the first
+// to come waits a moment for others, records them all, and tells each.
+type groupRecorder struct {
+	mu      sync.Mutex
+	pending *recordGroup
+}
+
+type recordGroup struct {
+	items []casestore.Received
+	done  chan struct{}
+	err   error
+}
+
+// groupWindow is how long the first of a group waits for others.
+const groupWindow = time.Millisecond
+
+func (in *Intake) record(ctx context.Context, req schemas.Request, data []byte) error {
+	br, ok := in.rec.(BatchRecorder)
+	if !ok {
+		return in.rec.RecordReceived(ctx, req, data)
+	}
+	g := &in.group
+	g.mu.Lock()
+	leader := g.pending == nil
+	if leader {
+		g.pending = &recordGroup{done: make(chan struct{})}
+	}
+	grp := g.pending
+	grp.items = append(grp.items, casestore.Received{Request: req, Raw: data})
+	g.mu.Unlock()
+	if leader {
+		time.Sleep(groupWindow)
+		g.mu.Lock()
+		g.pending = nil
+		g.mu.Unlock()
+		grp.err = br.RecordReceivedBatch(ctx, grp.items)
+		close(grp.done)
+	}
+	<-grp.done
+	return grp.err
 }
 
 // New returns an intake. secret keys the tracking codes: keep it stable and
@@ -150,7 +202,7 @@ func (in *Intake) publish(ctx context.Context, req schemas.Request) (Receipt, er
 	}
 	// Only for status queries before routing: the router records the request
 	// anyway, so a failure here loses nothing.
-	if err := in.rec.RecordReceived(context.WithoutCancel(ctx), req, data); err != nil {
+	if err := in.record(context.WithoutCancel(ctx), req, data); err != nil {
 		in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
 	}
 	in.log.Info("request accepted", "request_id", req.ID, "channel", req.Channel, "seq", ack.Sequence, "duplicate", ack.Duplicate)

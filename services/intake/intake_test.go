@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -104,5 +106,35 @@ func TestSubmitRefusesInvalid(t *testing.T) {
 func TestNewRefusesShortSecret(t *testing.T) {
 	if _, err := intake.New(nil, nil, nil, []byte("short"), testkit.NopLogger()); err == nil {
 		t.Fatal("a short secret was accepted")
+	}
+}
+
+// Concurrent acceptances are recorded together, each one exactly once and
+// readable as soon as its submitter got the receipt.
+func TestConcurrentSubmissionsAreAllRecorded(t *testing.T) {
+	in, _, store := setup(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	ids := make([]string, 40)
+	for i := range ids {
+		wg.Go(func() {
+			rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Trou numéro `+strconv.Itoa(i)+`"}`), "test")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st, err := store.RequestStatus(ctx, rc.ID); err != nil || st.Status != "received" {
+				t.Errorf("request %d not recorded when acknowledged: %+v %v", i, st, err)
+			}
+			ids[i] = rc.ID
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			t.Fatalf("ids %v", ids)
+		}
+		seen[id] = true
 	}
 }
