@@ -93,8 +93,8 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 		if len(q) > 200 {
 			return CasePage{}, fault.E(fault.Invalid, fmt.Errorf("casestore: recherche de plus de 200 caractères"))
 		}
-		add(`(c.ref = upper(@q) OR EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id
-		      AND to_tsvector('guichet_fr', request_text(r.payload)) @@ websearch_to_tsquery('guichet_fr', @q)))`, "q", q)
+		add(`(c.ref = upper(@q) OR EXISTS (SELECT 1 FROM requests r JOIN request_search s ON s.request_id = r.id
+		      WHERE r.case_id = c.id AND s.doc @@ websearch_to_tsquery('guichet_fr', @q)))`, "q", q)
 	}
 	cond := "true"
 	if len(where) > 0 {

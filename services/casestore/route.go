@@ -113,6 +113,12 @@ func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byt
 	if status == "routed" {
 		return ErrAlreadyRouted
 	}
+	// What the back office searches, written once.
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO request_search (request_id, doc) SELECT $1, to_tsvector('guichet_fr', request_text($2::jsonb))
+		ON CONFLICT DO NOTHING`, r.ID, raw); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: search text of %s: %w", r.ID, err))
+	}
 	return nil
 }
 
