@@ -20,6 +20,7 @@ import (
 	"github.com/ampmetropole/guichet/services/backoffice"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/clientip"
 	"github.com/ampmetropole/guichet/services/console"
 	"github.com/ampmetropole/guichet/services/deadline"
 	"github.com/ampmetropole/guichet/services/extract"
@@ -164,7 +165,11 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	}
 	calls := telephony.New(in, facts)
 	mux := http.NewServeMux()
-	authCfg := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken,
+	clients, err := clientip.New(cfg.Auth.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	authCfg := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken, ClientIP: clients.Of,
 		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
 		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}
 	if cfg.Auth.OIDCIssuer != "" {
@@ -253,7 +258,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if deps.outbox != nil {
 			wd.Outbox = deps.outbox
 		}
-		w, err := webform.New(webform.Config{RatePerMinute: cfg.WebRate}, wd)
+		w, err := webform.New(webform.Config{RatePerMinute: cfg.WebRate, ClientIP: clients.Of}, wd)
 		if err != nil {
 			return nil, err
 		}

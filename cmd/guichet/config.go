@@ -47,7 +47,8 @@ type MailConfig struct {
 
 // AuthConfig says how people and systems sign in.
 type AuthConfig struct {
-	DevToken                                           string // accepted as an admin bearer token (development)
+	TrustedProxies                                     []string // reverse proxies whose X-Forwarded-For is believed
+	DevToken                                           string   // accepted as an admin bearer token (development)
 	OIDCIssuer, OIDCClientID, OIDCSecret, OIDCRedirect string
 }
 
@@ -101,6 +102,8 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_ROUTER_WORKERS  demandes traitées en parallèle par le routeur (défaut 4)
   GUICHET_ROUTER_MAX_ATTEMPTS  remises avant la file DEAD (défaut 5)
   GUICHET_ROUTER_ACK_WAIT délai avant nouvelle remise d'un message non acquitté (défaut 30s)
+  GUICHET_TRUSTED_PROXIES adresses ou réseaux (CIDR) des mandataires inverses dont on croit l'en-tête X-Forwarded-For,
+                          séparés par des virgules (limites par adresse et journal d'audit)
   GUICHET_DEV_TOKEN       jeton d'API accepté comme administrateur (développement seulement ; 16 caractères au moins)
   GUICHET_OIDC_ISSUER     fournisseur OpenID Connect des agents (ex. https://sso.ampmetropole.fr/realms/agents) ;
   GUICHET_OIDC_CLIENT_ID, GUICHET_OIDC_CLIENT_SECRET, GUICHET_OIDC_REDIRECT_URL  son enregistrement pour Guichet
@@ -192,7 +195,7 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
 	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
 	cfg.IMAP = IMAPConfig{URL: os.Getenv("GUICHET_IMAP_URL"), Processed: os.Getenv("GUICHET_IMAP_PROCESSED"), Rejected: os.Getenv("GUICHET_IMAP_REJECTED")}
-	cfg.Auth = AuthConfig{DevToken: os.Getenv("GUICHET_DEV_TOKEN"), OIDCIssuer: os.Getenv("GUICHET_OIDC_ISSUER"),
+	cfg.Auth = AuthConfig{TrustedProxies: strings.Split(os.Getenv("GUICHET_TRUSTED_PROXIES"), ","), DevToken: os.Getenv("GUICHET_DEV_TOKEN"), OIDCIssuer: os.Getenv("GUICHET_OIDC_ISSUER"),
 		OIDCClientID: os.Getenv("GUICHET_OIDC_CLIENT_ID"), OIDCSecret: os.Getenv("GUICHET_OIDC_CLIENT_SECRET"),
 		OIDCRedirect: os.Getenv("GUICHET_OIDC_REDIRECT_URL")}
 	for _, s := range strings.Split(os.Getenv("GUICHET_IMAP_SCANNERS"), ",") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,4 +150,50 @@ func TestBenchCommand(t *testing.T) {
 	if code := run([]string{"bench", "--requests", "0"}, &out, &errOut); code != 2 {
 		t.Errorf("--requests 0: exit %d", code)
 	}
+}
+
+func TestAccountCommand(t *testing.T) {
+	t.Setenv("DATABASE_URL", testkit.Database(t))
+	var out, errOut bytes.Buffer
+	if code := runAccountFor(t, "", &out, &errOut, "account", "create", "--login", "camille", "--role", "team", "--competence", "voirie", "--name", "Camille Roux"); code != 0 {
+		t.Fatalf("create: %d %s", code, errOut.String())
+	}
+	if pw := strings.TrimSpace(out.String()); len(pw) < 20 {
+		t.Errorf("generated password %q", pw)
+	}
+	out.Reset()
+	if code := runAccountFor(t, "un mot de passe assez long\n", &out, &errOut, "account", "create", "--login", "nadia", "--role", "supervisor", "--password-stdin"); code != 0 || out.Len() != 0 {
+		t.Fatalf("create with a password: %d %q %s", code, out.String(), errOut.String())
+	}
+	if code := runAccountFor(t, "", &out, &errOut, "account", "create", "--login", "paul", "--role", "team"); code == 0 {
+		t.Error("a team member without competence was created")
+	}
+	if code := runAccountFor(t, "", &out, &errOut, "account", "disable", "--login", "camille"); code != 0 {
+		t.Fatalf("disable: %d %s", code, errOut.String())
+	}
+	out.Reset()
+	if code := runAccountFor(t, "", &out, &errOut, "account", "list"); code != 0 || !strings.Contains(out.String(), "camille\tteam\tvoirie") ||
+		!strings.Contains(out.String(), "(désactivé)") || !strings.Contains(out.String(), "nadia\tsupervisor") {
+		t.Errorf("list: %d %s", code, out.String())
+	}
+	for _, args := range [][]string{{"account"}, {"account", "create", "--role", "team"}, {"account", "create", "--login", "x", "--role", "pape"}} {
+		if code := runAccountFor(t, "", &out, &errOut, args...); code != 2 {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+}
+
+// runAccountFor runs the account command with stdin.
+func runAccountFor(t *testing.T, stdin string, out, errOut *bytes.Buffer, args ...string) int {
+	t.Helper()
+	err := runAccount(context.Background(), args[1:], strings.NewReader(stdin), out, errOut)
+	if err == nil {
+		return 0
+	}
+	errOut.WriteString(err.Error())
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
 }

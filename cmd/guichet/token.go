@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -59,21 +60,11 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*name = *role + "-" + strings.Join(competences, "-")
 		*name = strings.TrimSuffix(*name, "-")
 	}
-	store, err := openToolStore(ctx, "token", *data, stderr)
+	svc, closeStore, err := openToolAuth(ctx, "token", *data, stderr)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	cat, err := loadCatalogue(os.Getenv("GUICHET_CATALOGUE"))
-	if err != nil {
-		return err
-	}
-	svc, err := auth.New(auth.Config{Secret: "token-command-has-no-use-for-a-secret",
-		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
-		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}, store.DB(), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	if args[0] == "revoke" {
 		if err := svc.RevokeToken(ctx, *name); err != nil {
 			return err
@@ -87,5 +78,112 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "jeton %s (%s) créé ; il ne sera plus affiché :\n", *name, *role)
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// openToolAuth opens the accounts and tokens for a command run beside
+// Guichet (see openToolStore); close closes the database.
+func openToolAuth(ctx context.Context, cmd, data string, stderr io.Writer) (*auth.Service, func(), error) {
+	store, err := openToolStore(ctx, cmd, data, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := loadCatalogue(os.Getenv("GUICHET_CATALOGUE"))
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	// The secret keys CSRF tokens and sign-in state, which a command never
+	// makes.
+	svc, err := auth.New(auth.Config{Secret: "command-line-tools-sign-nothing",
+		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}, store.DB(), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return svc, store.Close, nil
+}
+
+// runAccount manages staff accounts: guichet account create --login L
+// --role ROLE [--name "Prénom Nom"] [--competence C]… [--territory T]…
+// [--oidc] (the password is read from standard input, or generated and
+// printed); guichet account disable --login L; guichet account list.
+func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "disable" && args[0] != "list") {
+		return usageError{"account : create, disable ou list (guichet account create --login L --role ROLE [--name N] [--competence C] [--territory T] [--oidc])"}
+	}
+	fs := flag.NewFlagSet("account "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var competences, territories listFlag
+	login := fs.String("login", "", "identifiant (pour OpenID Connect : l'adresse électronique que donne le fournisseur)")
+	name := fs.String("name", "", "nom affiché")
+	role := fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
+	fs.Var(&competences, "competence", "compétence du périmètre (répétable ; obligatoire pour team)")
+	fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
+	oidc := fs.Bool("oidc", false, "compte sans mot de passe, qui se connecte par OpenID Connect")
+	passwordStdin := fs.Bool("password-stdin", false, "lit le mot de passe sur l'entrée standard (sinon il est généré et affiché)")
+	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("account : argument inattendu %q", fs.Arg(0))}
+	}
+	if args[0] != "list" && *login == "" {
+		return usageError{"account " + args[0] + " : --login obligatoire"}
+	}
+	if args[0] == "create" && !auth.ValidRole(*role) {
+		return usageError{"account create : --role " + strings.Join(auth.Roles(), ", ")}
+	}
+	svc, closeStore, err := openToolAuth(ctx, "account", *data, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	switch args[0] {
+	case "list":
+		accounts, err := svc.ListAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			state := ""
+			if a.Disabled {
+				state = " (désactivé)"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s%s\n", a.Login, a.Role, strings.Join(a.Competences, ","), strings.Join(a.Territories, ","), a.DisplayName, state)
+		}
+		return nil
+	case "disable":
+		if err := svc.Disable(ctx, *login); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "compte %s désactivé\n", *login)
+		return nil
+	}
+	password, shown := "", false
+	switch {
+	case *oidc:
+	case *passwordStdin:
+		b, err := io.ReadAll(io.LimitReader(stdin, 1024))
+		if err != nil {
+			return err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	default:
+		password, shown = rand.Text(), true
+	}
+	if *name == "" {
+		*name = *login
+	}
+	if _, err := svc.CreateAccount(ctx, *login, *name, *role, password, competences, territories); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "compte %s (%s) créé\n", *login, *role)
+	if shown {
+		fmt.Fprintf(stderr, "mot de passe (il ne sera plus affiché) :\n")
+		fmt.Fprintln(stdout, password)
+	}
 	return nil
 }

@@ -81,6 +81,9 @@ func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			host = r.RemoteAddr
 		}
+		if h.cfg.ClientIP != nil {
+			host = h.cfg.ClientIP(r)
+		}
 		if !h.limiter.allow(host, time.Now()) {
 			w.Header().Set("Retry-After", "60")
 			h.render(w, r, http.StatusTooManyRequests, "message", messagePage{Title: "Trop d'envois",

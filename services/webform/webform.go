@@ -58,6 +58,9 @@ type Outbox interface {
 // Config tunes the web channel.
 type Config struct {
 	RatePerMinute int // form submissions per client address; default 10
+	// ClientIP tells the client's address (behind a trusted reverse
+	// proxy); nil: the connection's address.
+	ClientIP func(r *http.Request) string
 }
 
 // Deps are the web channel's collaborators.
