@@ -2,6 +2,7 @@ package casestore_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,39 @@ func TestBreachFiresOnce(t *testing.T) {
 	}
 	if n := testkit.Count(t, b.url, `SELECT count(*) FROM cases WHERE breached_at IS NOT NULL`); n != 1 {
 		t.Errorf("%d cases breached", n)
+	}
+}
+
+// In a batch, an item that fails is rolled back alone and leaves no gap in
+// the history of a case the next item writes to.
+func TestRouteBatchRollsBackOneItem(t *testing.T) {
+	s, b := setup(t)
+	ctx := context.Background()
+	ref := openCase(t, s, "pays-d-aix", time.Now().Add(time.Hour), true)
+	event := func(id string) schemas.CaseEvent {
+		return schemas.CaseEvent{ID: id, Schema: schemas.CaseEventV1, Type: schemas.EventNoteAdded, At: time.Now().UTC().Truncate(time.Millisecond),
+			Actor: schemas.Actor{Kind: "agent", ID: "a"}, Competence: "voirie", State: "received", Data: map[string]any{}}
+	}
+	ids := []string{"0190d3a8-0000-7000-8000-000000000001", "0190d3a8-0000-7000-8000-000000000002", "0190d3a8-0000-7000-8000-000000000003"}
+	msgs, errs := s.RouteBatch(ctx, 3, func(ctx context.Context, tx *casestore.RouteTx, i int) error {
+		c, err := tx.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AppendEvent(ctx, c, event(ids[i])); err != nil {
+			return err
+		}
+		if i == 1 {
+			return fault.E(fault.Transient, errors.New("this one fails"))
+		}
+		return nil
+	})
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil || len(msgs) != 2 {
+		t.Fatalf("errs %v, %d messages", errs, len(msgs))
+	}
+	var seqs string
+	testkit.QueryRow(t, b.url, `SELECT string_agg(e.seq::text, ',' ORDER BY e.seq) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.ref = $1`, []any{ref}, &seqs)
+	if seqs != "1,2" {
+		t.Errorf("history numbered %s, want 1,2", seqs)
 	}
 }

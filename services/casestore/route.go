@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,9 @@ type RouteTx struct {
 	tx      pgx.Tx
 	s       *Store
 	pending []OutboxMsg
+	// nextSeq knows the next event number of the cases this transaction
+	// opened, saving a query per event.
+	nextSeq map[int64]int
 }
 
 // Route runs fn in one transaction and commits it; it returns the outbox
@@ -77,9 +81,10 @@ func (s *Store) RouteBatch(ctx context.Context, n int, fn func(ctx context.Conte
 			return fail(fault.E(fault.Transient, fmt.Errorf("casestore: savepoint: %w", err)))
 		}
 		before := len(rt.pending)
+		seqs := maps.Clone(rt.nextSeq)
 		if err := fn(ctx, rt, i); err != nil {
 			errs[i] = err
-			rt.pending = rt.pending[:before]
+			rt.pending, rt.nextSeq = rt.pending[:before], seqs
 			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT item`); err != nil {
 				return fail(fault.E(fault.Transient, fmt.Errorf("casestore: rollback to savepoint: %w", err)))
 			}
@@ -224,6 +229,10 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	if err != nil {
 		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: create case: %w", err))
 	}
+	if t.nextSeq == nil {
+		t.nextSeq = map[int64]int{}
+	}
+	t.nextSeq[row.ID] = 1
 	return row, nil
 }
 
@@ -262,7 +271,9 @@ func (t *RouteTx) lockCase(ctx context.Context, key, query string) (CaseRow, err
 // validates it against case-event.v1 and puts it in the outbox. The event's
 // Seq and CaseRef are set here.
 func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error) {
-	if err := t.tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1`, c.ID).Scan(&e.Seq); err != nil {
+	if n, ok := t.nextSeq[c.ID]; ok {
+		e.Seq = n
+	} else if err := t.tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1`, c.ID).Scan(&e.Seq); err != nil {
 		return e, fault.E(fault.Transient, fmt.Errorf("casestore: next event of %s: %w", c.Ref, err))
 	}
 	e.CaseRef = c.Ref
@@ -275,17 +286,21 @@ func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEven
 	if e.RequestID != "" {
 		requestID = &e.RequestID
 	}
-	if _, err := t.tx.Exec(ctx, `
-		INSERT INTO case_events (id, case_id, seq, type, at, actor_kind, actor_id, request_id, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9)`,
-		e.ID, c.ID, e.Seq, e.Type, e.At, e.Actor.Kind, e.Actor.ID, requestID, payload); err != nil {
-		return e, fault.E(fault.Transient, fmt.Errorf("casestore: insert event of %s: %w", c.Ref, err))
-	}
+	// The event and its outbox row in one round trip.
 	msg := OutboxMsg{MsgID: e.ID, Subject: e.Subject(), Payload: payload}
-	if err := t.tx.QueryRow(ctx, `INSERT INTO outbox (msg_id, subject, payload) VALUES ($1, $2, $3) RETURNING id`,
+	if err := t.tx.QueryRow(ctx, `
+		WITH ev AS (
+		    INSERT INTO case_events (id, case_id, seq, type, at, actor_kind, actor_id, request_id, payload)
+		    VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9))
+		INSERT INTO outbox (msg_id, subject, payload) VALUES ($10, $11, $12) RETURNING id`,
+		e.ID, c.ID, e.Seq, e.Type, e.At, e.Actor.Kind, e.Actor.ID, requestID, payload,
 		msg.MsgID, msg.Subject, msg.Payload).Scan(&msg.ID); err != nil {
-		return e, fault.E(fault.Transient, fmt.Errorf("casestore: outbox: %w", err))
+		return e, fault.E(fault.Transient, fmt.Errorf("casestore: event of %s: %w", c.Ref, err))
 	}
+	if t.nextSeq == nil {
+		t.nextSeq = map[int64]int{}
+	}
+	t.nextSeq[c.ID] = e.Seq + 1
 	t.pending = append(t.pending, msg)
 	return e, nil
 }
@@ -321,6 +336,27 @@ func (t *RouteTx) RecordDecision(ctx context.Context, d Decision) error {
 		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9)`,
 		d.RequestID, d.CaseID, d.Outcome, d.Competence, d.Territory, d.Confidence, d.ModelVersion, reasons, d.DecidedBy); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: decision for %s: %w", d.RequestID, err))
+	}
+	return nil
+}
+
+// FinishRouted records the router's decision and marks the request routed,
+// in one round trip (RecordDecision and FinishRequest together).
+func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64) error {
+	reasons, err := json.Marshal(d.Reasons)
+	if err != nil {
+		return fmt.Errorf("casestore: reasons: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		WITH dec AS (
+		    INSERT INTO routing_decisions (request_id, case_id, outcome, competence, territory, confidence, model_version, reasons, decided_by)
+		    VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9)),
+		req AS (
+		    UPDATE requests SET status = 'routed', case_id = $2, citizen_id = NULLIF($10, 0::bigint), failure = NULL, routed_at = now()
+		    WHERE id = $1)
+		UPDATE cases SET updated_at = now() WHERE id = $2`,
+		d.RequestID, d.CaseID, d.Outcome, d.Competence, d.Territory, d.Confidence, d.ModelVersion, reasons, d.DecidedBy, citizenID); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: finish request %s: %w", d.RequestID, err))
 	}
 	return nil
 }

@@ -113,13 +113,11 @@ func (m *memory) AppendEvent(_ context.Context, c casestore.CaseRow, e schemas.C
 	return e, nil
 }
 
-func (m *memory) RecordDecision(context.Context, casestore.Decision) error { return nil }
-
-func (m *memory) FinishRequest(_ context.Context, requestID string, caseID, _ int64) error {
-	c := m.cases[caseID-1]
+func (m *memory) FinishRouted(_ context.Context, d casestore.Decision, _ int64) error {
+	c := m.cases[d.CaseID-1]
 	c.requests = append(c.requests, m.pending)
 	c.lastAt = m.pending.ReceivedAt
-	m.byRequest[requestID] = c
+	m.byRequest[d.RequestID] = c
 	return nil
 }
 

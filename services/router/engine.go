@@ -30,8 +30,7 @@ type Tx interface {
 	OpenCasesOf(ctx context.Context, citizenID int64, since time.Time) ([]casestore.OpenCase, error)
 	CreateCase(ctx context.Context, c casestore.NewCase) (casestore.CaseRow, error)
 	AppendEvent(ctx context.Context, c casestore.CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error)
-	RecordDecision(ctx context.Context, d casestore.Decision) error
-	FinishRequest(ctx context.Context, requestID string, caseID, citizenID int64) error
+	FinishRouted(ctx context.Context, d casestore.Decision, citizenID int64) error
 }
 
 // EngineConfig tunes the decisions.
@@ -152,10 +151,7 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	if err != nil {
 		return out, err
 	}
-	if err := tx.RecordDecision(ctx, d); err != nil {
-		return out, err
-	}
-	if err := tx.FinishRequest(ctx, req.ID, c.ID, citizenID); err != nil {
+	if err := tx.FinishRouted(ctx, d, citizenID); err != nil {
 		return out, err
 	}
 	return Routed{Decision: d, Case: c, Event: ev, Territory: terr}, nil
