@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -157,6 +158,9 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	if len(todo) == 0 {
 		return errs
 	}
+	// In id order (UUIDv7: arrival order), as the intake records them, so
+	// that the two never wait on each other's rows.
+	slices.SortStableFunc(todo, func(a, b int) int { return strings.Compare(reqs[a].ID, reqs[b].ID) })
 	outcomes := make([]string, len(todo))
 	pending, results := r.store.RouteBatch(ctx, len(todo), func(ctx context.Context, tx *casestore.RouteTx, k int) error {
 		i := todo[k]
