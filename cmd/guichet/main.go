@@ -31,6 +31,7 @@ Usage:
   guichet export-training [--out FICHIER] [--since DATE]  exporte les demandes classées par une personne (tri, réorientation)
   guichet token create --role ROLE [--competence C]...    crée un jeton d'API (revoke --name NOM pour le révoquer)
   guichet bench [--requests N] [--concurrency C] [--json] mesure le débit de bout en bout et ses références
+  guichet seed [--cases N] [--seed S]                     remplit la base de dossiers synthétiques (mesures, démonstrations)
   guichet account create --login L --role ROLE [...]     crée un compte du personnel (disable, list)
   guichet version
 
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runToken(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], stdout, stderr)
+	case "seed":
+		err = runSeed(ctx, args[1:], stdout, stderr)
 	case "account":
 		err = runAccount(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":

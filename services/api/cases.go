@@ -90,7 +90,7 @@ func (h *Handler) listCases(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := casestore.Filter{Competence: q.Get("competence"), Territory: q.Get("territory"), State: q.Get("state"),
 		Channel: q.Get("channel"), Q: q.Get("q")}
-	if f.State != "" && !lifecycle.Known(f.State) {
+	if f.State != "" && !lifecycle.Known(f.State) && f.State != casestore.StatePending {
 		writeJSONError(w, http.StatusBadRequest, "state : état inconnu « "+truncate(f.State, 40)+" »", nil)
 		return
 	}

@@ -215,6 +215,18 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 		!strings.Contains(page, "<th scope=\"row\">Déchets</th><td>1</td>") {
 		t.Errorf("dashboard: %d\n%s", code, page)
 	}
+	// The queue shows what is to be dealt with; finished cases are a
+	// choice away, and a search looks through them too.
+	testkit.Exec(t, st.DBURL, `UPDATE cases SET state = 'redirected' WHERE ref = $1`, vague)
+	for _, q := range []struct {
+		path string
+		want bool
+	}{{"/bo/dossiers", false}, {"/bo/dossiers?state=all", true}, {"/bo/dossiers?state=redirected", true}, {"/bo/dossiers?q=parler", true},
+		{"/bo/dossiers?q=parler&state=pending", false}} {
+		if code, page := nadia.get(q.path); code != 200 || strings.Contains(page, "/bo/dossiers/"+vague+`"`) != q.want {
+			t.Errorf("%s lists %s: %v (%d)", q.path, vague, !q.want, code)
+		}
+	}
 	if code, _ := julie.get("/bo/tableau"); code != 403 {
 		t.Errorf("a team member on the dashboard: %d", code)
 	}

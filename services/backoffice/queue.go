@@ -22,6 +22,7 @@ type queuePage struct {
 	Competences []catalogue.Competence
 	Territories []option
 	States      []string
+	StateChoice string // the state asked for: "", "all", "pending" or a state
 	Channels    []string
 	Prev, Next  string
 	Triage      bool
@@ -48,14 +49,20 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := casestore.Filter{Competence: q.Get("competence"), Territory: q.Get("territory"), Channel: q.Get("channel"),
 		Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "true", Limit: 50}
-	if lifecycle.Known(q.Get("state")) {
-		f.State = q.Get("state")
+	// Without a chosen state the queue shows what is to be dealt with, and
+	// a search looks through every case.
+	switch st := q.Get("state"); {
+	case lifecycle.Known(st) || st == casestore.StatePending:
+		f.State = st
+	case st == "all", f.Q != "":
+	default:
+		f.State = casestore.StatePending
 	}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n < 10000 {
 		f.Offset = (n - 1) * f.Limit
 	}
 	scope(p, &f)
-	data := queuePage{page: pg, F: f, Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
+	data := queuePage{page: pg, F: f, StateChoice: q.Get("state"), Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
 		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail}}
 	status := http.StatusOK
 	page, err := h.deps.Store.Cases(r.Context(), f)
@@ -79,7 +86,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	if pageNo > 1 {
 		data.Prev = link(pageNo - 1)
 	}
-	if f.Offset+len(page.Cases) < page.Total {
+	if f.Offset+len(page.Cases) < page.Total || page.TotalCapped && len(page.Cases) == f.Limit {
 		data.Next = link(pageNo + 1)
 	}
 	h.render(w, "queue", status, data)

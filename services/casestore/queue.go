@@ -3,12 +3,26 @@ package casestore
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/services/fault"
+)
+
+// StatePending, as Filter.State, selects the cases still to be dealt with
+// (lifecycle.Pending): received, qualified, in progress, waiting.
+const StatePending = "pending"
+
+// CountCap bounds the counting of a queue, and SearchCap how deep a search
+// goes: past them the page says "more than" rather than having the
+// database count a million rows at every page.
+const (
+	CountCap  = 10000
+	SearchCap = 500
 )
 
 // Filter selects cases for a queue or a search. Scope limits what the
@@ -19,10 +33,10 @@ type Filter struct {
 	ScopeTerritories []string // empty: every territory
 	Competence       string
 	Territory        string
-	State            string
+	State            string // a lifecycle state, StatePending, or "" for all but merged
 	Channel          string // a request of the case came by this channel
 	Overdue          bool
-	Q                string // French full-text search over what citizens wrote
+	Q                string // French full-text search over what citizens wrote, or a case reference
 	Limit, Offset    int
 	Now              time.Time
 }
@@ -44,21 +58,34 @@ type QueuedCase struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
-// CasePage is one page of a queue with the total and counts by state.
+// CasePage is one page of a queue with the total and the counts of the
+// pending states. Total stops at CountCap, with TotalCapped set, beyond
+// which it is "more than Total"; a search counts only up to its page.
 type CasePage struct {
-	Cases   []QueuedCase   `json:"cases"`
-	Total   int            `json:"total"`
-	ByState map[string]int `json:"by_state"`
+	Cases       []QueuedCase   `json:"cases"`
+	Total       int            `json:"total"`
+	TotalCapped bool           `json:"total_capped"`
+	ByState     map[string]int `json:"by_state"`
 }
 
+// caseRefPattern is what a search for one case by its reference looks like.
+var caseRefPattern = regexp.MustCompile(`^(?i)AMP-[0-9]{4}-[0-9]{6,}$`)
+
 // Cases lists the cases a filter selects, the most urgent deadline first
-// (then the oldest), with the total and the count of each state.
+// (then the oldest), with the total and the count of each pending state. A
+// search lists the matching cases most recent first instead, down to
+// SearchCap of them.
 func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	f.Offset = max(f.Offset, 0)
 	if f.Now.IsZero() {
 		f.Now = time.Now()
+	}
+	q := strings.TrimSpace(f.Q)
+	if len(q) > 200 {
+		return CasePage{}, fault.E(fault.Invalid, fmt.Errorf("casestore: recherche de plus de 200 caractères"))
 	}
 	var where []string
 	args := pgx.NamedArgs{"now": f.Now}
@@ -66,11 +93,19 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 		where = append(where, cond)
 		args[name] = v
 	}
+	// One value is an equality, so that the ordered indexes serve it.
+	in := func(col, name string, vs []string) {
+		if len(vs) == 1 {
+			add(col+" = @"+name, name, vs[0])
+		} else {
+			add(col+" = ANY(@"+name+")", name, vs)
+		}
+	}
 	if len(f.ScopeCompetences) > 0 {
-		add("c.competence = ANY(@scope_comp)", "scope_comp", f.ScopeCompetences)
+		in("c.competence", "scope_comp", f.ScopeCompetences)
 	}
 	if len(f.ScopeTerritories) > 0 {
-		add("c.territory = ANY(@scope_terr)", "scope_terr", f.ScopeTerritories)
+		in("c.territory", "scope_terr", f.ScopeTerritories)
 	}
 	if f.Competence != "" {
 		add("c.competence = @competence", "competence", f.Competence)
@@ -78,10 +113,13 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	if f.Territory != "" {
 		add("c.territory = @territory", "territory", f.Territory)
 	}
-	if f.State != "" {
-		add("c.state = @state", "state", f.State)
-	} else {
+	switch f.State {
+	case "":
 		where = append(where, "c.state <> 'merged'")
+	case StatePending:
+		where = append(where, pendingCond)
+	default:
+		add("c.state = @state", "state", f.State)
 	}
 	if f.Channel != "" {
 		add("EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.channel = @channel)", "channel", f.Channel)
@@ -89,18 +127,95 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	if f.Overdue {
 		where = append(where, "(c.breached_at IS NOT NULL OR c.deadline < @now) AND c.state IN ('received', 'qualified', 'in_progress')")
 	}
-	if q := strings.TrimSpace(f.Q); q != "" {
-		if len(q) > 200 {
-			return CasePage{}, fault.E(fault.Invalid, fmt.Errorf("casestore: recherche de plus de 200 caractères"))
+	if caseRefPattern.MatchString(q) {
+		add("c.ref = upper(@ref)", "ref", q)
+		q = ""
+	}
+	args["limit"], args["offset"] = f.Limit, f.Offset
+	cond := strings.Join(where, " AND ")
+	if q != "" {
+		return s.search(ctx, cond, args, q, f)
+	}
+	list, err := s.queued(ctx, `WHERE `+cond+` ORDER BY c.deadline ASC NULLS LAST, c.opened_at ASC, c.id LIMIT @limit OFFSET @offset`, args)
+	if err != nil {
+		return CasePage{}, err
+	}
+	page := CasePage{Cases: list, ByState: map[string]int{}}
+	// The pending states are counted exactly (a partial index holds them);
+	// the rest only up to CountCap.
+	if err := s.countStates(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+` AND `+pendingCond+` GROUP BY c.state`, args, &page); err != nil {
+		return CasePage{}, err
+	}
+	if f.State == StatePending {
+		return page, nil
+	}
+	page.Total = 0
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+cond+` LIMIT `+strconv.Itoa(CountCap+1)+`) x`, args).Scan(&page.Total); err != nil {
+		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: case count: %w", err))
+	}
+	if page.Total > CountCap {
+		page.Total, page.TotalCapped = CountCap, true
+	}
+	return page, nil
+}
+
+// pendingCond selects the pending states, a constant list that implies the
+// partial index's predicate (cases_pending), so that the planner uses it.
+const pendingCond = "c.state IN ('received', 'qualified', 'in_progress', 'waiting')"
+
+// search finds the cases whose requests match q, most recent request
+// first, without counting them all: it reads as many matches as the page
+// needs and says whether there are more. Request ids are UUIDv7, in the
+// order of their arrival, so walking the search table's key backwards finds
+// the latest matches of a common word at once, while the text index answers
+// a rare one.
+func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q string, f Filter) (CasePage, error) {
+	page := CasePage{Cases: []QueuedCase{}, ByState: map[string]int{}}
+	if f.Offset >= SearchCap {
+		page.Total, page.TotalCapped = SearchCap, true
+		return page, nil
+	}
+	// A case may match by several requests: read a few more than needed.
+	want := f.Offset + f.Limit + 1
+	args["q"], args["hits"] = q, want+want/4+4
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, (sum(count(*)) OVER ())::int FROM (
+			SELECT c.id, s.request_id FROM request_search s JOIN requests r ON r.id = s.request_id JOIN cases c ON c.id = r.case_id
+			WHERE s.doc @@ websearch_to_tsquery('guichet_fr', @q) AND `+cond+`
+			ORDER BY s.request_id DESC
+			LIMIT @hits) h
+		GROUP BY id ORDER BY max(request_id::text) DESC`, args)
+	if err != nil {
+		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+	}
+	var ids []int64
+	hits := 0
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id, &hits); err != nil {
+			rows.Close()
+			return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
 		}
-		add(`(c.ref = upper(@q) OR EXISTS (SELECT 1 FROM requests r JOIN request_search s ON s.request_id = r.id
-		      WHERE r.case_id = c.id AND s.doc @@ websearch_to_tsquery('guichet_fr', @q)))`, "q", q)
+		ids = append(ids, id)
 	}
-	cond := "true"
-	if len(where) > 0 {
-		cond = strings.Join(where, " AND ")
+	if rows.Close(); rows.Err() != nil {
+		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", rows.Err()))
 	}
-	args["limit"], args["offset"] = f.Limit, max(f.Offset, 0)
+	more := len(ids) >= want || hits == want+want/4+4
+	ids = ids[:min(len(ids), f.Offset+f.Limit)]
+	if f.Offset < len(ids) {
+		if page.Cases, err = s.queued(ctx, `WHERE c.id = ANY(@ids) ORDER BY array_position(@ids, c.id)`,
+			pgx.NamedArgs{"ids": ids[f.Offset:], "now": f.Now}); err != nil {
+			return CasePage{}, err
+		}
+	}
+	page.Total, page.TotalCapped = len(ids), more
+	return page, nil
+}
+
+// queued reads cases as a queue shows them; tail is the WHERE, ORDER and
+// LIMIT clauses.
+func (s *Store) queued(ctx context.Context, tail string, args pgx.NamedArgs) ([]QueuedCase, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.ref, c.competence, c.territory, c.state, c.priority, c.deadline,
 		       COALESCE(c.state IN ('received', 'qualified', 'in_progress') AND (c.breached_at IS NOT NULL OR c.deadline < @now), false),
@@ -110,33 +225,38 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 		       COALESCE((SELECT left(COALESCE(NULLIF(r.payload->>'subject', ''), r.payload->>'body'), 140) FROM requests r
 		                 WHERE r.case_id = c.id ORDER BY r.received_at LIMIT 1), ''),
 		       c.opened_at, c.updated_at
-		FROM cases c WHERE `+cond+`
-		ORDER BY c.deadline ASC NULLS LAST, c.opened_at ASC, c.id
-		LIMIT @limit OFFSET @offset`, args)
+		FROM cases c `+tail, args)
 	if err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: cases: %w", err))
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: cases: %w", err))
 	}
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedCase])
 	if err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: cases: %w", err))
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: cases: %w", err))
 	}
-	page := CasePage{Cases: list, ByState: map[string]int{}}
-	if page.Cases == nil {
-		page.Cases = []QueuedCase{}
+	if list == nil {
+		list = []QueuedCase{}
 	}
-	counts, err := s.pool.Query(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+` GROUP BY c.state`, args)
+	return list, nil
+}
+
+// countStates adds the counts by state a query returns to page.
+func (s *Store) countStates(ctx context.Context, sql string, args pgx.NamedArgs, page *CasePage) error {
+	rows, err := s.pool.Query(ctx, sql, args)
 	if err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: case counts: %w", err))
+		return fault.E(fault.Transient, fmt.Errorf("casestore: case counts: %w", err))
 	}
-	defer counts.Close()
-	for counts.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var st string
 		var n int
-		if err := counts.Scan(&st, &n); err != nil {
-			return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: case counts: %w", err))
+		if err := rows.Scan(&st, &n); err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("casestore: case counts: %w", err))
 		}
 		page.ByState[st] = n
 		page.Total += n
 	}
-	return page, counts.Err()
+	if err := rows.Err(); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: case counts: %w", err))
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package casestore_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func file(t *testing.T, s *casestore.Store, competence, territory, channel, body
 }
 
 func TestQueueFiltersSortsAndSearches(t *testing.T) {
-	s, _ := setup(t)
+	s, b := setup(t)
 	ctx := context.Background()
 	now := time.Now()
 	late := file(t, s, "eclairage", "pays-d-aix", "web", "Le lampadaire de la place est éteint.", now.Add(-time.Hour))
@@ -65,7 +66,8 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 		{"by channel", casestore.Filter{Competence: "eclairage", Channel: "phone"}, []string{soon}},
 		{"overdue", casestore.Filter{Overdue: true}, []string{late}},
 		{"search without accents", casestore.Filter{Q: "lampadaire eteint"}, []string{late}},
-		{"search a stem", casestore.Filter{Q: "lampadaires"}, []string{late, soon}},
+		{"search a stem, the most recent first", casestore.Filter{Q: "lampadaires"}, []string{soon, late}},
+		{"search a reference in lower case", casestore.Filter{Q: strings.ToLower(other)}, []string{other}},
 		{"search a reference", casestore.Filter{Q: other}, []string{other}},
 		{"territory", casestore.Filter{Competence: "eclairage", Territory: "marseille-provence"}, []string{other}},
 	} {
@@ -86,6 +88,20 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 	}
 	if len(p.Cases) != 2 || p.Total != 4 || p.ByState["received"] != 4 {
 		t.Errorf("page %d of %d, by state %v", len(p.Cases), p.Total, p.ByState)
+	}
+	// Finished cases leave the pending queue and its counts, not the
+	// history.
+	testkit.Exec(t, b.url, `UPDATE cases SET state = 'closed' WHERE ref = $1`, soon)
+	pending, err := s.Cases(ctx, casestore.Filter{State: casestore.StatePending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Cases(ctx, casestore.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending.Total != 3 || len(pending.Cases) != 3 || all.Total != 4 || all.ByState["closed"] != 0 || all.ByState["received"] != 3 || all.TotalCapped {
+		t.Errorf("pending %d (%v), all %d (%v)", pending.Total, pending.ByState, all.Total, all.ByState)
 	}
 	if p.Cases[0].Ref != late || !p.Cases[0].Overdue || p.Cases[0].Requests != 1 || len(p.Cases[0].Channels) != 1 || p.Cases[0].Summary == "" {
 		t.Errorf("first %+v", p.Cases[0])

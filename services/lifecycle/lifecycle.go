@@ -30,6 +30,10 @@ const (
 // States lists every state, in lifecycle order.
 var States = []string{Received, Qualified, InProgress, Waiting, Resolved, Closed, Rejected, Redirected, Merged}
 
+// Pending lists the states of the cases still to be dealt with: what a
+// team's queue shows first.
+var Pending = []string{Received, Qualified, InProgress, Waiting}
+
 // Roles that act on cases (the auth package's role names).
 const (
 	RoleAgent      = "agent"      // call-centre agent

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ampmetropole/guichet/services/corpus"
+	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/seed"
+	"github.com/ampmetropole/guichet/services/territory"
+)
+
+// runSeed fills the database with synthetic cases: guichet seed --cases N.
+func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cases := fs.Int("cases", 10000, "nombre de dossiers synthétiques à créer")
+	seedNo := fs.Uint64("seed", 1, "graine du tirage (0 à 9) ; une autre graine ajoute d'autres dossiers à la même base")
+	years := fs.Int("years", 3, "les dossiers s'ouvrent sur ce nombre d'années, jusqu'à maintenant")
+	batch := fs.Int("batch", 2000, "dossiers écrits par transaction")
+	workers := fs.Int("workers", 2, "transactions en parallèle")
+	data := fs.String("data", "guichet-data", "dossier de données de guichet dev (si DATABASE_URL n'est pas définie)")
+	corpusPath := fs.String("corpus", "services/classify/corpus", "corpus dont les textes sont repris")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `guichet seed [--cases N] [--seed S] : remplit la base de dossiers synthétiques réalistes
+(textes du corpus, compétences et territoires dans les proportions d'une métropole,
+usagers qui reviennent, relances, dossiers à tous les stades de leur cycle de vie)
+pour mesurer et montrer le back-office au volume de plusieurs années de service.
+Les demandes créées ont la source « seed » et les adresses des usagers le domaine
+exemple.invalid. À ne jamais lancer sur la base de production.
+
+Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data).
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("seed : argument inattendu %q", fs.Arg(0))}
+	}
+	if *cases < 1 || *cases > 10_000_000 {
+		return usageError{"seed : --cases doit être entre 1 et 10 000 000"}
+	}
+	if *seedNo > 9 {
+		return usageError{"seed : --seed doit être entre 0 et 9"}
+	}
+	if *years < 1 || *years > 20 {
+		return usageError{"seed : --years doit être entre 1 et 20"}
+	}
+	recs, err := corpus.ReadPath(*corpusPath)
+	if err != nil {
+		return fmt.Errorf("seed : lancez-le depuis le dossier du dépôt ou donnez --corpus (%w)", err)
+	}
+	places, err := territory.Load()
+	if err != nil {
+		return err
+	}
+	tpl, err := seed.Templates(ctx, recs, corpus.NewBuilder(extract.New(places)))
+	if err != nil {
+		return err
+	}
+	g, err := seed.New(tpl, places, seed.Options{Now: time.Now(), Years: time.Duration(*years) * 365 * 24 * time.Hour, Seed: *seedNo, Cases: *cases})
+	if err != nil {
+		return err
+	}
+	store, err := openToolStore(ctx, "seed", *data, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	start := time.Now()
+	last := start
+	err = seed.Run(ctx, store, g, *cases, *batch, *workers, func(done int) {
+		if time.Since(last) > 5*time.Second || done == *cases {
+			last = time.Now()
+			fmt.Fprintf(stderr, "  %d / %d dossiers (%.0f/s)\n", done, *cases, float64(done)/time.Since(start).Seconds())
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%w (une même graine ne peut servir deux fois sur une base : essayez --seed %d)", err, (*seedNo+1)%10)
+	}
+	// The planner needs fresh statistics to use the indexes at this volume.
+	if _, err := store.DB().Exec(ctx, `ANALYZE citizens, cases, requests, case_events, routing_decisions, request_search`); err != nil {
+		return fmt.Errorf("seed : analyse des tables : %w", err)
+	}
+	fmt.Fprintf(stdout, "%d dossiers synthétiques créés en %s\n", *cases, time.Since(start).Round(time.Second))
+	return nil
+}

@@ -1,0 +1,18 @@
+-- +goose Up
+-- A million cases: the queues must not sort or count them all.
+-- The unfinished cases (what a queue shows first, what the dashboard
+-- counts) are a few per cent of them: a partial index in the queue's order
+-- lists them, and counts them by state and scope without reading the table.
+CREATE INDEX cases_pending ON cases (deadline, opened_at, id) INCLUDE (state, competence, territory)
+    WHERE state IN ('received', 'qualified', 'in_progress', 'waiting', 'resolved');
+-- The whole history in the queue's order, for "every state" and the
+-- finished states, page after page; and the same within a team's scope.
+CREATE INDEX cases_order ON cases (deadline, opened_at, id);
+DROP INDEX cases_queue;
+CREATE INDEX cases_queue ON cases (competence, territory, state, deadline, opened_at, id);
+
+-- +goose Down
+DROP INDEX cases_queue;
+CREATE INDEX cases_queue ON cases (competence, territory, state, deadline);
+DROP INDEX cases_order;
+DROP INDEX cases_pending;
