@@ -84,8 +84,9 @@ Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data).
 	if err != nil {
 		return fmt.Errorf("%w (une même graine ne peut servir deux fois sur une base : essayez --seed %d)", err, (*seedNo+1)%10)
 	}
-	// The planner needs fresh statistics to use the indexes at this volume.
-	if _, err := store.DB().Exec(ctx, `ANALYZE citizens, cases, requests, case_events, routing_decisions, request_search`); err != nil {
+	// The planner needs fresh statistics, and index-only scans the visibility
+	// map, as autovacuum would have left them after years of service.
+	if _, err := store.DB().Exec(ctx, `VACUUM ANALYZE citizens, cases, requests, case_events, routing_decisions, request_search`); err != nil {
 		return fmt.Errorf("seed : analyse des tables : %w", err)
 	}
 	fmt.Fprintf(stdout, "%d dossiers synthétiques créés en %s\n", *cases, time.Since(start).Round(time.Second))

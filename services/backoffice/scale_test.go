@@ -118,6 +118,7 @@ func BenchmarkAtScale(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			lat := make([]float64, 0, b.N)
+			byPath := map[string][]float64{}
 			i := 0
 			for b.Loop() {
 				start := time.Now()
@@ -130,8 +131,19 @@ func BenchmarkAtScale(b *testing.B) {
 				if resp.StatusCode != http.StatusOK {
 					b.Fatalf("%s: %d", c.path(i), resp.StatusCode)
 				}
-				lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+				ms := float64(time.Since(start).Microseconds()) / 1000
+				lat = append(lat, ms)
+				if len(byPath) < 20 {
+					byPath[c.path(i)] = append(byPath[c.path(i)], ms)
+				}
 				i++
+			}
+			// Which page is slow, when there are a few kinds.
+			if len(byPath) < 20 {
+				for path, l := range byPath {
+					slices.Sort(l)
+					b.Logf("%-45s p50 %6.1f ms  max %6.1f ms", path, l[len(l)/2], l[len(l)-1])
+				}
 			}
 			slices.Sort(lat)
 			b.ReportMetric(lat[len(lat)/2], "p50-ms")
@@ -169,7 +181,7 @@ func seedDatabase(b *testing.B, dbURL string, n int) {
 	if err := seed.Run(ctx, store, g, n, 2000, 2, nil); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.DB().Exec(ctx, `ANALYZE`); err != nil {
+	if _, err := store.DB().Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d cases in %s", n, time.Since(start).Round(time.Second))

@@ -80,7 +80,8 @@ func (s *Store) Dashboard(ctx context.Context, competences, territories []string
 	if d.ByState, err = counts("c.state"); err != nil {
 		return d, err
 	}
-	if d.ByChannel, err = counts("(SELECT r.channel FROM requests r WHERE r.case_id = c.id ORDER BY r.received_at LIMIT 1)"); err != nil {
+	// The first contact: request ids are UUIDv7, in the order of arrival.
+	if d.ByChannel, err = counts("(SELECT r.channel FROM requests r WHERE r.case_id = c.id ORDER BY r.id LIMIT 1)"); err != nil {
 		return d, err
 	}
 	for _, c := range d.ByState {
