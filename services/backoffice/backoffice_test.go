@@ -25,13 +25,13 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 type person struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	client *http.Client
 }
 
 // signIn opens a session through the real sign-in page.
-func signIn(t *testing.T, base, login, password string) person {
+func signIn(t testing.TB, base, login, password string) person {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}

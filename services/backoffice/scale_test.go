@@ -2,10 +2,8 @@ package backoffice_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -193,15 +191,5 @@ func benchSignIn(b *testing.B, base string, guard *auth.Service, login, role str
 	if _, err := guard.CreateAccount(context.Background(), login, "Banc d'essai", role, "mot-de-passe-"+login, comps, terrs); err != nil {
 		b.Fatal(err)
 	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	resp, err := c.PostForm(base+"/bo/connexion", url.Values{"identifiant": {login}, "mot_de_passe": {"mot-de-passe-" + login}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.Request.URL.Path != "/bo/" {
-		b.Fatal(fmt.Errorf("%s signed in to %s (%d)", login, resp.Request.URL, resp.StatusCode))
-	}
-	return c
+	return signIn(b, base, login, "mot-de-passe-"+login).client
 }
