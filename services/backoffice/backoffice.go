@@ -23,6 +23,8 @@ import (
 	"github.com/ampmetropole/guichet/services/htmlpage"
 	"github.com/ampmetropole/guichet/services/lifecycle"
 	"github.com/ampmetropole/guichet/services/territory"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 //go:embed templates/*.html static/*
@@ -89,6 +91,7 @@ func New(d Deps) (*Handler, error) {
 		"outcomeLabel":    outcomeLabel,
 		"actorLabel":      actorLabel,
 		"percent":         func(f *float64) string { return fmt.Sprintf("%.0f %%", *f*100) },
+		"number":          message.NewPrinter(language.French).Sprint, // 10 000, as French writes it
 		"pieceID":         func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 	}
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
