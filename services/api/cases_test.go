@@ -128,6 +128,10 @@ func TestTransitionsThroughTheAPI(t *testing.T) {
 	if code, q := as(t, team, "GET", u+"/api/v1/cases?state=in_progress&overdue=false&limit=10", ""); code != 200 || q["total"] != 1.0 {
 		t.Errorf("queue: %d %v", code, q)
 	}
+	if code, q := as(t, team, "GET", u+"/api/v1/cases?state=pending", ""); code != 200 || q["total"] != 1.0 || q["total_capped"] != false ||
+		q["by_state"].(map[string]any)["in_progress"] != 1.0 {
+		t.Errorf("pending queue: %d %v", code, q)
+	}
 	for _, bad := range []string{"?state=done", "?overdue=peut-etre", "?limit=0", "?limit=abc", "?q=" + strings.Repeat("x", 300)} {
 		if code, _ := as(t, team, "GET", u+"/api/v1/cases"+bad, ""); code != 400 {
 			t.Errorf("%s: %d", bad, code)
