@@ -19,23 +19,8 @@ const DurableBreaches = "notifier-breaches"
 // KindBreach is the message to a supervisor about a passed deadline.
 const KindBreach = "deadline_breached"
 
-// startBreaches tells the team's supervisor, once, of every case whose
-// deadline passed (the deadline_breached events the router's timer writes).
-func (n *Notifier) startBreaches(ctx context.Context) error {
-	c, err := bus.NewConsumer(n.conn.JS, bus.ConsumerConfig{
-		Stream: bus.StreamCases, Durable: DurableBreaches, FilterSubject: bus.SubjectCases + ".*." + schemas.EventBreached,
-		MaxAttempts: n.cfg.MaxAttempts, Backoff: n.cfg.Backoff, AckWait: n.cfg.AckWait, Workers: 1,
-	}, n.breach, n.log)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if err := c.Start(ctx); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	n.breaches = c
-	return nil
-}
-
+// breach tells the team's supervisor, once, of a case whose deadline passed
+// (the deadline_breached events the router's timer writes).
 func (n *Notifier) breach(ctx context.Context, m bus.Message) error {
 	var e schemas.CaseEvent
 	if err := json.Unmarshal(m.Data, &e); err != nil || e.Type != schemas.EventBreached {

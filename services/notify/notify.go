@@ -65,23 +65,35 @@ func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.
 		log: log.With("service", "notifier")}, nil
 }
 
-// Start creates the durable consumer and handles requests until Stop.
+// Start creates the durable consumers — acknowledgements of web requests,
+// supervisors told of breached deadlines, teams' e-mailed replies — and
+// handles messages until Stop.
 func (n *Notifier) Start(ctx context.Context) error {
-	c, err := bus.NewConsumer(n.conn.JS, bus.ConsumerConfig{
-		Stream: bus.StreamRequests, Durable: Durable, FilterSubject: bus.RequestSubject(schemas.ChannelWeb),
-		MaxAttempts: n.cfg.MaxAttempts, Backoff: n.cfg.Backoff, AckWait: n.cfg.AckWait, Workers: 2,
-	}, n.handle, n.log)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if err := c.Start(ctx); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	n.consumer = c
-	if err := n.startBreaches(ctx); err != nil {
+	var err error
+	if n.consumer, err = n.startConsumer(ctx, bus.StreamRequests, Durable, bus.RequestSubject(schemas.ChannelWeb), 2, n.handle); err != nil {
 		return err
 	}
-	return n.startReplies(ctx)
+	if n.breaches, err = n.startConsumer(ctx, bus.StreamCases, DurableBreaches, bus.SubjectCases+".*."+schemas.EventBreached, 1, n.breach); err != nil {
+		return err
+	}
+	n.replies, err = n.startConsumer(ctx, bus.StreamCases, DurableReplies, bus.SubjectCases+".*."+schemas.EventReplied, 1, n.reply)
+	return err
+}
+
+// startConsumer starts one durable consumer with the notifier's retry
+// settings.
+func (n *Notifier) startConsumer(ctx context.Context, stream, durable, subject string, workers int, h bus.Handler) (*bus.Consumer, error) {
+	c, err := bus.NewConsumer(n.conn.JS, bus.ConsumerConfig{
+		Stream: stream, Durable: durable, FilterSubject: subject,
+		MaxAttempts: n.cfg.MaxAttempts, Backoff: n.cfg.Backoff, AckWait: n.cfg.AckWait, Workers: workers,
+	}, h, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return c, nil
 }
 
 // Stop stops the consumer; safe twice.

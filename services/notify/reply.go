@@ -17,23 +17,8 @@ const DurableReplies = "notifier-replies"
 // KindReply is a team's answer sent by e-mail.
 const KindReply = "reply"
 
-// startReplies sends, once, the answers teams write to citizens by e-mail
+// reply sends, once, an answer a team wrote to a citizen by e-mail
 // (replied events with channel "email").
-func (n *Notifier) startReplies(ctx context.Context) error {
-	c, err := bus.NewConsumer(n.conn.JS, bus.ConsumerConfig{
-		Stream: bus.StreamCases, Durable: DurableReplies, FilterSubject: bus.SubjectCases + ".*." + schemas.EventReplied,
-		MaxAttempts: n.cfg.MaxAttempts, Backoff: n.cfg.Backoff, AckWait: n.cfg.AckWait, Workers: 1,
-	}, n.reply, n.log)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if err := c.Start(ctx); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	n.replies = c
-	return nil
-}
-
 func (n *Notifier) reply(ctx context.Context, m bus.Message) error {
 	var e schemas.CaseEvent
 	if err := json.Unmarshal(m.Data, &e); err != nil || e.Type != schemas.EventReplied {
