@@ -73,25 +73,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	t.Cleanup(r.Stop)
 
-	var submitted, acked atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			req := webRequest()
-			req.Body = "Nid-de-poule numéro " + strconv.Itoa(i)
-			submitted.Add(1)
-			if _, err := in.Submit(ctx, req); err == nil {
-				acked.Add(1)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
+	l := startLoad(ctx, in.Submit, "Nid-de-poule numéro ", 0, 5*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
@@ -101,16 +83,14 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	want := int(acked.Load())
+	want := l.finish()
 	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
 		return testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
 	})
 	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
 	cases := testkit.Count(t, url, `SELECT count(*) FROM cases`)
 	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
-	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, duplicated %d", submitted.Load(), want, persisted, cases, dup)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, duplicated %d", l.submitted.Load(), want, persisted, cases, dup)
 	if persisted != want || dup != 0 || int(testkit.StreamMsgs(t, conn, bus.StreamRequests)) != want {
 		t.Errorf("acknowledged %d, persisted %d, duplicated %d, on the stream %d", want, persisted, dup, testkit.StreamMsgs(t, conn, bus.StreamRequests))
 	}
@@ -153,29 +133,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	}
 	t.Cleanup(r.Stop)
 
-	var submitted, acked atomic.Int64
-	var ackedIDs sync.Map
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			req := webRequest()
-			req.Body = "Lampadaire numéro " + strconv.Itoa(i)
-			submitted.Add(1)
-			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if rc, err := in.Submit(sctx, req); err == nil {
-				acked.Add(1)
-				ackedIDs.Store(rc.ID, true)
-			}
-			cancel()
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
+	l := startLoad(ctx, in.Submit, "Lampadaire numéro ", 2*time.Second, 5*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	ns.Shutdown()
 	time.Sleep(1500 * time.Millisecond)
@@ -183,27 +141,16 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	want := int(acked.Load())
+	want := l.finish()
 	// A submission that timed out may still have been stored (its client,
 	// told it failed, would send it again under the same id): at least the
 	// acknowledged ones, each exactly once.
-	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
-		missing := 0
-		ackedIDs.Range(func(id, _ any) bool {
-			if testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed' AND id = '`+id.(string)+`'`) != 1 {
-				missing++
-			}
-			return missing == 0
-		})
-		return missing == 0
-	})
+	l.waitEachRouted(t, url)
 	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
 	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
-	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", submitted.Load(), want, persisted, dup)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
 	if persisted < want || dup != 0 {
-		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, submitted.Load(), persisted, dup)
+		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, l.submitted.Load(), persisted, dup)
 	}
 }
 
@@ -214,25 +161,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	var submitted, acked atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			req := webRequest()
-			req.Body = "Trottoir numéro " + strconv.Itoa(i)
-			submitted.Add(1)
-			if _, err := b.intake.Submit(ctx, req); err == nil {
-				acked.Add(1)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	})
+	l := startLoad(ctx, b.intake.Submit, "Trottoir numéro ", 0, 2*time.Millisecond)
 	for round, after := range []time.Duration{900 * time.Millisecond, 400 * time.Millisecond, 650 * time.Millisecond} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envCrashMode+"=run", envNATS+"="+b.natsURL, envDB+"="+b.dbURL)
@@ -246,10 +175,8 @@ func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 		cmd.Wait()
 		t.Logf("round %d: killed after %v with %d requests routed", round+1, after, testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`))
 	}
-	close(stop)
-	wg.Wait()
+	want := l.finish()
 	startRouter(t, b)
-	want := int(acked.Load())
 	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
 		return testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
 	})
@@ -261,7 +188,7 @@ func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 	cases := testkit.Count(t, b.dbURL, `SELECT count(*) FROM cases`)
 	dup := testkit.Count(t, b.dbURL, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
 	events := testkit.StreamMsgs(t, b.conn, bus.StreamCases)
-	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, events on CASES %d, duplicated %d", submitted.Load(), want, persisted, cases, events, dup)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, events on CASES %d, duplicated %d", l.submitted.Load(), want, persisted, cases, events, dup)
 	if persisted != want || cases != want || dup != 0 || int(events) != want {
 		t.Errorf("acknowledged %d, persisted %d, cases %d, CASES %d, duplicated %d", want, persisted, cases, events, dup)
 	}
@@ -299,38 +226,72 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 	}
 	t.Cleanup(r.Stop)
 
-	var submitted, acked atomic.Int64
-	var ackedIDs sync.Map
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	l := startLoad(ctx, in.Submit, "Arbre tombé numéro ", 3*time.Second, 5*time.Millisecond)
+	time.Sleep(time.Second)
+	cl.Stop(0) // a node is lost; the streams keep two replicas
+	time.Sleep(2 * time.Second)
+	want := l.finish()
+	l.waitEachRouted(t, url)
+	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
+	if persisted < want || dup != 0 || want == 0 {
+		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, l.submitted.Load(), persisted, dup)
+	}
+}
+
+// load submits web requests one after the other until finished, counting
+// what it submitted and what was acknowledged, and keeping the
+// acknowledged ids.
+type load struct {
+	submitted, acked atomic.Int64
+	ids              sync.Map
+	stop             chan struct{}
+	wg               sync.WaitGroup
+}
+
+// startLoad submits requests whose body is body and a number, each within
+// timeout (none if 0), pause apart.
+func startLoad(ctx context.Context, submit func(context.Context, schemas.Request) (intake.Receipt, error), body string, timeout, pause time.Duration) *load {
+	l := &load{stop: make(chan struct{})}
+	l.wg.Go(func() {
 		for i := 0; ; i++ {
 			select {
-			case <-stop:
+			case <-l.stop:
 				return
 			default:
 			}
 			req := webRequest()
-			req.Body = "Arbre tombé numéro " + strconv.Itoa(i)
-			submitted.Add(1)
-			sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			if rc, err := in.Submit(sctx, req); err == nil {
-				acked.Add(1)
-				ackedIDs.Store(rc.ID, true)
+			req.Body = body + strconv.Itoa(i)
+			l.submitted.Add(1)
+			sctx, cancel := ctx, context.CancelFunc(func() {})
+			if timeout > 0 {
+				sctx, cancel = context.WithTimeout(ctx, timeout)
+			}
+			if rc, err := submit(sctx, req); err == nil {
+				l.acked.Add(1)
+				l.ids.Store(rc.ID, true)
 			}
 			cancel()
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(pause)
 		}
 	})
-	time.Sleep(time.Second)
-	cl.Stop(0) // a node is lost; the streams keep two replicas
-	time.Sleep(2 * time.Second)
-	close(stop)
-	wg.Wait()
-	want := int(acked.Load())
+	return l
+}
+
+// finish stops the load and returns how many requests were acknowledged.
+func (l *load) finish() int {
+	close(l.stop)
+	l.wg.Wait()
+	return int(l.acked.Load())
+}
+
+// waitEachRouted waits until every acknowledged request is routed, once.
+func (l *load) waitEachRouted(t *testing.T, url string) {
+	t.Helper()
 	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
 		missing := 0
-		ackedIDs.Range(func(id, _ any) bool {
+		l.ids.Range(func(id, _ any) bool {
 			if testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed' AND id = '`+id.(string)+`'`) != 1 {
 				missing++
 			}
@@ -338,10 +299,4 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 		})
 		return missing == 0
 	})
-	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
-	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
-	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", submitted.Load(), want, persisted, dup)
-	if persisted < want || dup != 0 || want == 0 {
-		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, submitted.Load(), persisted, dup)
-	}
 }
