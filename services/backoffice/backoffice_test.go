@@ -76,10 +76,11 @@ func (p person) post(page, path string, form url.Values) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
+// serve starts a test back end with the back office on a test server.
+func serve(t *testing.T) (stack.Stack, *httptest.Server) {
+	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	ctx := context.Background()
-	files, err := attachment.NewStore(ctx, st.Conn.JS)
+	files, err := attachment.NewStore(context.Background(), st.Conn.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,12 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	mux.Handle("/bo/", bo)
 	srv := httptest.NewServer(st.Auth.Middleware(mux))
 	t.Cleanup(srv.Close)
+	return st, srv
+}
+
+func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
+	st, srv := serve(t)
+	ctx := context.Background()
 	for _, a := range []struct {
 		login, role string
 		comp        []string
@@ -255,19 +262,8 @@ func trackingOf(t *testing.T, st stack.Stack, ref string) string {
 // Assign, split a request into its own case, merge it back and undo the
 // merge — all from the case page, each an event of the history.
 func TestCaseActions(t *testing.T) {
-	st := stack.New(t, stack.Options{Router: true})
+	st, srv := serve(t)
 	ctx := context.Background()
-	files, _ := attachment.NewStore(ctx, st.Conn.JS)
-	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
-		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	st.Auth.Register(mux)
-	mux.Handle("/bo/", bo)
-	srv := httptest.NewServer(st.Auth.Middleware(mux))
-	t.Cleanup(srv.Close)
 	if _, err := st.Auth.CreateAccount(ctx, "julie", "Julie", auth.RoleTeam, "mot-de-passe-julie", []string{"dechets"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -322,19 +318,8 @@ func TestCaseActions(t *testing.T) {
 // Every back-office route, walked without a session, with roles that may
 // not, with a team member of another competence, and with one who may.
 func TestEveryPageNeedsTheRightPerson(t *testing.T) {
-	st := stack.New(t, stack.Options{Router: true})
+	st, srv := serve(t)
 	ctx := context.Background()
-	files, _ := attachment.NewStore(ctx, st.Conn.JS)
-	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
-		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	st.Auth.Register(mux)
-	mux.Handle("/bo/", bo)
-	srv := httptest.NewServer(st.Auth.Middleware(mux))
-	t.Cleanup(srv.Close)
 	rc, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: "Bac cassé.",
 		Location: &schemas.Location{PostalCode: "13400"}, Hints: &schemas.Hints{Competence: "dechets"}})
 	if err != nil {

@@ -2,8 +2,6 @@ package backoffice_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,36 +9,17 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/auth"
-	"github.com/ampmetropole/guichet/services/backoffice"
-	"github.com/ampmetropole/guichet/services/deadline"
-	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/browser"
-	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
 // TestBrowserTeamMemberWorksACase is a team member's day in a real
 // Chromium: sign in, find the case in the queue, open it, qualify it,
 // answer the citizen with a template, start work and resolve it.
 func TestBrowserTeamMemberWorksACase(t *testing.T) {
-	st := stack.New(t, stack.Options{Router: true})
+	st, srv := serve(t)
 	ctx := context.Background()
-	files, err := attachment.NewStore(ctx, st.Conn.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
-		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	st.Auth.Register(mux)
-	mux.Handle("/bo/", bo)
-	srv := httptest.NewServer(st.Auth.Middleware(mux))
-	t.Cleanup(srv.Close)
 	if _, err := st.Auth.CreateAccount(ctx, "camille", "Camille Roux", auth.RoleTeam, "mot-de-passe-camille", []string{"eclairage"}, nil); err != nil {
 		t.Fatal(err)
 	}
