@@ -115,7 +115,13 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_STREAM_REPLICAS réplicas des flux JetStream (défaut 1 ; 3 sur une grappe)
 `
 
+// defaultDataDir is where `guichet dev` keeps its data, and where the
+// commands run beside it find its database: GUICHET_DATA, else a folder
+// of the user's.
 func defaultDataDir() string {
+	if d := os.Getenv("GUICHET_DATA"); d != "" {
+		return d
+	}
 	if os.Geteuid() == 0 {
 		// PostgreSQL runs as an unprivileged user, who cannot enter /root.
 		return "/var/lib/guichet"
@@ -182,7 +188,7 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	}
 	fs.StringVar(&cfg.Addr, "addr", envStr("GUICHET_ADDR", "127.0.0.1:8080"), "adresse HTTP d'écoute")
 	if dev {
-		fs.StringVar(&cfg.DataDir, "data", envStr("GUICHET_DATA", defaultDataDir()), "dossier des données (NATS, PostgreSQL, clé)")
+		fs.StringVar(&cfg.DataDir, "data", defaultDataDir(), "dossier des données (NATS, PostgreSQL, clé)")
 		fs.IntVar(&cfg.NATSPort, "nats-port", envInt("GUICHET_NATS_PORT", 4222), "port du NATS embarqué (0 = libre)")
 		fs.IntVar(&cfg.PGPort, "pg-port", envInt("GUICHET_PG_PORT", 0), "port de la grappe PostgreSQL privée (0 = libre)")
 	}

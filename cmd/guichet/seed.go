@@ -22,7 +22,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	years := fs.Int("years", 3, "les dossiers s'ouvrent sur ce nombre d'années, jusqu'à maintenant")
 	batch := fs.Int("batch", 2000, "dossiers écrits par transaction")
 	workers := fs.Int("workers", 2, "transactions en parallèle")
-	data := fs.String("data", "guichet-data", "dossier de données de guichet dev (si DATABASE_URL n'est pas définie)")
+	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
 	corpusPath := fs.String("corpus", "services/classify/corpus", "corpus dont les textes sont repris")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `guichet seed [--cases N] [--seed S] : remplit la base de dossiers synthétiques réalistes
@@ -32,7 +32,7 @@ pour mesurer et montrer le back-office au volume de plusieurs années de service
 Les demandes créées ont la source « seed » et les adresses des usagers le domaine
 exemple.invalid. À ne jamais lancer sur la base de production.
 
-Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data).
+Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data), GUICHET_DATA.
 
 `)
 		fs.PrintDefaults()
