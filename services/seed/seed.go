@@ -203,11 +203,10 @@ func (g *Generator) one(b *casestore.SeedBatch) casestore.SeedCase {
 		c.Citizen = len(b.Citizens)
 		b.Citizens = append(b.Citizens, g.citizen())
 	}
-	if c.Competence == "hors_competence" || c.Confidence < 0.62 && opened.After(g.now.Add(-14*24*time.Hour)) {
-		c.Competence, c.Territory = "triage", terr
-		if tpl.Competence == "hors_competence" {
-			c.Competence = "hors_competence"
-		}
+	// The router leaves the requests it was unsure of to people: recent
+	// ones still wait in triage.
+	if c.Competence != "hors_competence" && c.Confidence < 0.62 && opened.After(g.now.Add(-14*24*time.Hour)) {
+		c.Competence = schemas.CompetenceTriage
 	}
 
 	var who *schemas.Citizen
@@ -248,7 +247,7 @@ func (g *Generator) lifecycle(c *casestore.SeedCase) {
 	}
 	hours := func(lo, hi int) time.Duration { return time.Duration(lo+g.rnd.IntN(hi-lo+1)) * time.Hour }
 
-	if c.Competence == "triage" {
+	if c.Competence == schemas.CompetenceTriage {
 		return // waiting for a supervisor
 	}
 	if c.Competence == "hors_competence" {
