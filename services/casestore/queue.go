@@ -175,13 +175,34 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 		page.Total, page.TotalCapped = SearchCap, true
 		return page, nil
 	}
+	// The scope again, on the search table's copy of it, so that the text
+	// index intersects words and scope (one value: an equality, which the
+	// index takes; several: a filter).
+	scope := ""
+	among := func(col, name string, vs []string) {
+		switch len(vs) {
+		case 0:
+		case 1:
+			scope += " AND " + col + " = @" + name
+		default:
+			scope += " AND " + col + " = ANY(@" + name + ")"
+		}
+	}
+	among("s.competence", "scope_comp", f.ScopeCompetences)
+	among("s.territory", "scope_terr", f.ScopeTerritories)
+	if f.Competence != "" {
+		scope += " AND s.competence = @competence"
+	}
+	if f.Territory != "" {
+		scope += " AND s.territory = @territory"
+	}
 	// A case may match by several requests: read a few more than needed.
 	want := f.Offset + f.Limit + 1
 	args["q"], args["hits"] = q, want+want/4+4
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, (sum(count(*)) OVER ())::int FROM (
-			SELECT c.id, s.request_id FROM request_search s JOIN requests r ON r.id = s.request_id JOIN cases c ON c.id = r.case_id
-			WHERE s.doc @@ websearch_to_tsquery('guichet_fr', @q) AND `+cond+`
+			SELECT c.id, s.request_id FROM request_search s JOIN cases c ON c.id = s.case_id
+			WHERE s.doc @@ websearch_to_tsquery('guichet_fr', @q)`+scope+` AND `+cond+`
 			ORDER BY s.request_id DESC
 			LIMIT @hits) h
 		GROUP BY id ORDER BY max(request_id::text) DESC`, args)

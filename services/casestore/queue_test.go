@@ -132,3 +132,49 @@ func TestDashboardFigures(t *testing.T) {
 		t.Errorf("scoped dashboard %+v", scoped)
 	}
 }
+
+// A team's search finds its cases and only them, also after a case is
+// re-routed or a request moved to another case.
+func TestScopedSearchFollowsReroutesAndMoves(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	due := time.Now().Add(time.Hour)
+	lamp := file(t, s, "eclairage", "pays-d-aix", "web", "Le lampadaire du square clignote.", due)
+	hole := file(t, s, "voirie", "pays-d-aix", "web", "Un lampadaire tombé a creusé un trou.", due)
+	find := func(comp string) []string {
+		t.Helper()
+		p, err := s.Cases(ctx, casestore.Filter{Q: "lampadaire", ScopeCompetences: []string{comp}, ScopeTerritories: []string{"pays-d-aix"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, c := range p.Cases {
+			refs = append(refs, c.Ref)
+		}
+		return refs
+	}
+	if got := find("eclairage"); len(got) != 1 || got[0] != lamp {
+		t.Fatalf("lighting team finds %v, want %s", got, lamp)
+	}
+	ch := casestore.Change{Actor: "nadia", Reason: "c'est la voirie"}
+	if _, err := s.Reroute(ctx, lamp, "voirie", "", ch); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("eclairage"); len(got) != 0 {
+		t.Errorf("after re-routing, the lighting team still finds %v", got)
+	}
+	if got := find("voirie"); len(got) != 2 {
+		t.Errorf("after re-routing, the roads team finds %v, want %s and %s", got, lamp, hole)
+	}
+	f, err := s.CaseFile(ctx, hole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, _, err := s.MoveRequests(ctx, hole, []string{f.Requests[0].ID}, lamp, ch)
+	if err != nil || moved != lamp {
+		t.Fatalf("move into %s: %s %v", lamp, moved, err)
+	}
+	if got := find("voirie"); len(got) != 1 || got[0] != lamp {
+		t.Errorf("after the move, the search finds %v, want only %s", got, lamp)
+	}
+}

@@ -118,14 +118,15 @@ func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byt
 	if status == "routed" {
 		return ErrAlreadyRouted
 	}
-	// What the back office searches, written once.
-	if _, err := t.tx.Exec(ctx, `
-		INSERT INTO request_search (request_id, doc) SELECT $1, to_tsvector('guichet_fr', request_text($2::jsonb))
-		ON CONFLICT DO NOTHING`, r.ID, raw); err != nil {
-		return fault.E(fault.Transient, fmt.Errorf("casestore: search text of %s: %w", r.ID, err))
-	}
 	return nil
 }
+
+// searchRow writes, once, what the back office searches of a request: its
+// text with its case and the case's scope (migration 00010).
+const searchRow = `INSERT INTO request_search (request_id, case_id, competence, territory, doc)
+		    SELECT r.id, c.id, c.competence, c.territory, to_tsvector('guichet_fr', request_text(r.payload))
+		    FROM requests r, cases c WHERE r.id = $1 AND c.id = $2
+		    ON CONFLICT DO NOTHING`
 
 // Identity is what identifies a citizen across channels, already normalized.
 type Identity struct {
@@ -353,7 +354,8 @@ func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64)
 		    VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9)),
 		req AS (
 		    UPDATE requests SET status = 'routed', case_id = $2, citizen_id = NULLIF($10, 0::bigint), failure = NULL, routed_at = now()
-		    WHERE id = $1)
+		    WHERE id = $1),
+		search AS (`+searchRow+`)
 		UPDATE cases SET updated_at = now() WHERE id = $2`,
 		d.RequestID, d.CaseID, d.Outcome, d.Competence, d.Territory, d.Confidence, d.ModelVersion, reasons, d.DecidedBy, citizenID); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: finish request %s: %w", d.RequestID, err))
@@ -370,6 +372,9 @@ func (t *RouteTx) FinishRequest(ctx context.Context, requestID string, caseID, c
 	}
 	if _, err := t.tx.Exec(ctx, `UPDATE cases SET updated_at = now() WHERE id = $1`, caseID); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: touch case: %w", err))
+	}
+	if _, err := t.tx.Exec(ctx, searchRow, requestID, caseID); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: search text of %s: %w", requestID, err))
 	}
 	return nil
 }

@@ -175,8 +175,9 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 		}
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO request_search (request_id, doc)
-		SELECT id, to_tsvector('guichet_fr', request_text(payload)) FROM requests WHERE id = ANY($1::uuid[])`, searched); err != nil {
+		INSERT INTO request_search (request_id, case_id, competence, territory, doc)
+		SELECT r.id, c.id, c.competence, c.territory, to_tsvector('guichet_fr', request_text(r.payload))
+		FROM requests r JOIN cases c ON c.id = r.case_id WHERE r.id = ANY($1::uuid[])`, searched); err != nil {
 		return nil, fmt.Errorf("search text: %w", err)
 	}
 	return refs, nil
