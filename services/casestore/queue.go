@@ -199,13 +199,17 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	// A case may match by several requests: read a few more than needed.
 	want := f.Offset + f.Limit + 1
 	args["q"], args["hits"] = q, want+want/4+4
+	// Planned for these words and this scope each time (an unnamed
+	// statement): a plan cached for all searches would walk the whole
+	// table for a rare word or intersect twenty thousand matches of a common
+	// one.
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, (sum(count(*)) OVER ())::int FROM (
 			SELECT c.id, s.request_id FROM request_search s JOIN cases c ON c.id = s.case_id
 			WHERE s.doc @@ websearch_to_tsquery('guichet_fr', @q)`+scope+` AND `+cond+`
 			ORDER BY s.request_id DESC
 			LIMIT @hits) h
-		GROUP BY id ORDER BY max(request_id::text) DESC`, args)
+		GROUP BY id ORDER BY max(request_id::text) DESC`, pgx.QueryExecModeExec, args)
 	if err != nil {
 		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
 	}
