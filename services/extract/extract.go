@@ -39,6 +39,10 @@ type Facts struct {
 	PostalCode   string   // 5 digits, only codes of the Métropole
 	CommuneINSEE string   // the commune's INSEE code (Marseille 13055 for arrondissements)
 	CommuneName  string
+	// PlaceWeak marks a commune named only as where someone travels to
+	// ("le car pour Marseille"): the place of the request only when
+	// nothing else says where it is.
+	PlaceWeak bool
 	Address      string // street address with the number in digits, e.g. "12 avenue de la Fontaine"
 	Email        string // normalized
 	Name         string // as said, capitalized: "Marcel Giraud", "Madame Dupont"

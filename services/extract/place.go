@@ -159,8 +159,10 @@ type arrHit struct {
 // communes lists the communes the text names, in order, and the Marseille
 // arrondissements. A commune right after a street type and particles
 // ("avenue de Marseille", "route de la Ciotat") is part of a street name and
-// does not count, nor do names already taken by an address or a person.
-func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
+// does not count, nor do names already taken by an address or a person. A
+// commune named as where someone travels to ("le car pour Marseille") goes
+// to dest instead.
+func (e *Extractor) communes(d *doc, dest *[]*territory.Commune) ([]*territory.Commune, []arrHit) {
 	var cs []*territory.Commune
 	var arr []arrHit
 	for i := 0; i < len(d.t); i++ {
@@ -181,6 +183,10 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 		switch {
 		case d.inStreetName(i):
 		case p.needPrep && !d.introducedPlace(i, n) && !d.properName(i):
+		case d.destination(i):
+			if !slices.Contains(*dest, p.c) {
+				*dest = append(*dest, p.c)
+			}
 		default:
 			if !slices.Contains(cs, p.c) {
 				cs = append(cs, p.c)
@@ -196,6 +202,53 @@ func (e *Extractor) communes(d *doc) ([]*territory.Commune, []arrHit) {
 	}
 	return cs, arr
 }
+
+// destPreps introduce where a journey goes; travelWords say a journey is
+// meant ("le car pour Marseille", "la navette vers Aix", "je vais à Aix").
+var (
+	destPreps   = set("pour", "vers", "direction", "jusqu", "destination")
+	travelWords = set("car", "cars", "bus", "autocar", "autocars", "train", "trains", "ter", "navette", "navettes",
+		"ligne", "lignes", "tram", "tramway", "metro", "trajet", "trajets", "aller", "vais", "va", "allons",
+		"vont", "partir", "pars", "part", "partent", "descendre", "monter", "prendre", "prennent", "prend",
+		"covoiturage", "correspondance", "liaison", "depart", "departs", "retour")
+)
+
+// destination reports whether the commune at i is where a journey goes: a
+// preposition of direction (or "à" after a verb of going) and, a few words
+// before, a means of transport or a verb of going.
+func (d *doc) destination(i int) bool {
+	p := d.prevWord(i)
+	if p < 0 {
+		return false
+	}
+	w := d.t[p].w
+	if w == "a" || w == "de" || w == "destination" {
+		// "jusqu'à Aix", "à destination de Marseille"
+		if pp := d.prevWord(p); pp >= 0 && (d.t[pp].w == "jusqu" || d.t[pp].w == "destination") {
+			return true
+		}
+	}
+	if !destPreps[w] && w != "a" {
+		return false
+	}
+	for k, seen := p-1, 0; k >= 0 && seen < 4; k-- {
+		if strings.ContainsAny(d.t[k+1].sep, ".!?\n") {
+			return false
+		}
+		if isFiller(d.t[k].w) {
+			continue
+		}
+		if travelWords[d.t[k].w] && (w != "a" || verbOfGoing[d.t[k].w]) {
+			return true
+		}
+		seen++
+	}
+	return false
+}
+
+// verbOfGoing make "à Aix" a destination ("je vais à Aix" but not "le bus à Aix
+// est en retard").
+var verbOfGoing = set("aller", "vais", "va", "allons", "vont", "partir", "pars", "part", "partent", "descendre", "monter")
 
 // properName says whether the word at i is written as a proper name in
 // running text — a capital initial, not at the start of a sentence or line
@@ -345,10 +398,19 @@ func (d *doc) weakArrondissement(i int) (string, bool) {
 		d.mark(i, next+1)
 		return arrCode(n), true
 	}
-	if n == 1 {
-		return "", false // "le premier", "du 1er": dates and ranks
-	}
 	p := d.prevWord(i)
+	if n == 1 {
+		// "le premier", "du 1er" are dates and ranks; "j'habite dans le
+		// premier" ending a sentence or a turn is the 1st arrondissement.
+		if p < 0 || d.t[p].w != "le" || !d.endsClause(i+1) {
+			return "", false
+		}
+		if pp := d.prevWord(p); pp < 0 || (d.t[pp].w != "dans" && d.t[pp].w != "habite") {
+			return "", false
+		}
+		d.mark(i, i+1)
+		return arrCode(n), true
+	}
 	switch {
 	case p < 0:
 		return "", false
@@ -365,6 +427,12 @@ func (d *doc) weakArrondissement(i int) (string, bool) {
 		return arrCode(n), true
 	}
 	return "", false
+}
+
+// endsClause reports whether token i starts a new sentence, line or
+// clause, or the text ends before it.
+func (d *doc) endsClause(i int) bool {
+	return i >= len(d.t) || strings.ContainsAny(d.t[i].sep, ".!?;,\n")
 }
 
 // beforeLeOrdinal introduce "le treizième" as a place: "dans le", "j'habite
@@ -523,7 +591,8 @@ func (e *Extractor) place(d *doc, f *Facts) {
 	if e.places == nil {
 		return
 	}
-	cs, arr := e.communes(d)
+	var dest []*territory.Commune
+	cs, arr := e.communes(d, &dest)
 	codes := e.postalCodes(d)
 	locs := e.localitiesNamed(d, cs)
 	marseille := len(cs) == 0 && (len(locs) == 0 || locs[0].c.INSEE == "13055")
@@ -536,6 +605,10 @@ func (e *Extractor) place(d *doc, f *Facts) {
 		}
 	}
 	cs, codes = localityPlace(locs, cs, codes)
+	if len(cs) == 0 && len(codes) == 0 && len(dest) > 0 {
+		// Only a destination: the place for want of another, but weak.
+		cs, f.PlaceWeak = dest[:1], true
+	}
 	for _, pc := range codes {
 		for _, c := range cs {
 			if slices.Contains(c.PostalCodes, pc) {

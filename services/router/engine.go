@@ -131,7 +131,11 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 		return out, err
 	}
 	eventType := schemas.EventRequestLinked
-	terr := e.territory(req, &d)
+	fallback := ""
+	if linked {
+		fallback = c.Ref
+	}
+	terr := e.territory(req, c.Territory, fallback, &d)
 	if linked {
 		d.Outcome = "linked"
 	} else {
@@ -393,9 +397,15 @@ func probabilityOf(p *classify.Prediction, competence string) float64 {
 }
 
 // territory resolves the place the request is about (see place) and
-// records how.
-func (e *Engine) territory(req schemas.Request, d *casestore.Decision) string {
+// records how. A request that names no place and joins case ref is about
+// that case's territory (caseTerr): a reminder without an address is still
+// about the pothole of the first letter.
+func (e *Engine) territory(req schemas.Request, caseTerr, ref string, d *casestore.Decision) string {
 	res, why, ok := e.place(req)
+	if !ok && ref != "" && caseTerr != "" {
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: "aucun lieu dans la demande : territoire du dossier " + ref + " qu'elle rejoint"})
+		return caseTerr
+	}
 	if !ok {
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory_unknown", Detail: "aucun lieu reconnu dans la Métropole"})
 		return ""
@@ -426,6 +436,12 @@ func (e *Engine) place(req schemas.Request) (territory.Resolution, string, bool)
 		f = e.facts.Extract(strings.Join(turns, "\n"))
 	}
 	fromText := source{f.CommuneINSEE, f.PostalCode, "lieu cité dans le texte, "}
+	var weak source
+	if f.PlaceWeak {
+		// Named only as a destination ("le car pour Marseille"): where
+		// the citizen lives says more.
+		fromText, weak = source{}, source{f.CommuneINSEE, f.PostalCode, "seul lieu cité, comme destination, "}
+	}
 	if req.Channel == schemas.ChannelMail {
 		sources = append(sources, fromText, source{insee, pc, ""})
 	} else {
@@ -434,6 +450,7 @@ func (e *Engine) place(req schemas.Request) (territory.Resolution, string, bool)
 	if req.Citizen != nil && req.Citizen.Address != nil {
 		sources = append(sources, source{"", req.Citizen.Address.PostalCode, "adresse du demandeur, "})
 	}
+	sources = append(sources, weak)
 	for _, s := range sources {
 		if s.insee == "" && s.pc == "" {
 			continue

@@ -93,7 +93,8 @@ func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
 		Transcript: []schemas.Turn{{Speaker: "caller", Text: "je rappelle pour le nid de poule de la rue paradis il est toujours là sur la chaussée"}},
 		Citizen:    &schemas.Citizen{Phone: "+33639981427"}})
 	d2 := decisionOf(t, b.dbURL, call)
-	if d2.Outcome != "linked" || d2.CaseRef != d1.CaseRef || !strings.Contains(d2.reason("same_matter"), "même demandeur") {
+	if d2.Outcome != "linked" || d2.CaseRef != d1.CaseRef || !strings.Contains(d2.reason("same_matter"), "même demandeur") ||
+		!strings.Contains(d2.reason("territory"), "territoire du dossier "+d1.CaseRef) {
 		t.Fatalf("call decision %+v, want linked to %s", d2, d1.CaseRef)
 	}
 	letter := submit(schemas.Request{Channel: "mail", Subject: "Bac jaune cassé", Body: "Madame, Monsieur,\nmon bac jaune a été cassé par le camion de collecte, merci de le remplacer.",
