@@ -43,10 +43,10 @@ type Facts struct {
 	// ("le car pour Marseille"): the place of the request only when
 	// nothing else says where it is.
 	PlaceWeak bool
-	Address      string // street address with the number in digits, e.g. "12 avenue de la Fontaine"
-	Email        string // normalized
-	Name         string // as said, capitalized: "Marcel Giraud", "Madame Dupont"
-	Phone        string // call-back number, E.164
+	Address   string // street address with the number in digits, e.g. "12 avenue de la Fontaine"
+	Email     string // normalized
+	Name      string // as said, capitalized: "Marcel Giraud", "Madame Dupont"
+	Phone     string // call-back number, E.164
 }
 
 // Extractor finds facts in French text, spoken (transcribed) or written. It
