@@ -198,35 +198,23 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	}
 	// A case may match by several requests: read a few more than needed.
 	want := f.Offset + f.Limit + 1
-	args["q"], args["hits"] = q, want+want/4+4
-	// Planned for these words and this scope each time (an unnamed
-	// statement): a plan cached for all searches would walk the whole
-	// table for a rare word or intersect twenty thousand matches of a common
-	// one.
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, (sum(count(*)) OVER ())::int FROM (
-			SELECT c.id, s.request_id FROM request_search s JOIN cases c ON c.id = s.case_id
-			WHERE s.doc @@ websearch_to_tsquery('guichet_fr', @q)`+scope+` AND `+cond+`
-			ORDER BY s.request_id DESC
-			LIMIT @hits) h
-		GROUP BY id ORDER BY max(request_id::text) DESC`, pgx.QueryExecModeExec, args)
-	if err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
-	}
+	limit := want + want/4 + 4
+	args["q"], args["hits"] = q, limit
 	var ids []int64
+	var err error
 	hits := 0
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id, &hits); err != nil {
-			rows.Close()
-			return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+	// The last months first (migration 00011): when they hold enough
+	// matches, those are the latest, and the text index returned only them.
+	for _, months := range searchWindows {
+		args["period"] = searchPeriods(f.Now, months)
+		if ids, hits, err = s.searchIn(ctx, cond, scope, args); err != nil {
+			return CasePage{}, err
 		}
-		ids = append(ids, id)
+		if hits == limit {
+			break
+		}
 	}
-	if rows.Close(); rows.Err() != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", rows.Err()))
-	}
-	more := len(ids) >= want || hits == want+want/4+4
+	more := len(ids) >= want || hits == limit
 	ids = ids[:min(len(ids), f.Offset+f.Limit)]
 	if f.Offset < len(ids) {
 		if page.Cases, err = s.queued(ctx, `WHERE c.id = ANY(@ids) ORDER BY array_position(@ids, c.id)`,
@@ -236,6 +224,67 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	}
 	page.Total, page.TotalCapped = len(ids), more
 	return page, nil
+}
+
+// searchWindows are the spans of months a search looks through in turn,
+// the latest first: two months, then all (0). A year in between was tried:
+// the text index ORs its twelve months' long lists and takes longer (40
+// ms on a million cases) than reading every match of most phrases.
+var searchWindows = []int{2, 0}
+
+// searchPeriods is the tsquery of the period lexemes of the last months
+// before now ("'§2026-11' | '§2026-10'"), empty for all time.
+func searchPeriods(now time.Time, months int) string {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	for i := range months {
+		if i > 0 {
+			b.WriteString(" | ")
+		}
+		fmt.Fprintf(&b, "'§%s'", first.AddDate(0, -i, 0).Format("2006-01"))
+	}
+	return b.String()
+}
+
+// searchIn reads the latest requests matching @q (within @period when it
+// is not empty) in the scope and cond: their cases, latest match first, and
+// how many requests matched (up to @hits).
+func (s *Store) searchIn(ctx context.Context, cond, scope string, args pgx.NamedArgs) ([]int64, int, error) {
+	// Planned for these words and this scope each time (an unnamed
+	// statement): a plan cached for all searches would walk the whole
+	// table for a rare word or intersect twenty thousand matches of a common
+	// one. A query of stop words only is empty and matches nothing, not the
+	// whole period.
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, (sum(count(*)) OVER ())::int FROM (
+			SELECT c.id, s.request_id FROM request_search s JOIN cases c ON c.id = s.case_id
+			WHERE s.doc @@ (CASE WHEN @period = '' THEN websearch_to_tsquery('guichet_fr', @q)
+			                     WHEN numnode(websearch_to_tsquery('guichet_fr', @q)) = 0 THEN NULL
+			                     ELSE websearch_to_tsquery('guichet_fr', @q) && @period::tsquery END)`+scope+` AND `+cond+`
+			ORDER BY s.request_id DESC
+			LIMIT @hits) h
+		GROUP BY id ORDER BY max(request_id::text) DESC`, pgx.QueryExecModeExec, args)
+	if err != nil {
+		return nil, 0, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+	}
+	var ids []int64
+	hits := 0
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id, &hits); err != nil {
+			rows.Close()
+			return nil, 0, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+		}
+		ids = append(ids, id)
+	}
+	if rows.Close(); rows.Err() != nil {
+		return nil, 0, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", rows.Err()))
+	}
+	return ids, hits, nil
 }
 
 // queued reads cases as a queue shows them; tail is the WHERE, ORDER and

@@ -2,20 +2,43 @@ package casestore_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
 // file routes a request with body into a new case.
 func file(t *testing.T, s *casestore.Store, competence, territory, channel, body string, due time.Time) string {
 	t.Helper()
+	return fileAt(t, s, competence, territory, channel, body, due, time.Time{})
+}
+
+// fileAt is file for a request that came at a given time (its UUIDv7 id
+// says so too), now when at is zero.
+func fileAt(t *testing.T, s *casestore.Store, competence, territory, channel, body string, due, at time.Time) string {
+	t.Helper()
 	req, _ := newRequest(t)
 	req.Channel, req.Body = channel, body
+	if !at.IsZero() {
+		id, err := uuid.Parse(req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := uint64(at.UnixMilli())
+		for i := range 6 {
+			id[i] = byte(ms >> (40 - 8*i))
+		}
+		req.ID, req.ReceivedAt = id.String(), at.UTC().Truncate(time.Millisecond)
+		req.TrackingCode = intake.TrackingCode([]byte("test-secret-16-bytes"), req.ID)
+	}
 	if channel == "phone" {
 		req.Transcript = []schemas.Turn{{Speaker: "caller", Text: body}}
 	}
@@ -130,6 +153,54 @@ func TestDashboardFigures(t *testing.T) {
 	}
 	if scoped.Open != 0 || scoped.Days[7].Total != 1 {
 		t.Errorf("scoped dashboard %+v", scoped)
+	}
+}
+
+// A search reads the last two months first and the whole history only
+// when they do not fill the page: either way the latest matches come
+// first, and the months written beside the words never match by
+// themselves.
+func TestSearchBeyondTheLastMonths(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	due := now.Add(48 * time.Hour)
+	var recent, old []string
+	for i := range 3 {
+		old = append(old, fileAt(t, s, "dechets", "pays-d-aix", "web", "Le conteneur de verre déborde, bouteilles partout.", due, now.AddDate(0, -7, -i)))
+	}
+	for i := range 7 {
+		recent = append(recent, fileAt(t, s, "dechets", "pays-d-aix", "web", "Le conteneur de verre déborde.", due, now.Add(-time.Duration(7-i)*time.Hour)))
+	}
+	fileAt(t, s, "dechets", "pays-d-aix", "web", "Encombrants sur le trottoir.", due, now.AddDate(0, -1, 0))
+	latestFirst := slices.Clone(recent)
+	slices.Reverse(latestFirst)
+	for _, tc := range []struct {
+		name        string
+		f           casestore.Filter
+		want        []string // in order
+		totalCapped bool
+	}{
+		// 2 shown + 1 to know there are more, a quarter more and 4 for
+		// cases matched twice: 6 matches are enough, all in the last months.
+		{"a page the last months fill", casestore.Filter{Q: "conteneur verre", Limit: 2}, []string{recent[6], recent[5]}, true},
+		{"a page that needs the history", casestore.Filter{Q: "conteneur verre", Limit: 20},
+			append(latestFirst, old...), false},
+		{"only older matches", casestore.Filter{Q: "bouteilles", Limit: 20}, old, false},
+		{"stop words only", casestore.Filter{Q: "le de", Limit: 20}, nil, false},
+		{"a month is no word", casestore.Filter{Q: now.UTC().Format("2006-01"), Limit: 20}, nil, false},
+	} {
+		p, err := s.Cases(ctx, tc.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, c := range p.Cases {
+			got = append(got, c.Ref)
+		}
+		if !slices.Equal(got, tc.want) || p.TotalCapped != tc.totalCapped {
+			t.Errorf("%s: %v (capped %v), want %v (capped %v)", tc.name, got, p.TotalCapped, tc.want, tc.totalCapped)
+		}
 	}
 }
 

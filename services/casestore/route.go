@@ -122,9 +122,11 @@ func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byt
 }
 
 // searchRow writes, once, what the back office searches of a request: its
-// text with its case and the case's scope (migration 00010).
+// text and the month it came (migration 00011) with its case and the case's
+// scope (migration 00010).
 const searchRow = `INSERT INTO request_search (request_id, case_id, competence, territory, doc)
-		    SELECT r.id, c.id, c.competence, c.territory, to_tsvector('guichet_fr', request_text(r.payload))
+		    SELECT r.id, c.id, c.competence, c.territory,
+		           to_tsvector('guichet_fr', request_text(r.payload)) || search_period(r.id, r.received_at)
 		    FROM requests r, cases c WHERE r.id = $1 AND c.id = $2
 		    ON CONFLICT DO NOTHING`
 

@@ -176,7 +176,8 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO request_search (request_id, case_id, competence, territory, doc)
-		SELECT r.id, c.id, c.competence, c.territory, to_tsvector('guichet_fr', request_text(r.payload))
+		SELECT r.id, c.id, c.competence, c.territory,
+		       to_tsvector('guichet_fr', request_text(r.payload)) || search_period(r.id, r.received_at)
 		FROM requests r JOIN cases c ON c.id = r.case_id WHERE r.id = ANY($1::uuid[])`, searched); err != nil {
 		return nil, fmt.Errorf("search text: %w", err)
 	}

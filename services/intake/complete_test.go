@@ -29,12 +29,15 @@ func FuzzComplete(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		req, err := in.complete(raw, "fuzz")
+		req, data, err := in.complete(raw, "fuzz")
 		if err != nil {
 			if fault.KindOf(err) != fault.Invalid {
 				t.Fatalf("error of kind %v: %v", fault.KindOf(err), err)
 			}
 			return
+		}
+		if err := v.ValidateRequest(data); err != nil {
+			t.Fatalf("the JSON to publish does not validate: %v", err)
 		}
 		if _, err := v.EncodeRequest(req); err != nil {
 			t.Fatalf("completed request does not validate: %v", err)

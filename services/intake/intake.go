@@ -115,15 +115,17 @@ func New(pub Publisher, rec Recorder, v *schemas.Validator, secret []byte, log *
 // (then every call is a new request), schema, received_at, language (fr),
 // tracking_code, source.
 func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (Receipt, error) {
-	req, err := in.complete(raw, adapter)
+	req, data, err := in.complete(raw, adapter)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return in.publish(ctx, req)
+	return in.publishData(ctx, req, data)
 }
 
-// complete parses raw, fills in what Guichet sets itself and validates.
-func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, error) {
+// complete parses raw, fills in what Guichet sets itself and validates: it
+// returns the request and the JSON that was proved valid, to be published
+// as it is.
+func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, []byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -131,23 +133,23 @@ func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, error) 
 		if err == nil {
 			err = errors.New("données après l'objet JSON")
 		}
-		return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+		return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 			Problems: []schemas.Problem{{Field: "/", Message: "JSON mal formé : " + err.Error()}}})
 	}
 	if m == nil {
-		return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+		return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 			Problems: []schemas.Problem{{Field: "/", Message: "un objet JSON est attendu"}}})
 	}
 	if tc, ok := m["tracking_code"]; ok {
 		if id, _ := m["id"].(string); id == "" || tc != TrackingCode(in.secret, id) {
-			return schemas.Request{}, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+			return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
 				Problems: []schemas.Problem{{Field: "/tracking_code", Message: "attribué par Guichet : ne pas le fournir"}}})
 		}
 	}
 	if _, ok := m["id"]; !ok {
 		id, err := newID()
 		if err != nil {
-			return schemas.Request{}, err
+			return schemas.Request{}, nil, err
 		}
 		m["id"] = id
 	}
@@ -160,13 +162,13 @@ func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, error) 
 	}
 	completed, err := json.Marshal(m)
 	if err != nil {
-		return schemas.Request{}, fmt.Errorf("intake: %w", err)
+		return schemas.Request{}, nil, fmt.Errorf("intake: %w", err)
 	}
 	req, err := in.validate.DecodeRequest(completed)
 	if err != nil {
-		return schemas.Request{}, fault.E(fault.Invalid, err)
+		return schemas.Request{}, nil, fault.E(fault.Invalid, err)
 	}
-	return req, nil
+	return req, completed, nil
 }
 
 // Submit completes and publishes a request built by an adapter.
@@ -196,6 +198,11 @@ func (in *Intake) publish(ctx context.Context, req schemas.Request) (Receipt, er
 	if err != nil {
 		return Receipt{}, fault.E(fault.Invalid, err)
 	}
+	return in.publishData(ctx, req, data)
+}
+
+// publishData publishes data, req as validated JSON, and records it.
+func (in *Intake) publishData(ctx context.Context, req schemas.Request, data []byte) (Receipt, error) {
 	ack, err := in.pub.Publish(ctx, bus.RequestSubject(req.Channel), req.ID, data, nil)
 	if err != nil {
 		return Receipt{}, fault.E(fault.Transient, fmt.Errorf("intake: %w", err))
