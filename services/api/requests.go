@@ -3,6 +3,9 @@ package api
 import (
 	"io"
 	"net/http"
+
+	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/fault"
 )
 
 // submitRequest takes a request in the common schema and answers 202 once
@@ -31,6 +34,12 @@ func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := h.deps.Store.RequestStatus(r.Context(), id)
+	if fault.KindOf(err) == fault.NotFound {
+		// Acknowledged a moment ago, its record not written yet.
+		if req, ok := h.deps.Intake.Pending(id); ok {
+			st, err = casestore.RequestStatus{ID: req.ID, Status: "received", Channel: string(req.Channel), ReceivedAt: req.ReceivedAt}, nil
+		}
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/intake"
@@ -26,6 +27,8 @@ const MaxRequestBody = 1 << 20
 // Intake accepts requests.
 type Intake interface {
 	SubmitJSON(ctx context.Context, raw []byte, adapter string) (intake.Receipt, error)
+	// Pending returns a request acknowledged but not yet recorded.
+	Pending(id string) (schemas.Request, bool)
 }
 
 // Store answers the read side of the API.

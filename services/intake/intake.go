@@ -50,6 +50,9 @@ type Intake struct {
 	secret   []byte
 	log      *slog.Logger
 	group    groupRecorder
+	// inflight holds the requests acknowledged through SubmitJSON whose
+	// status record is not written yet (id → Request).
+	inflight sync.Map
 }
 
 // BatchRecorder records several accepted requests at once; a Recorder that
@@ -119,7 +122,17 @@ func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (R
 	if err != nil {
 		return Receipt{}, err
 	}
-	return in.publishData(ctx, req, data)
+	return in.publishData(ctx, req, data, false)
+}
+
+// Pending returns a request acknowledged by SubmitJSON whose status record
+// is still being written: its status is "received" all the same.
+func (in *Intake) Pending(id string) (schemas.Request, bool) {
+	v, ok := in.inflight.Load(id)
+	if !ok {
+		return schemas.Request{}, false
+	}
+	return v.(schemas.Request), true
 }
 
 // complete parses raw, fills in what Guichet sets itself and validates: it
@@ -198,19 +211,35 @@ func (in *Intake) publish(ctx context.Context, req schemas.Request) (Receipt, er
 	if err != nil {
 		return Receipt{}, fault.E(fault.Invalid, err)
 	}
-	return in.publishData(ctx, req, data)
+	return in.publishData(ctx, req, data, true)
 }
 
-// publishData publishes data, req as validated JSON, and records it.
-func (in *Intake) publishData(ctx context.Context, req schemas.Request, data []byte) (Receipt, error) {
+// publishData publishes data, req as validated JSON, and records it. With
+// wait the receipt waits for the record: the adapters in this process (web
+// form, call console, mailroom) show the request's page right after. A
+// system posting to the API gets its receipt once JetStream holds the
+// request; the record follows (milliseconds, more when the database is
+// saturated), and Pending answers for it meanwhile.
+func (in *Intake) publishData(ctx context.Context, req schemas.Request, data []byte, wait bool) (Receipt, error) {
 	ack, err := in.pub.Publish(ctx, bus.RequestSubject(req.Channel), req.ID, data, nil)
 	if err != nil {
 		return Receipt{}, fault.E(fault.Transient, fmt.Errorf("intake: %w", err))
 	}
 	// Only for status queries before routing: the router records the request
 	// anyway, so a failure here loses nothing.
-	if err := in.record(context.WithoutCancel(ctx), req, data); err != nil {
-		in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
+	record := func() {
+		if err := in.record(context.WithoutCancel(ctx), req, data); err != nil {
+			in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
+		}
+	}
+	if wait {
+		record()
+	} else {
+		in.inflight.Store(req.ID, req)
+		go func() {
+			defer in.inflight.Delete(req.ID)
+			record()
+		}()
 	}
 	in.log.Info("request accepted", "request_id", req.ID, "channel", req.Channel, "seq", ack.Sequence, "duplicate", ack.Duplicate)
 	return Receipt{ID: req.ID, TrackingCode: req.TrackingCode, ReceivedAt: req.ReceivedAt, Duplicate: ack.Duplicate}, nil

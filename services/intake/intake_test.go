@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
@@ -109,8 +110,9 @@ func TestNewRefusesShortSecret(t *testing.T) {
 	}
 }
 
-// Concurrent acceptances are recorded together, each one exactly once and
-// readable as soon as its submitter got the receipt.
+// Concurrent acceptances are recorded together, each one exactly once. A
+// system's receipt does not wait for the record: its status is readable at
+// once all the same, from the database or from what intake holds.
 func TestConcurrentSubmissionsAreAllRecorded(t *testing.T) {
 	in, _, store := setup(t)
 	ctx := context.Background()
@@ -123,8 +125,10 @@ func TestConcurrentSubmissionsAreAllRecorded(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if st, err := store.RequestStatus(ctx, rc.ID); err != nil || st.Status != "received" {
-				t.Errorf("request %d not recorded when acknowledged: %+v %v", i, st, err)
+			if _, pending := in.Pending(rc.ID); !pending {
+				if st, err := store.RequestStatus(ctx, rc.ID); err != nil || st.Status != "received" {
+					t.Errorf("request %d neither pending nor recorded when acknowledged: %+v %v", i, st, err)
+				}
 			}
 			ids[i] = rc.ID
 		})
@@ -136,5 +140,64 @@ func TestConcurrentSubmissionsAreAllRecorded(t *testing.T) {
 			t.Fatalf("ids %v", ids)
 		}
 		seen[id] = true
+		testkit.Eventually(t, 5*time.Second, "request "+id+" recorded, no longer pending", func() bool {
+			st, err := store.RequestStatus(ctx, id)
+			_, pending := in.Pending(id)
+			return err == nil && st.Status == "received" && !pending
+		})
 	}
+}
+
+// heldRecorder writes through to the real store once released.
+type heldRecorder struct {
+	store   *casestore.Store
+	release chan struct{}
+}
+
+func (h heldRecorder) RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error {
+	<-h.release
+	return h.store.RecordReceived(ctx, r, raw)
+}
+
+// A system's receipt waits for JetStream, not for the database: while the
+// status record is held back the request is acknowledged and pending; an
+// adapter's receipt (Submit) waits for the record.
+func TestReceiptDoesNotWaitForTheRecord(t *testing.T) {
+	_, conn, store := setup(t)
+	v, _ := schemas.NewValidator()
+	held := heldRecorder{store: store, release: make(chan struct{})}
+	in, err := intake.New(bus.NewPublisher(conn.JS), held, v, secret, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Lampadaire éteint"}`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req, ok := in.Pending(rc.ID); !ok || req.Channel != "web" {
+		t.Fatalf("acknowledged request not pending: %+v %v", req, ok)
+	}
+	if _, err := store.RequestStatus(ctx, rc.ID); fault.KindOf(err) != fault.NotFound {
+		t.Fatalf("recorded while the record was held: %v", err)
+	}
+	submitted := make(chan error, 1)
+	go func() {
+		_, err := in.Submit(ctx, schemas.Request{Channel: "web", Body: "Trou", Source: schemas.Source{Adapter: "test"}})
+		submitted <- err
+	}()
+	select {
+	case err := <-submitted:
+		t.Fatalf("an adapter's receipt did not wait for the record (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(held.release)
+	if err := <-submitted; err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 5*time.Second, "the held record written", func() bool {
+		st, err := store.RequestStatus(ctx, rc.ID)
+		_, pending := in.Pending(rc.ID)
+		return err == nil && st.Status == "received" && !pending
+	})
 }
