@@ -350,6 +350,12 @@ func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64)
 	if err != nil {
 		return fmt.Errorf("casestore: reasons: %w", err)
 	}
+	// A case opened by this request was written a moment ago: touching it
+	// again would only leave a dead row behind.
+	touch := `UPDATE cases SET updated_at = now() WHERE id = $2`
+	if d.Outcome == "new_case" {
+		touch = `SELECT`
+	}
 	if _, err := t.tx.Exec(ctx, `
 		WITH dec AS (
 		    INSERT INTO routing_decisions (request_id, case_id, outcome, competence, territory, confidence, model_version, reasons, decided_by)
@@ -358,7 +364,7 @@ func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64)
 		    UPDATE requests SET status = 'routed', case_id = $2, citizen_id = NULLIF($10, 0::bigint), failure = NULL, routed_at = now()
 		    WHERE id = $1),
 		search AS (`+searchRow+`)
-		UPDATE cases SET updated_at = now() WHERE id = $2`,
+		`+touch,
 		d.RequestID, d.CaseID, d.Outcome, d.Competence, d.Territory, d.Confidence, d.ModelVersion, reasons, d.DecidedBy, citizenID); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: finish request %s: %w", d.RequestID, err))
 	}

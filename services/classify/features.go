@@ -76,15 +76,28 @@ func vector(ts []term, index map[string]int, idf []float32) ([]entry, map[int]st
 // vectors), from 0 (nothing in common) to 1. Linking uses it to tell the
 // same matter from another one of the same person.
 func (m *Model) Similarity(a, b string) float64 {
-	va, _ := vector(stemsOnly(terms(Analyze(a))), m.index, m.IDF)
-	vb, _ := vector(stemsOnly(terms(Analyze(b))), m.index, m.IDF)
+	return SimilarityOf(m.Vector(a), m.Vector(b))
+}
+
+// TextVector is a text's weighted stems, analysed once to be compared with
+// several others.
+type TextVector struct{ v []entry }
+
+// Vector analyses text for SimilarityOf.
+func (m *Model) Vector(text string) TextVector {
+	v, _ := vector(stemsOnly(terms(Analyze(text))), m.index, m.IDF)
+	return TextVector{v}
+}
+
+// SimilarityOf is Similarity of two texts already analysed by the same model.
+func SimilarityOf(a, b TextVector) float64 {
 	s, j := 0.0, 0
-	for _, x := range va {
-		for j < len(vb) && vb[j].i < x.i {
+	for _, x := range a.v {
+		for j < len(b.v) && b.v[j].i < x.i {
 			j++
 		}
-		if j < len(vb) && vb[j].i == x.i {
-			s += x.v * vb[j].v
+		if j < len(b.v) && b.v[j].i == x.i {
+			s += x.v * b.v[j].v
 		}
 	}
 	return s

@@ -126,7 +126,8 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 		p := e.classifier.ClassifyRequest(req)
 		pred = &p
 	}
-	c, linked, err := e.linkedCase(ctx, tx, req, citizenID, pred, &d)
+	where := e.locate(req)
+	c, linked, err := e.linkedCase(ctx, tx, req, citizenID, pred, where, &d)
 	if err != nil {
 		return out, err
 	}
@@ -135,7 +136,7 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	if linked {
 		fallback = c.Ref
 	}
-	terr := e.territory(req, c.Territory, fallback, &d)
+	terr := e.territory(where, c.Territory, fallback, &d)
 	if linked {
 		d.Outcome = "linked"
 	} else {
@@ -176,7 +177,7 @@ func identity(req schemas.Request) casestore.Identity {
 // linkedCase returns the case the request belongs to if there is one: the
 // first existing case it cites, else the case of the request it corrects,
 // else an open case of the same citizen about the same matter.
-func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, pred *classify.Prediction, d *casestore.Decision) (casestore.CaseRow, bool, error) {
+func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, pred *classify.Prediction, where located, d *casestore.Decision) (casestore.CaseRow, bool, error) {
 	for _, ref := range e.caseRefs(req) {
 		c, err := tx.LockCase(ctx, ref)
 		for hops := 0; err == nil && c.MergedInto != "" && hops < 5; hops++ {
@@ -219,7 +220,9 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	if err != nil {
 		return casestore.CaseRow{}, false, err
 	}
-	text := matterText(req)
+	// The request is analysed once, then compared with each earlier one.
+	model := e.classifier.Model()
+	text := model.Vector(matterText(req))
 	var best casestore.OpenCase
 	bestSim, bestPlace := 0.0, false
 	for _, oc := range open {
@@ -228,8 +231,8 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		}
 		sim, place := 0.0, false
 		for _, r := range oc.Requests {
-			sim = max(sim, e.classifier.Model().Similarity(text, matterText(r)))
-			place = place || e.samePlace(req, r)
+			sim = max(sim, classify.SimilarityOf(text, model.Vector(matterText(r))))
+			place = place || (where.ok && e.inCommune(r, where.res))
 		}
 		// Less said in common is enough when the classifier puts the request
 		// in the case's competence and both name the same commune.
@@ -250,13 +253,13 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	}
 	conf := bestSim
 	d.Confidence = &conf
-	where := ""
+	commune := ""
 	if bestPlace {
-		where = ", même commune"
+		commune = ", même commune"
 	}
 	d.Reasons = append(d.Reasons, casestore.Reason{Code: "same_matter", Detail: fmt.Sprintf(
 		"même demandeur, même sujet que le dossier %s (%s, dernier contact le %s ; textes semblables à %.0f %%%s)",
-		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, where)})
+		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, commune)})
 	return c, true, nil
 }
 
@@ -400,8 +403,8 @@ func probabilityOf(p *classify.Prediction, competence string) float64 {
 // records how. A request that names no place and joins case ref is about
 // that case's territory (caseTerr): a reminder without an address is still
 // about the pothole of the first letter.
-func (e *Engine) territory(req schemas.Request, caseTerr, ref string, d *casestore.Decision) string {
-	res, why, ok := e.place(req)
+func (e *Engine) territory(where located, caseTerr, ref string, d *casestore.Decision) string {
+	res, why, ok := where.res, where.why, where.ok
 	if !ok && ref != "" && caseTerr != "" {
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: "aucun lieu dans la demande : territoire du dossier " + ref + " qu'elle rejoint"})
 		return caseTerr
@@ -412,6 +415,18 @@ func (e *Engine) territory(req schemas.Request, caseTerr, ref string, d *casesto
 	}
 	d.Reasons = append(d.Reasons, casestore.Reason{Code: "territory", Detail: why + res.Reason})
 	return res.Territory
+}
+
+// located is where a request is about, found once (see place).
+type located struct {
+	res territory.Resolution
+	why string
+	ok  bool
+}
+
+func (e *Engine) locate(req schemas.Request) located {
+	res, why, ok := e.place(req)
+	return located{res, why, ok}
 }
 
 // place finds where a request is about: the commune or postal code the
@@ -462,11 +477,13 @@ func (e *Engine) place(req schemas.Request) (territory.Resolution, string, bool)
 	return territory.Resolution{}, "", false
 }
 
-// samePlace says whether two requests name the same commune.
-func (e *Engine) samePlace(a, b schemas.Request) bool {
-	ra, _, okA := e.place(a)
-	rb, _, okB := e.place(b)
-	return okA && okB && ra.Commune != nil && rb.Commune != nil && ra.Commune.INSEE == rb.Commune.INSEE
+// inCommune says whether request r is about the commune of res.
+func (e *Engine) inCommune(r schemas.Request, res territory.Resolution) bool {
+	if res.Commune == nil {
+		return false
+	}
+	rr, _, ok := e.place(r)
+	return ok && rr.Commune != nil && rr.Commune.INSEE == res.Commune.INSEE
 }
 
 func (e *Engine) event(req schemas.Request, c casestore.CaseRow, typ string, d casestore.Decision) schemas.CaseEvent {
