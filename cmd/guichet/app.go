@@ -133,7 +133,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	withAPI, withWeb, withAgent := slices.Contains(services, "api"), slices.Contains(services, "web"), slices.Contains(services, "agent")
 	withIMAP := slices.Contains(services, "imap")
 	if !withAPI && !withWeb && !withAgent && !withIMAP {
-		return a, nil
+		return a, a.serveProbes(cfg.Addr, reg, log)
 	}
 	in, err := intake.New(bus.NewPublisher(a.conn.JS), a.store, v, []byte(cfg.Secret), log)
 	if err != nil {
@@ -161,7 +161,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		go func() { defer close(a.imapDone); ad.Run(ictx) }()
 	}
 	if !withAPI && !withWeb && !withAgent {
-		return a, nil
+		return a, a.serveProbes(cfg.Addr, reg, log)
 	}
 	calls := telephony.New(in, facts)
 	mux := http.NewServeMux()
@@ -276,6 +276,23 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		}
 	}()
 	return a, nil
+}
+
+// serveProbes serves health, readiness and metrics on addr, for processes
+// without pages or API.
+func (a *app) serveProbes(addr string, reg prometheus.Gatherer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", addr, err)
+	}
+	a.addr = ln.Addr().String()
+	a.server = api.NewServer(addr, api.Probes(map[string]api.Pinger{"nats": a.conn, "postgres": a.store}, reg), log)
+	go func() {
+		if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+	}()
+	return nil
 }
 
 // mailSender is SMTP when configured, else the development outbox.

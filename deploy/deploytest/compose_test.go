@@ -27,9 +27,10 @@ var composeServices = map[string][]string{
 	"imap":     {"serve", "imap"},
 }
 
-// composeHealthPaths are the URLs each HTTP container's health check asks
-// for (see httpProbePaths: only `serve api` has /readyz).
-var composeHealthPaths = map[string]string{"api": "/readyz", "web": "/", "agent": "/bo/connexion"}
+// composeHealthPaths are the URLs each container's health check asks for
+// (see httpProbePaths); probesOnly services publish no port.
+var composeHealthPaths = map[string]string{"api": "/readyz", "web": "/", "agent": "/bo/connexion",
+	"router": "/readyz", "notifier": "/readyz", "imap": "/readyz"}
 
 // composeTestEnv fills the secrets that .env.example leaves empty, as an
 // operator does.
@@ -188,6 +189,12 @@ func TestCompose(t *testing.T) {
 		}
 		if s.HealthCheck == nil || !slices.Contains(s.HealthCheck.Test, "http://127.0.0.1:8080"+path) {
 			t.Errorf("%s: health check %+v, want %s", name, s.HealthCheck, path)
+		}
+		if probesOnly[name] {
+			if len(s.Ports) > 0 {
+				t.Errorf("%s: publishes ports %+v, but serves only its probes", name, s.Ports)
+			}
+			continue
 		}
 		if len(s.Ports) != 1 || s.Ports[0].Target != 8080 {
 			t.Errorf("%s: ports %+v, want one to 8080", name, s.Ports)

@@ -27,15 +27,22 @@ const namespace = "guichet"
 // replicas; imap is off until its mailbox is configured.
 var guichetDeployments = map[string]int32{"api": 2, "web": 2, "agent": 2, "router": 2, "notifier": 1, "imap": 0}
 
-// httpProbePaths are the paths probed on each HTTP service (readiness,
-// liveness). /healthz and /readyz exist only where `serve api` runs
-// (cmd/guichet/app.go registers them with the API); web and agent are probed
-// on a page of their own. router, notifier and imap open no port.
+// httpProbePaths are the paths probed on each Guichet service (readiness,
+// liveness). /healthz and /readyz exist where `serve api` runs and in a
+// process that serves nothing else (router, notifier, imap: probes only,
+// cmd/guichet/app.go); web and agent are probed on a page of their own.
 var httpProbePaths = map[string][2]string{
-	"api":   {"/readyz", "/healthz"},
-	"web":   {"/", "/"},
-	"agent": {"/bo/connexion", "/bo/connexion"},
+	"api":      {"/readyz", "/healthz"},
+	"web":      {"/", "/"},
+	"agent":    {"/bo/connexion", "/bo/connexion"},
+	"router":   {"/readyz", "/healthz"},
+	"notifier": {"/readyz", "/healthz"},
+	"imap":     {"/readyz", "/healthz"},
 }
+
+// probesOnly are the services whose port serves only probes and metrics:
+// no Service leads to them.
+var probesOnly = map[string]bool{"router": true, "notifier": true, "imap": true}
 
 // buildKustomization runs kustomize in-process, as `kubectl apply -k
 // deploy/k8s` does, on an in-memory copy of deploy/k8s and deploy/nats in
@@ -296,6 +303,15 @@ func TestKubernetesManifests(t *testing.T) {
 				if p.HTTPGet.Path != paths[i] || p.HTTPGet.Port.String() != "http" {
 					t.Errorf("probe %s on %s, want %s on http", p.HTTPGet.Path, p.HTTPGet.Port.String(), paths[i])
 				}
+			}
+			if probesOnly[name] {
+				if _, ok := m["Service"][name]; ok {
+					t.Errorf("Service %s leads to a port that serves only probes", name)
+				}
+				if d.Spec.Template.Annotations["prometheus.io/scrape"] != "true" {
+					t.Errorf("%s: metrics not scraped (prometheus.io annotations)", name)
+				}
+				return
 			}
 			svc, ok := m["Service"][name].(*corev1.Service)
 			if !ok {
