@@ -103,11 +103,20 @@ func (s *Store) RouteBatch(ctx context.Context, n int, fn func(ctx context.Conte
 // ClaimRequest records the request (if the intake had not) and locks it. It
 // returns ErrAlreadyRouted when an earlier delivery already routed it.
 func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byte) error {
-	if err := insertRequest(ctx, t.tx, r, raw); err != nil {
-		return err
+	lock := func() (string, error) {
+		var status string
+		err := t.tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, r.ID).Scan(&status)
+		return status, err
 	}
-	var status string
-	err := t.tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, r.ID).Scan(&status)
+	// The intake has nearly always recorded it: lock it without sending
+	// (and making PostgreSQL parse) the payload again.
+	status, err := lock()
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := insertRequest(ctx, t.tx, r, raw); err != nil {
+			return err
+		}
+		status, err = lock()
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Not inserted, yet not there: another request holds its tracking code.
 		return fault.E(fault.Conflict, fmt.Errorf("casestore: request %s: tracking code %s already used", r.ID, r.TrackingCode))
