@@ -49,6 +49,11 @@ type benchReport struct {
 	Concurrency int     `json:"concurrency"`
 	Rate        int     `json:"rate"`
 	CPUs        int     `json:"cpus"`
+	// CPU time a routed request cost, from the first submission to the
+	// last routing: Guichet's process (with the load generator, which runs
+	// in it) and the PostgreSQL server when it runs on this machine.
+	GuichetCPU  *float64 `json:"guichet_cpu_ms_per_request,omitempty"`
+	PostgresCPU *float64 `json:"postgres_cpu_ms_per_request,omitempty"`
 }
 
 // runBench measures Guichet end to end on this machine, with the two
@@ -125,17 +130,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer pprof.StopCPUProfile()
 	}
 	rep := benchReport{N: *n, Concurrency: *conc, Rate: *rate, CPUs: runtime.NumCPU()}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("bench : %w", err)
+	}
+	defer conn.Close(ctx)
+	self0, selfOK := selfCPU()
+	pg0, pgOK := postgresCPU(ctx, conn)
 	intake, start, err := benchIntake(ctx, "http://"+a.addr+"/api/v1/requests", bodies, *conc, *rate)
 	if err != nil {
 		return err
 	}
 	rep.Acked = len(intake)
 	rep.IntakeP50, rep.IntakeP99 = percentile(intake, 0.50), percentile(intake, 0.99)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return fmt.Errorf("bench : %w", err)
-	}
-	defer conn.Close(ctx)
 	var last time.Time
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
@@ -157,6 +164,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		time.Sleep(250 * time.Millisecond)
 	}
 	rep.E2ERPS = float64(rep.Routed) / last.Sub(start).Seconds()
+	perRequest := func(d time.Duration) *float64 {
+		ms := float64(d) / float64(time.Millisecond) / float64(max(1, rep.Routed))
+		return &ms
+	}
+	if self1, ok := selfCPU(); ok && selfOK {
+		rep.GuichetCPU = perRequest(self1 - self0)
+	}
+	if pg1, ok := postgresCPU(ctx, conn); ok && pgOK {
+		rep.PostgresCPU = perRequest(pg1 - pg0)
+	}
 	rows, err := conn.Query(ctx, `SELECT extract(epoch FROM routed_at - received_at) * 1000 FROM requests WHERE status = 'routed'`)
 	if err != nil {
 		return fmt.Errorf("bench : %w", err)
@@ -185,6 +202,12 @@ Références sur la même machine
   PostgreSQL, insertions par lots       %.0f dossiers/s   (rapport %.2f)
 `, rep.N, rep.Acked, rep.Routed, rep.Concurrency, rep.CPUs, rep.IntakeP50, rep.IntakeP99, rep.E2ERPS, rep.E2EP50, rep.E2EP99,
 		rep.RawJSRPS, rep.RatioJS, rep.RawPGRPS, rep.RatioPG)
+	if rep.GuichetCPU != nil {
+		fmt.Fprintf(stdout, "Temps CPU par demande routée\n  Guichet (générateur de charge compris)  %.2f ms\n", *rep.GuichetCPU)
+	}
+	if rep.PostgresCPU != nil {
+		fmt.Fprintf(stdout, "  PostgreSQL                              %.2f ms\n", *rep.PostgresCPU)
+	}
 	return nil
 }
 
