@@ -246,8 +246,8 @@ func (d *doc) destination(i int) bool {
 	return false
 }
 
-// verbOfGoing make "à Aix" a destination ("je vais à Aix" but not "le bus à Aix
-// est en retard").
+// verbOfGoing are the verbs that make "à Aix" a destination ("je vais à
+// Aix", but not "le bus à Aix est en retard").
 var verbOfGoing = set("aller", "vais", "va", "allons", "vont", "partir", "pars", "part", "partent", "descendre", "monter")
 
 // properName says whether the word at i is written as a proper name in

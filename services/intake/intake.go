@@ -78,6 +78,9 @@ type recordGroup struct {
 // groupWindow is how long the first of a group waits for others.
 const groupWindow = time.Millisecond
 
+// recordTimeout bounds the wait for the status record.
+const recordTimeout = 30 * time.Second
+
 func (in *Intake) record(ctx context.Context, req schemas.Request, data []byte) error {
 	br, ok := in.rec.(BatchRecorder)
 	if !ok {
@@ -228,7 +231,10 @@ func (in *Intake) publishData(ctx context.Context, req schemas.Request, data []b
 	// Only for status queries before routing: the router records the request
 	// anyway, so a failure here loses nothing.
 	record := func() {
-		if err := in.record(context.WithoutCancel(ctx), req, data); err != nil {
+		// Bounded: with the database away, the router records it later.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
+		if err := in.record(rctx, req, data); err != nil {
 			in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
 		}
 	}
