@@ -22,26 +22,7 @@ func openCase(t *testing.T, s *casestore.Store, territory string, due time.Time,
 	if withContact {
 		req.Citizen = &schemas.Citizen{Email: "lea@example.net"}
 	}
-	v, _ := schemas.NewValidator()
-	raw, err := v.EncodeRequest(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref string
-	if _, err := s.Route(context.Background(), func(ctx context.Context, tx *casestore.RouteTx) error {
-		if err := tx.ClaimRequest(ctx, req, raw); err != nil {
-			return err
-		}
-		c, err := tx.CreateCase(ctx, casestore.NewCase{Competence: "voirie", Territory: territory, Deadline: &due})
-		if err != nil {
-			return err
-		}
-		ref = c.Ref
-		return tx.FinishRequest(ctx, req.ID, c.ID, 0)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return ref
+	return routeNew(t, s, req, "voirie", territory, due)
 }
 
 func TestTransitionsKeepTheDeadlineClock(t *testing.T) {

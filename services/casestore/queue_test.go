@@ -42,6 +42,12 @@ func fileAt(t *testing.T, s *casestore.Store, competence, territory, channel, bo
 	if channel == "phone" {
 		req.Transcript = []schemas.Turn{{Speaker: "caller", Text: body}}
 	}
+	return routeNew(t, s, req, competence, territory, due)
+}
+
+// routeNew routes req into a new case due at due and returns its reference.
+func routeNew(t *testing.T, s *casestore.Store, req schemas.Request, competence, territory string, due time.Time) string {
+	t.Helper()
 	v, _ := schemas.NewValidator()
 	raw, err := v.EncodeRequest(req)
 	if err != nil {
