@@ -56,22 +56,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, conn := testkit.Bus(t)
-	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, testSecret, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouterWith(t, conn, store, Config{})
-	r.cfg.MaxAttempts = 50 // a restart takes a few retries; nothing is dead-lettered
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
+	in := serveOn(t, conn, url, 50) // a restart takes a few retries; nothing is dead-lettered
 
 	l := startLoad(ctx, in.Submit, "Nid-de-poule numéro ", 0, 5*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
@@ -87,9 +72,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	testkit.Eventually(t, 60*time.Second, "every acknowledged request routed", func() bool {
 		return testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
 	})
-	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	persisted, dup := routedOnce(t, url)
 	cases := testkit.Count(t, url, `SELECT count(*) FROM cases`)
-	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
 	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, duplicated %d", l.submitted.Load(), want, persisted, cases, dup)
 	if persisted != want || dup != 0 || int(testkit.StreamMsgs(t, conn, bus.StreamRequests)) != want {
 		t.Errorf("acknowledged %d, persisted %d, duplicated %d, on the stream %d", want, persisted, dup, testkit.StreamMsgs(t, conn, bus.StreamRequests))
@@ -117,21 +101,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := testkit.Database(t)
-	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	in, err := intake.New(bus.NewPublisher(conn.JS), store, v, testSecret, testkit.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouterWith(t, conn, store, Config{})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
+	in := serveOn(t, conn, url, 0)
 
 	l := startLoad(ctx, in.Submit, "Lampadaire numéro ", 2*time.Second, 5*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
@@ -146,8 +116,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	// told it failed, would send it again under the same id): at least the
 	// acknowledged ones, each exactly once.
 	l.waitEachRouted(t, url)
-	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
-	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	persisted, dup := routedOnce(t, url)
 	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
 	if persisted < want || dup != 0 {
 		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, l.submitted.Load(), persisted, dup)
@@ -184,9 +153,8 @@ func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 	testkit.Eventually(t, 20*time.Second, "every event published", func() bool {
 		return testkit.Count(t, b.dbURL, `SELECT count(*) FROM outbox WHERE published_at IS NULL`) == 0
 	})
-	persisted := testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	persisted, dup := routedOnce(t, b.dbURL)
 	cases := testkit.Count(t, b.dbURL, `SELECT count(*) FROM cases`)
-	dup := testkit.Count(t, b.dbURL, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
 	events := testkit.StreamMsgs(t, b.conn, bus.StreamCases)
 	t.Logf("submitted %d, acknowledged %d, persisted %d, cases %d, events on CASES %d, duplicated %d", l.submitted.Load(), want, persisted, cases, events, dup)
 	if persisted != want || cases != want || dup != 0 || int(events) != want {
@@ -209,8 +177,27 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := testkit.Database(t)
+	in := serveOn(t, conn, url, 50)
+
+	l := startLoad(ctx, in.Submit, "Arbre tombé numéro ", 3*time.Second, 5*time.Millisecond)
+	time.Sleep(time.Second)
+	cl.Stop(0) // a node is lost; the streams keep two replicas
+	time.Sleep(2 * time.Second)
+	want := l.finish()
+	l.waitEachRouted(t, url)
+	persisted, dup := routedOnce(t, url)
+	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
+	if persisted < want || dup != 0 || want == 0 {
+		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, l.submitted.Load(), persisted, dup)
+	}
+}
+
+// serveOn starts the intake and a router (maxAttempts deliveries a request,
+// the default when 0) on conn and the database at url.
+func serveOn(t *testing.T, conn *bus.Conn, url string, maxAttempts int) *intake.Intake {
+	t.Helper()
 	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
+	store, err := casestore.Open(context.Background(), casestore.Config{URL: url}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,24 +207,22 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRouterWith(t, conn, store, Config{})
-	r.cfg.MaxAttempts = 50
-	if err := r.Start(ctx); err != nil {
+	if maxAttempts > 0 {
+		r.cfg.MaxAttempts = maxAttempts
+	}
+	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Stop)
+	return in
+}
 
-	l := startLoad(ctx, in.Submit, "Arbre tombé numéro ", 3*time.Second, 5*time.Millisecond)
-	time.Sleep(time.Second)
-	cl.Stop(0) // a node is lost; the streams keep two replicas
-	time.Sleep(2 * time.Second)
-	want := l.finish()
-	l.waitEachRouted(t, url)
-	persisted := testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
-	dup := testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
-	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
-	if persisted < want || dup != 0 || want == 0 {
-		t.Errorf("acknowledged %d of %d, persisted %d, duplicated %d", want, l.submitted.Load(), persisted, dup)
-	}
+// routedOnce counts the routed requests and those decided more than once.
+func routedOnce(t *testing.T, url string) (routed, duplicated int) {
+	t.Helper()
+	routed = testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`)
+	duplicated = testkit.Count(t, url, `SELECT count(*) FROM (SELECT request_id FROM routing_decisions GROUP BY request_id HAVING count(*) > 1) d`)
+	return routed, duplicated
 }
 
 // load submits web requests one after the other until finished, counting
