@@ -57,7 +57,7 @@ func (h *Handler) scoped(w http.ResponseWriter, r *http.Request, ref string) (ca
 	if c.Territory != nil {
 		territory = *c.Territory
 	}
-	if !p.SeesCase(c.Competence, territory) && !(c.Competence == "triage" && p.Can(auth.PermTriage)) {
+	if !p.SeesCase(c.Competence, territory) {
 		writeJSONError(w, http.StatusNotFound, "introuvable", nil)
 		return c, p, false
 	}
@@ -112,13 +112,7 @@ func (h *Handler) listCases(w http.ResponseWriter, r *http.Request) {
 			*dst = n
 		}
 	}
-	switch p.Role {
-	case auth.RoleTeam, auth.RoleSupervisor:
-		f.ScopeCompetences, f.ScopeTerritories = p.Competences, p.Territories
-		if f.Competence == "triage" && p.Can(auth.PermTriage) {
-			f.ScopeCompetences = nil
-		}
-	}
+	f.Scope = p.Scope()
 	page, err := h.deps.Workflow.Cases(r.Context(), f)
 	if err != nil {
 		h.writeError(w, r, err)

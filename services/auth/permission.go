@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"slices"
+
+	"github.com/ampmetropole/guichet/services/scope"
 )
 
 // Roles. A role says what one may do ([Permissions]); competences and
@@ -23,15 +25,28 @@ const (
 	RoleSupervisor = "supervisor"
 	// RoleAdmin runs Guichet: everything, on every case.
 	RoleAdmin = "admin"
+
+	// RoleTelephony is the telephony system: it reports calls
+	// (POST /api/v1/calls) and reads the status of the calls it reported.
+	// API tokens only.
+	RoleTelephony = "telephony"
+	// RolePartner is a partner system that submits requests in the common
+	// schema (POST /api/v1/requests) and follows the ones it submitted.
+	// API tokens only.
+	RolePartner = "partner"
 )
 
-// Roles lists the roles, least powerful first.
+// Roles lists the roles, least powerful first: people's, then systems'.
 func Roles() []string {
-	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin}
+	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin, RoleTelephony, RolePartner}
 }
 
 // ValidRole says whether role is one of [Roles].
 func ValidRole(role string) bool { return slices.Contains(Roles(), role) }
+
+// SystemRole says whether role belongs to another system, never to a
+// person: such a role is given to API tokens, not accounts.
+func SystemRole(role string) bool { return role == RoleTelephony || role == RolePartner }
 
 // Permission is something a role may do.
 type Permission string
@@ -49,6 +64,8 @@ const (
 	PermMailroom       Permission = "mailroom"        // the mailroom: letters, scans, corrections
 	PermAgentConsole   Permission = "agent.console"   // the call-centre console: log calls
 	PermAdminAccounts  Permission = "admin.accounts"  // accounts and API tokens
+	PermSubmitCall     Permission = "intake.call"     // report a call (the telephony)
+	PermSubmitRequest  Permission = "intake.request"  // submit a request in the common schema (a partner system)
 )
 
 // Permissions is the one place that says what each role may do:
@@ -65,8 +82,11 @@ const (
 //	mailroom                    ✓                          ✓
 //	agent.console       ✓                                  ✓
 //	admin.accounts                                         ✓
+//	intake.call                                            ✓     (telephony)
+//	intake.request                                         ✓     (partner)
 //
-// Which cases the case permissions apply to is [Principal.SeesCase]'s
+// The telephony and partner roles hold only their intake permission. The
+// mailroom's scans need the mailroom permission. Which cases the case permissions apply to is [Principal.SeesCase]'s
 // business. An unknown role may do nothing.
 func Permissions(role string) []Permission {
 	caseWork := []Permission{PermCaseRead, PermCaseTransition, PermCaseReroute, PermCaseMerge, PermReply}
@@ -80,7 +100,12 @@ func Permissions(role string) []Permission {
 	case RoleSupervisor:
 		return append(caseWork, PermTriage, PermDashboard)
 	case RoleAdmin:
-		return append(caseWork, PermTriage, PermDashboard, PermAuditRead, PermMailroom, PermAgentConsole, PermAdminAccounts)
+		return append(caseWork, PermTriage, PermDashboard, PermAuditRead, PermMailroom, PermAgentConsole, PermAdminAccounts,
+			PermSubmitCall, PermSubmitRequest)
+	case RoleTelephony:
+		return []Permission{PermSubmitCall}
+	case RolePartner:
+		return []Permission{PermSubmitRequest}
 	}
 	return nil
 }
@@ -119,29 +144,36 @@ func (p Principal) Can(perm Permission) bool {
 	return slices.Contains(Permissions(p.Role), perm)
 }
 
-// SeesCase says whether the principal may see a case of this competence and
-// territory (an empty territory: not known yet). Admins, agents and the
-// mailroom see every case (what they may do with it is [Principal.Can]'s
-// business). A team member sees the cases of their competences, in their
-// territories or in all when they have none; a case whose territory is not
-// known is seen only by those without territories. A supervisor is scoped
-// the same way, except that no competences means all competences.
-func (p Principal) SeesCase(competence, territory string) bool {
+// Scope is the set of cases the principal may see, the one rule that case
+// pages, files, actions, queues, searches and counts all apply. Admins,
+// agents and the mailroom see every case (what they may do with it is
+// [Principal.Can]'s business). A team member sees the cases of their
+// competences ("triage" among them only when given), in their territories
+// or in all when they have none. A supervisor is scoped the same way,
+// except that no competences means all competences, and the triage queue's
+// cases are always theirs — within their territories. With territories, a
+// case whose territory is not known yet is out of scope. Systems
+// (telephony, partners) and unknown roles see no case.
+func (p Principal) Scope() scope.Scope {
 	switch p.Role {
 	case RoleAdmin, RoleAgent, RoleMailroom:
-		return true
+		return scope.Everything()
 	case RoleTeam:
-		if !slices.Contains(p.Competences, competence) {
-			return false
-		}
+		return scope.Scope{Competences: slices.Clone(p.Competences), Territories: slices.Clone(p.Territories)}
 	case RoleSupervisor:
-		if len(p.Competences) > 0 && !slices.Contains(p.Competences, competence) {
-			return false
+		s := scope.Scope{AllCompetences: len(p.Competences) == 0, Territories: slices.Clone(p.Territories)}
+		if !s.AllCompetences {
+			s.Competences = append(slices.Clone(p.Competences), scope.Triage)
 		}
-	default:
-		return false
+		return s
 	}
-	return len(p.Territories) == 0 || (territory != "" && slices.Contains(p.Territories, territory))
+	return scope.Scope{}
+}
+
+// SeesCase says whether the principal may see a case of this competence and
+// territory (an empty territory: not known yet); see [Principal.Scope].
+func (p Principal) SeesCase(competence, territory string) bool {
+	return p.Scope().Sees(competence, territory)
 }
 
 type principalKey struct{}

@@ -11,7 +11,7 @@ func TestRolePermissions(t *testing.T) {
 	t.Parallel()
 	all := []auth.Permission{auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge,
 		auth.PermReply, auth.PermTriage, auth.PermDashboard, auth.PermAuditRead, auth.PermMailroom,
-		auth.PermAgentConsole, auth.PermAdminAccounts}
+		auth.PermAgentConsole, auth.PermAdminAccounts, auth.PermSubmitCall, auth.PermSubmitRequest}
 	// The table written out again, so that a change to it is a change here too.
 	want := map[string][]auth.Permission{
 		auth.RoleAgent:    {auth.PermCaseRead, auth.PermAgentConsole},
@@ -19,9 +19,11 @@ func TestRolePermissions(t *testing.T) {
 		auth.RoleTeam:     {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply},
 		auth.RoleSupervisor: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply,
 			auth.PermTriage, auth.PermDashboard},
-		auth.RoleAdmin: all,
-		"":             nil,
-		"root":         nil,
+		auth.RoleAdmin:     all,
+		auth.RoleTelephony: {auth.PermSubmitCall},
+		auth.RolePartner:   {auth.PermSubmitRequest},
+		"":                 nil,
+		"root":             nil,
 	}
 	for role, perms := range want {
 		p := auth.Principal{Role: role}
@@ -78,6 +80,12 @@ func TestSeesCase(t *testing.T) {
 		{"scoped supervisor: in scope", supEau, "eau_assainissement", "pays-d-aix", true},
 		{"scoped supervisor: other competence", supEau, "voirie", "pays-d-aix", false},
 		{"scoped supervisor: other territory", supEau, "eau_assainissement", "istres-ouest-provence", false},
+		{"scoped supervisor: triage of their territory", supEau, "triage", "pays-d-aix", true},
+		{"scoped supervisor: triage of another territory", supEau, "triage", "marseille-provence", false},
+		{"scoped supervisor: triage of no territory yet", supEau, "triage", "", false},
+		{"team given triage sees triage", auth.Principal{Role: auth.RoleTeam, Competences: []string{"triage"}}, "triage", "", true},
+		{"telephony sees no case", auth.Principal{Role: auth.RoleTelephony}, "voirie", "", false},
+		{"partner sees no case", auth.Principal{Role: auth.RolePartner}, "voirie", "pays-d-aix", false},
 		{"no role sees nothing", auth.Principal{}, "voirie", "", false},
 		{"unknown role sees nothing", auth.Principal{Role: "root"}, "voirie", "", false},
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/htmlpage"
 	"github.com/ampmetropole/guichet/services/lifecycle"
+	"github.com/ampmetropole/guichet/services/scope"
 	"github.com/ampmetropole/guichet/services/territory"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -46,7 +47,7 @@ type Store interface {
 	Transition(ctx context.Context, tr casestore.TransitionRequest, clock casestore.Clock) ([]casestore.OutboxMsg, error)
 	Reroute(ctx context.Context, ref, competence, territory string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
-	Dashboard(ctx context.Context, competences, territories []string, days int, now time.Time) (casestore.Dashboard, error)
+	Dashboard(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.Dashboard, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	MoveRequests(ctx context.Context, fromRef string, ids []string, toRef string, ch casestore.Change) (string, []casestore.OutboxMsg, error)

@@ -57,7 +57,7 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 	if f.Territory != nil {
 		terr = *f.Territory
 	}
-	if !p.SeesCase(f.Competence, terr) && !(f.Competence == schemas.CompetenceTriage && p.Can(auth.PermTriage)) {
+	if !p.SeesCase(f.Competence, terr) {
 		http.NotFound(w, r)
 		return f, p, false
 	}

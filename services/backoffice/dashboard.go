@@ -54,11 +54,7 @@ func hbars(id, title string, counts []casestore.Count, label func(string) string
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	pg, p := h.base(r, "Tableau de bord", "tableau")
 	data := dashboardPage{page: pg}
-	var comp, terr []string
-	if p.Role == auth.RoleSupervisor || p.Role == auth.RoleTeam {
-		comp, terr = p.Competences, p.Territories
-	}
-	d, err := h.deps.Store.Dashboard(r.Context(), comp, terr, 30, time.Now().In(frtime.Paris()))
+	d, err := h.deps.Store.Dashboard(r.Context(), p.Scope(), 30, time.Now().In(frtime.Paris()))
 	if err != nil {
 		h.deps.Log.Error("dashboard", "err", err)
 		data.Error = "Le tableau de bord est momentanément indisponible."

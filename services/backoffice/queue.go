@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/fault"
@@ -37,13 +36,6 @@ func (h *Handler) territories() []option {
 	return out
 }
 
-// scope limits a filter to what the person may see.
-func scope(p auth.Principal, f *casestore.Filter) {
-	if p.Role == auth.RoleTeam || p.Role == auth.RoleSupervisor {
-		f.ScopeCompetences, f.ScopeTerritories = p.Competences, p.Territories
-	}
-}
-
 func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	pg, p := h.base(r, "Dossiers", "dossiers")
 	q := r.URL.Query()
@@ -61,7 +53,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n < 10000 {
 		f.Offset = (n - 1) * f.Limit
 	}
-	scope(p, &f)
+	f.Scope = p.Scope()
 	data := queuePage{page: pg, F: f, StateChoice: q.Get("state"), Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
 		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail}}
 	status := http.StatusOK
@@ -106,10 +98,7 @@ func (h *Handler) triage(w http.ResponseWriter, r *http.Request) {
 	if done := r.URL.Query().Get("fait"); done != "" {
 		data.Done = "Dossier " + done + " orienté."
 	}
-	f := casestore.Filter{Competence: schemas.CompetenceTriage, Limit: 30}
-	if p.Role == auth.RoleSupervisor {
-		f.ScopeTerritories = p.Territories
-	}
+	f := casestore.Filter{Competence: schemas.CompetenceTriage, Limit: 30, Scope: p.Scope()}
 	list, err := h.deps.Store.Cases(r.Context(), f)
 	if err != nil {
 		h.deps.Log.Error("triage queue", "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/scope"
 )
 
 // Count is a number of cases or requests under a label.
@@ -38,10 +39,14 @@ type Dashboard struct {
 	Days         []DayCount
 }
 
-// Dashboard computes the figures over the cases a scope allows (empty: all)
-// and the requests of the last days.
-func (s *Store) Dashboard(ctx context.Context, competences, territories []string, days int, now time.Time) (Dashboard, error) {
+// Dashboard computes the figures over the cases a scope holds and the
+// requests of the last days.
+func (s *Store) Dashboard(ctx context.Context, sc scope.Scope, days int, now time.Time) (Dashboard, error) {
 	var d Dashboard
+	competences, territories, ok := sc.Arrays()
+	if !ok {
+		return d, nil
+	}
 	// The open states listed, not the finished ones excluded, so that the
 	// partial index of unfinished cases serves a database of millions.
 	scope := `c.state IN ('received', 'qualified', 'in_progress', 'waiting', 'resolved')

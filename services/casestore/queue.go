@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/scope"
 )
 
 // StatePending, as Filter.State, selects the cases still to be dealt with
@@ -26,19 +27,18 @@ const (
 )
 
 // Filter selects cases for a queue or a search. Scope limits what the
-// person may see (their competences and territories); the other fields are
-// what they asked for.
+// person may see (auth.Principal.Scope; the zero Scope holds no case); the
+// other fields are what they asked for.
 type Filter struct {
-	ScopeCompetences []string // empty: every competence
-	ScopeTerritories []string // empty: every territory
-	Competence       string
-	Territory        string
-	State            string // a lifecycle state, StatePending, or "" for all but merged
-	Channel          string // a request of the case came by this channel
-	Overdue          bool
-	Q                string // French full-text search over what citizens wrote, or a case reference
-	Limit, Offset    int
-	Now              time.Time
+	Scope         scope.Scope
+	Competence    string
+	Territory     string
+	State         string // a lifecycle state, StatePending, or "" for all but merged
+	Channel       string // a request of the case came by this channel
+	Overdue       bool
+	Q             string // French full-text search over what citizens wrote, or a case reference
+	Limit, Offset int
+	Now           time.Time
 }
 
 // QueuedCase is a case as a queue shows it.
@@ -93,19 +93,8 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 		where = append(where, cond)
 		args[name] = v
 	}
-	// One value is an equality, so that the ordered indexes serve it.
-	in := func(col, name string, vs []string) {
-		if len(vs) == 1 {
-			add(col+" = @"+name, name, vs[0])
-		} else {
-			add(col+" = ANY(@"+name+")", name, vs)
-		}
-	}
-	if len(f.ScopeCompetences) > 0 {
-		in("c.competence", "scope_comp", f.ScopeCompetences)
-	}
-	if len(f.ScopeTerritories) > 0 {
-		in("c.territory", "scope_terr", f.ScopeTerritories)
+	if cond := f.Scope.SQL("c.competence", "c.territory", scopeArg(args, "scope")); cond != "" {
+		where = append(where, cond)
 	}
 	if f.Competence != "" {
 		add("c.competence = @competence", "competence", f.Competence)
@@ -159,6 +148,18 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	return page, nil
 }
 
+// scopeArg adds the scope's values to args under names starting with
+// prefix, for scope.Scope.SQL.
+func scopeArg(args pgx.NamedArgs, prefix string) func(v any) string {
+	n := 0
+	return func(v any) string {
+		n++
+		name := fmt.Sprintf("%s_%d", prefix, n)
+		args[name] = v
+		return "@" + name
+	}
+}
+
 // pendingCond selects the pending states, a constant list that implies the
 // partial index's predicate (cases_pending), so that the planner uses it.
 const pendingCond = "c.state IN ('received', 'qualified', 'in_progress', 'waiting')"
@@ -179,17 +180,9 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	// index intersects words and scope (one value: an equality, which the
 	// index takes; several: a filter).
 	scope := ""
-	among := func(col, name string, vs []string) {
-		switch len(vs) {
-		case 0:
-		case 1:
-			scope += " AND " + col + " = @" + name
-		default:
-			scope += " AND " + col + " = ANY(@" + name + ")"
-		}
+	if cond := f.Scope.SQL("s.competence", "s.territory", scopeArg(args, "sscope")); cond != "" {
+		scope += " AND " + cond
 	}
-	among("s.competence", "scope_comp", f.ScopeCompetences)
-	among("s.territory", "scope_terr", f.ScopeTerritories)
 	if f.Competence != "" {
 		scope += " AND s.competence = @competence"
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/scope"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
@@ -91,14 +92,14 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 		f    casestore.Filter
 		want []string
 	}{
-		{"scoped team, deadline first", casestore.Filter{ScopeCompetences: []string{"eclairage"}, ScopeTerritories: []string{"pays-d-aix"}}, []string{late, soon}},
-		{"by channel", casestore.Filter{Competence: "eclairage", Channel: "phone"}, []string{soon}},
-		{"overdue", casestore.Filter{Overdue: true}, []string{late}},
-		{"search without accents", casestore.Filter{Q: "lampadaire eteint"}, []string{late}},
-		{"search a stem, the most recent first", casestore.Filter{Q: "lampadaires"}, []string{soon, late}},
-		{"search a reference in lower case", casestore.Filter{Q: strings.ToLower(other)}, []string{other}},
-		{"search a reference", casestore.Filter{Q: other}, []string{other}},
-		{"territory", casestore.Filter{Competence: "eclairage", Territory: "marseille-provence"}, []string{other}},
+		{"scoped team, deadline first", casestore.Filter{Scope: scope.Scope{Competences: []string{"eclairage"}, Territories: []string{"pays-d-aix"}}}, []string{late, soon}},
+		{"by channel", casestore.Filter{Scope: scope.Everything(), Competence: "eclairage", Channel: "phone"}, []string{soon}},
+		{"overdue", casestore.Filter{Scope: scope.Everything(), Overdue: true}, []string{late}},
+		{"search without accents", casestore.Filter{Scope: scope.Everything(), Q: "lampadaire eteint"}, []string{late}},
+		{"search a stem, the most recent first", casestore.Filter{Scope: scope.Everything(), Q: "lampadaires"}, []string{soon, late}},
+		{"search a reference in lower case", casestore.Filter{Scope: scope.Everything(), Q: strings.ToLower(other)}, []string{other}},
+		{"search a reference", casestore.Filter{Scope: scope.Everything(), Q: other}, []string{other}},
+		{"territory", casestore.Filter{Scope: scope.Everything(), Competence: "eclairage", Territory: "marseille-provence"}, []string{other}},
 	} {
 		p, err := s.Cases(ctx, tc.f)
 		if err != nil {
@@ -111,7 +112,7 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 			t.Errorf("%s: total %d", tc.name, p.Total)
 		}
 	}
-	p, err := s.Cases(ctx, casestore.Filter{Limit: 2})
+	p, err := s.Cases(ctx, casestore.Filter{Scope: scope.Everything(), Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +122,11 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 	// Finished cases leave the pending queue and its counts, not the
 	// history.
 	testkit.Exec(t, b.url, `UPDATE cases SET state = 'closed' WHERE ref = $1`, soon)
-	pending, err := s.Cases(ctx, casestore.Filter{State: casestore.StatePending})
+	pending, err := s.Cases(ctx, casestore.Filter{Scope: scope.Everything(), State: casestore.StatePending})
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := s.Cases(ctx, casestore.Filter{})
+	all, err := s.Cases(ctx, casestore.Filter{Scope: scope.Everything()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestDashboardFigures(t *testing.T) {
 	file(t, s, "eclairage", "pays-d-aix", "phone", "b", now.Add(time.Hour))
 	closed := file(t, s, "voirie", "marseille-provence", "web", "c", now.Add(time.Hour))
 	testkit.Exec(t, b.url, `UPDATE cases SET state = 'closed' WHERE ref = $1`, closed)
-	d, err := s.Dashboard(ctx, nil, nil, 7, now)
+	d, err := s.Dashboard(ctx, scope.Everything(), 7, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestDashboardFigures(t *testing.T) {
 		len(d.ByChannel) != 2 || len(d.Days) != 8 || d.Days[7].Total != 3 || d.Days[7].ByChannel["web"] != 2 {
 		t.Errorf("dashboard %+v", d)
 	}
-	scoped, err := s.Dashboard(ctx, []string{"voirie"}, nil, 7, now)
+	scoped, err := s.Dashboard(ctx, scope.Scope{Competences: []string{"voirie"}}, 7, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,12 +190,12 @@ func TestSearchBeyondTheLastMonths(t *testing.T) {
 	}{
 		// 2 shown + 1 to know there are more, a quarter more and 4 for
 		// cases matched twice: 6 matches are enough, all in the last months.
-		{"a page the last months fill", casestore.Filter{Q: "conteneur verre", Limit: 2}, []string{recent[6], recent[5]}, true},
-		{"a page that needs the history", casestore.Filter{Q: "conteneur verre", Limit: 20},
+		{"a page the last months fill", casestore.Filter{Scope: scope.Everything(), Q: "conteneur verre", Limit: 2}, []string{recent[6], recent[5]}, true},
+		{"a page that needs the history", casestore.Filter{Scope: scope.Everything(), Q: "conteneur verre", Limit: 20},
 			append(latestFirst, old...), false},
-		{"only older matches", casestore.Filter{Q: "bouteilles", Limit: 20}, old, false},
-		{"stop words only", casestore.Filter{Q: "le de", Limit: 20}, nil, false},
-		{"a month is no word", casestore.Filter{Q: now.UTC().Format("2006-01"), Limit: 20}, nil, false},
+		{"only older matches", casestore.Filter{Scope: scope.Everything(), Q: "bouteilles", Limit: 20}, old, false},
+		{"stop words only", casestore.Filter{Scope: scope.Everything(), Q: "le de", Limit: 20}, nil, false},
+		{"a month is no word", casestore.Filter{Scope: scope.Everything(), Q: now.UTC().Format("2006-01"), Limit: 20}, nil, false},
 	} {
 		p, err := s.Cases(ctx, tc.f)
 		if err != nil {
@@ -220,7 +221,7 @@ func TestScopedSearchFollowsReroutesAndMoves(t *testing.T) {
 	hole := file(t, s, "voirie", "pays-d-aix", "web", "Un lampadaire tombé a creusé un trou.", due)
 	find := func(comp string) []string {
 		t.Helper()
-		p, err := s.Cases(ctx, casestore.Filter{Q: "lampadaire", ScopeCompetences: []string{comp}, ScopeTerritories: []string{"pays-d-aix"}})
+		p, err := s.Cases(ctx, casestore.Filter{Q: "lampadaire", Scope: scope.Scope{Competences: []string{comp}, Territories: []string{"pays-d-aix"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,5 +254,53 @@ func TestScopedSearchFollowsReroutesAndMoves(t *testing.T) {
 	}
 	if got := find("voirie"); len(got) != 1 || got[0] != lamp {
 		t.Errorf("after the move, the search finds %v, want only %s", got, lamp)
+	}
+}
+
+// The queue, the search and scope.Sees apply one rule: for every scope, a
+// queue and a search list exactly the cases Sees holds — triage cases
+// included, within a supervisor's territories.
+func TestScopeListsWhatItSees(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	due := time.Now().Add(time.Hour)
+	type made struct{ ref, competence, territory string }
+	var cases []made
+	for _, c := range []struct{ competence, territory string }{
+		{"voirie", "marseille-provence"}, {"voirie", "pays-d-aix"}, {"voirie", ""},
+		{"dechets", "marseille-provence"}, {"triage", "marseille-provence"}, {"triage", "pays-d-aix"}, {"triage", ""},
+	} {
+		ref := file(t, s, c.competence, c.territory, "web", "Signalement commun numéro sept", due)
+		cases = append(cases, made{ref, c.competence, c.territory})
+	}
+	for name, sc := range map[string]scope.Scope{
+		"everything":             scope.Everything(),
+		"nothing":                {},
+		"team voirie MP":         {Competences: []string{"voirie"}, Territories: []string{"marseille-provence"}},
+		"team voirie everywhere": {Competences: []string{"voirie"}},
+		"supervisor of Aix":      {AllCompetences: true, Territories: []string{"pays-d-aix"}},
+		"supervisor voirie+tri":  {Competences: []string{"voirie", "triage"}, Territories: []string{"marseille-provence", "pays-d-aix"}},
+	} {
+		var want []string
+		for _, c := range cases {
+			if sc.Sees(c.competence, c.territory) {
+				want = append(want, c.ref)
+			}
+		}
+		slices.Sort(want)
+		for _, q := range []string{"", "signalement"} {
+			p, err := s.Cases(ctx, casestore.Filter{Scope: sc, Q: q, State: "", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range p.Cases {
+				got = append(got, c.Ref)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, search %q: listed %v, Sees holds %v", name, q, got, want)
+			}
+		}
 	}
 }

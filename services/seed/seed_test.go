@@ -11,6 +11,7 @@ import (
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/corpus"
 	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/scope"
 	"github.com/ampmetropole/guichet/services/seed"
 	"github.com/ampmetropole/guichet/services/territory"
 	"github.com/ampmetropole/guichet/services/testkit"
@@ -164,14 +165,14 @@ func TestSeededCasesAreWhatTheBackOfficeReads(t *testing.T) {
 	if len(f.Requests) == 0 || len(f.Events) == 0 || len(f.Decisions) != len(f.Requests) {
 		t.Errorf("case file of %s: %d requests, %d events, %d decisions", refs[42], len(f.Requests), len(f.Events), len(f.Decisions))
 	}
-	page, err := s.Cases(ctx, casestore.Filter{ScopeCompetences: []string{"dechets"}})
+	page, err := s.Cases(ctx, casestore.Filter{Scope: scope.Scope{Competences: []string{"dechets"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if page.Total < 100 || len(page.Cases) != 50 {
 		t.Errorf("waste queue: %d cases, page of %d", page.Total, len(page.Cases))
 	}
-	found, err := s.Cases(ctx, casestore.Filter{Q: "poubelles"})
+	found, err := s.Cases(ctx, casestore.Filter{Scope: scope.Everything(), Q: "poubelles"})
 	if err != nil {
 		t.Fatal(err)
 	}
