@@ -61,14 +61,37 @@ type Config struct {
 	// default 12 hours.
 	SessionLifetime time.Duration
 
-	// FailureWindow, MaxFailuresPerLogin and MaxFailuresPerIP bound
-	// password guessing: an address or login with that many failed
-	// sign-ins in the window is refused until the oldest leaves it.
-	// Defaults: 15 minutes, 5 per login, 20 per address (a call centre's
-	// agents share one address). See [Service.Login].
-	FailureWindow       time.Duration
+	// The sign-in limit slows password guessing with back-offs, never a
+	// lockout, so that a guesser cannot lock the real user out; see
+	// [Service.Login] for how the figures below combine.
+
+	// FailureWindow is how long a failed sign-in counts against the next
+	// ones (unless the login signs in meanwhile); default 15 minutes.
+	FailureWindow time.Duration
+	// MaxFailuresPerPair is how many failures of one login from one
+	// address go without back-off; default 3.
+	MaxFailuresPerPair int
+	// MaxFailuresPerIP is how many failures from one address, whatever
+	// the login, go without back-off; default 20, since a call centre's
+	// agents share one address. A failure followed by the same login's
+	// sign-in from that address does not count.
+	MaxFailuresPerIP int
+	// MaxFailuresPerLogin is how many failures of one login, from any
+	// address, go without back-off; default 10.
 	MaxFailuresPerLogin int
-	MaxFailuresPerIP    int
+	// FirstBackoff is the wait after a limit's allowance is used up,
+	// doubled at each further failure; default 1 second.
+	FirstBackoff time.Duration
+	// MaxBackoff caps the back-offs of one login from one address and of
+	// one address; default 15 minutes.
+	MaxBackoff time.Duration
+	// MaxLoginBackoff caps the back-off by login from any address, which
+	// also falls on the real user: default 30 seconds, a wait a person
+	// puts up with.
+	MaxLoginBackoff time.Duration
+	// KnownAddressFor spares the back-off by login to the addresses the
+	// login signed in from within that long; default 30 days.
+	KnownAddressFor time.Duration
 
 	// KnownCompetence and KnownTerritory, when set, check the codes given
 	// to accounts and tokens (the catalogue's competences, plus "triage"
@@ -109,11 +132,26 @@ func (c *Config) setDefaults() {
 	if c.FailureWindow == 0 {
 		c.FailureWindow = 15 * time.Minute
 	}
-	if c.MaxFailuresPerLogin == 0 {
-		c.MaxFailuresPerLogin = 5
+	if c.MaxFailuresPerPair == 0 {
+		c.MaxFailuresPerPair = 3
 	}
 	if c.MaxFailuresPerIP == 0 {
 		c.MaxFailuresPerIP = 20
+	}
+	if c.MaxFailuresPerLogin == 0 {
+		c.MaxFailuresPerLogin = 10
+	}
+	if c.FirstBackoff == 0 {
+		c.FirstBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 15 * time.Minute
+	}
+	if c.MaxLoginBackoff == 0 {
+		c.MaxLoginBackoff = 30 * time.Second
+	}
+	if c.KnownAddressFor == 0 {
+		c.KnownAddressFor = 30 * 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -143,7 +181,8 @@ func (c *Config) Validate() error {
 	if c.Home != "" && safeReturn(c.Home, "") != c.Home {
 		return fmt.Errorf("auth: home %q is not a local path", c.Home)
 	}
-	if c.IdleTimeout < 0 || c.SessionLifetime < 0 || c.FailureWindow < 0 || c.MaxFailuresPerLogin < 0 || c.MaxFailuresPerIP < 0 {
+	if c.IdleTimeout < 0 || c.SessionLifetime < 0 || c.FailureWindow < 0 || c.MaxFailuresPerPair < 0 || c.MaxFailuresPerLogin < 0 ||
+		c.MaxFailuresPerIP < 0 || c.FirstBackoff < 0 || c.MaxBackoff < 0 || c.MaxLoginBackoff < 0 || c.KnownAddressFor < 0 {
 		return errors.New("auth: durations and limits cannot be negative")
 	}
 	if o := c.OIDC; o != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -153,9 +154,14 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		htmlpage.Render(w, s.pages.login, http.StatusUnprocessableEntity, p, s.log)
 		return
 	case fault.TooMany:
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.FailureWindow.Seconds())))
-		p.Errors = []fieldError{{"", fmt.Sprintf("Trop de tentatives de connexion infructueuses : réessayez dans %d minutes. Si vous avez oublié votre mot de passe, adressez-vous à un administrateur de Guichet.",
-			int(s.cfg.FailureWindow.Minutes()+0.5))}}
+		wait := s.cfg.MaxBackoff
+		var le *LimitError
+		if errors.As(err, &le) {
+			wait = le.Wait
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
+		p.Errors = []fieldError{{"", fmt.Sprintf("Trop de tentatives de connexion infructueuses : réessayez dans %s. Si vous avez oublié votre mot de passe, adressez-vous à un administrateur de Guichet.",
+			waitText(wait))}}
 		htmlpage.Render(w, s.pages.login, http.StatusTooManyRequests, p, s.log)
 		return
 	}
