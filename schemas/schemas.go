@@ -43,6 +43,7 @@ type Request struct {
 	Location     *Location    `json:"location,omitempty"`
 	Attachments  []Attachment `json:"attachments,omitempty"`
 	Supersedes   string       `json:"supersedes,omitempty"`
+	Link         *Link        `json:"link,omitempty"`
 	CaseRefs     []string     `json:"case_refs,omitempty"`
 	Hints        *Hints       `json:"hints,omitempty"`
 	Transcript   []Turn       `json:"transcript,omitempty"`
@@ -53,7 +54,23 @@ type Source struct {
 	Adapter    string `json:"adapter"`
 	ExternalID string `json:"external_id,omitempty"`
 	OperatorID string `json:"operator_id,omitempty"`
+	System     string `json:"system,omitempty"` // the API token that submitted it; set by Guichet
 }
+
+// Link is the case someone entitled to chose for a request: an agent, or the
+// holder of an earlier request's tracking code. Only Guichet's own channels
+// set it.
+type Link struct {
+	CaseRef   string `json:"case_ref"`
+	By        string `json:"by"`                   // LinkByAgent or LinkByTrackingCode
+	RequestID string `json:"request_id,omitempty"` // the earlier request, for LinkByTrackingCode
+}
+
+// Who chose a Link.
+const (
+	LinkByAgent        = "agent"
+	LinkByTrackingCode = "tracking_code"
+)
 
 // Citizen is what the channel tells about the person: never a feature of the
 // classifier, only used to find their other cases and to reply.

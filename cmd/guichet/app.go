@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,7 @@ import (
 	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/textcheck"
 	"github.com/ampmetropole/guichet/services/webform"
 )
 
@@ -122,7 +125,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if err != nil {
 			return nil, err
 		}
-		a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL}, a.conn, a.store, sender, cat, v, log)
+		a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour}, a.conn, a.store, sender, cat, v, log)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +197,8 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 	}
 	if withAgent {
 		c, err := console.New(console.Deps{Store: a.store, Calls: calls, Catalogue: cat, CSRF: a.auth.CSRFField,
-			Agent: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Tasks: a.store, Log: log.With("service", "agent")})
+			Agent: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Tasks: a.store,
+			Audit: a.auth.AuditCaller, Log: log.With("service", "agent")})
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +245,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 			Ready:          map[string]api.Pinger{"nats": a.conn, "postgres": a.store},
 			Gatherer:       reg,
 			Log:            log.With("service", "api"),
+			SystemRate:     cfg.APIRate,
 		}, reg)
 		if err != nil {
 			return nil, err
@@ -258,7 +263,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if deps.outbox != nil {
 			wd.Outbox = deps.outbox
 		}
-		w, err := webform.New(webform.Config{RatePerMinute: cfg.WebRate, ClientIP: clients.Of}, wd)
+		w, err := webform.New(webform.Config{Secret: cfg.Secret, RatePerMinute: cfg.WebRate, ClientIP: clients.Of}, wd)
 		if err != nil {
 			return nil, err
 		}
@@ -269,13 +274,29 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		return nil, fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", cfg.Addr, err)
 	}
 	a.addr = ln.Addr().String()
-	a.server = api.NewServer(cfg.Addr, a.auth.Middleware(mux), log)
+	// Text the database would refuse (a NUL, invalid UTF-8) in a path or a
+	// query string gets a 400 here, before anyone hands it to PostgreSQL.
+	a.server = api.NewServer(cfg.Addr, textcheck.Middleware(a.auth.Middleware(mux), refuseText), log)
 	go func() {
 		if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- err
 		}
 	}()
 	return a, nil
+}
+
+// refuseText answers a path or query string with a character Guichet
+// cannot store: JSON for the API, a plain French sentence elsewhere.
+func refuseText(w http.ResponseWriter, r *http.Request) {
+	msg := "caractère non permis (caractère nul ou encodage invalide) dans l'adresse ou ses paramètres"
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	http.Error(w, "Requête refusée : "+msg+".", http.StatusBadRequest)
 }
 
 // serveProbes serves health, readiness and metrics on addr, for processes

@@ -32,6 +32,8 @@ type Config struct {
 	PublicURL   string
 	Mail        MailConfig
 	WebRate     int
+	APIRate     int // submissions a minute per API credential (requests, calls, scans)
+	AcksPerHour int // acknowledgements one e-mail address receives in an hour
 	IMAP        IMAPConfig
 	Auth        AuthConfig
 	Log         LogConfig
@@ -93,6 +95,8 @@ Variables d'environnement (une option en ligne de commande l'emporte) :
   GUICHET_SMTP_URL        serveur d'envoi : smtp://user:pass@hôte:587 (STARTTLS), smtps://…:465 ; dev sans SMTP : dossier DIR/outbox, page /courriels
   GUICHET_MAIL_FROM       expéditeur des courriels
   GUICHET_WEB_RATE        envois de formulaires par minute et par adresse IP (défaut 10)
+  GUICHET_API_RATE        dépôts par minute et par jeton d'API : demandes, appels, scans (défaut 600)
+  GUICHET_ACKS_PER_HOUR   accusés de réception envoyés par heure à une même adresse électronique (défaut 5)
   GUICHET_IMAP_URL        boîte du courrier numérisé : imaps://user:pass@hôte:993/INBOX, imap://… (STARTTLS), imap+plain://… (boucle locale)
   GUICHET_IMAP_PROCESSED  dossier des messages traités (défaut Traites)
   GUICHET_IMAP_REJECTED   dossier des messages rejetés (défaut Rejetes)
@@ -201,6 +205,8 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	cfg.Mail.SMTPURL = os.Getenv("GUICHET_SMTP_URL")
 	cfg.Mail.From = envStr("GUICHET_MAIL_FROM", "Métropole Aix-Marseille-Provence <ne-pas-repondre@ampmetropole.fr>")
 	cfg.WebRate = envInt("GUICHET_WEB_RATE", 10)
+	cfg.APIRate = envInt("GUICHET_API_RATE", 600)
+	cfg.AcksPerHour = envInt("GUICHET_ACKS_PER_HOUR", 5)
 	cfg.IMAP = IMAPConfig{URL: os.Getenv("GUICHET_IMAP_URL"), Processed: os.Getenv("GUICHET_IMAP_PROCESSED"), Rejected: os.Getenv("GUICHET_IMAP_REJECTED")}
 	cfg.Auth = AuthConfig{TrustedProxies: strings.Split(os.Getenv("GUICHET_TRUSTED_PROXIES"), ","), DevToken: os.Getenv("GUICHET_DEV_TOKEN"), OIDCIssuer: os.Getenv("GUICHET_OIDC_ISSUER"),
 		OIDCClientID: os.Getenv("GUICHET_OIDC_CLIENT_ID"), OIDCSecret: os.Getenv("GUICHET_OIDC_CLIENT_SECRET"),
@@ -235,6 +241,9 @@ func parseConfig(name string, args []string, stderr io.Writer, dev bool) (Config
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.Addr
+	}
+	if cfg.WebRate < 1 || cfg.APIRate < 1 || cfg.AcksPerHour < 1 {
+		errs = append(errs, "GUICHET_WEB_RATE, GUICHET_API_RATE et GUICHET_ACKS_PER_HOUR doivent valoir au moins 1")
 	}
 	if cfg.Router.Workers < 1 || cfg.Router.MaxAttempts < 1 {
 		errs = append(errs, "GUICHET_ROUTER_WORKERS et GUICHET_ROUTER_MAX_ATTEMPTS doivent valoir au moins 1")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/transcript"
@@ -20,7 +21,7 @@ const MaxCallBody = transcript.MaxSize + 1<<20
 
 // Calls accepts call reports.
 type Calls interface {
-	Accept(ctx context.Context, c telephony.Call, adapter string) (telephony.Accepted, error)
+	Accept(ctx context.Context, c telephony.Call, from telephony.From) (telephony.Accepted, error)
 }
 
 // callJSON is the body of POST /api/v1/calls; times stay strings so that a
@@ -101,7 +102,8 @@ func (h *Handler) submitCall(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	accepted, err := h.deps.Calls.Accept(r.Context(), call, "telephony")
+	p, _ := auth.FromContext(r.Context())
+	accepted, err := h.deps.Calls.Accept(r.Context(), call, telephony.From{Adapter: "telephony", System: p.Submitter()})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -4,8 +4,10 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/intake"
 )
 
 // submitRequest takes a request in the common schema and answers 202 once
@@ -18,7 +20,8 @@ func (h *Handler) submitRequest(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	receipt, err := h.deps.Intake.SubmitJSON(r.Context(), body, "api")
+	p, _ := auth.FromContext(r.Context())
+	receipt, err := h.deps.Intake.SubmitJSON(r.Context(), body, intake.From{Adapter: "api", System: p.Submitter()})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -27,7 +30,10 @@ func (h *Handler) submitRequest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, receipt)
 }
 
+// showRequest answers where a request stands, to the system that submitted
+// it and to those who see its case; to anyone else it does not exist.
 func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
 	id := r.PathValue("id")
 	if !uuidPattern.MatchString(id) {
 		writeJSONError(w, http.StatusBadRequest, "identifiant de demande invalide (UUID attendu) : "+truncate(id, 64), nil)
@@ -37,11 +43,18 @@ func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
 	if fault.KindOf(err) == fault.NotFound {
 		// Acknowledged a moment ago, its record not written yet.
 		if req, ok := h.deps.Intake.Pending(id); ok {
-			st, err = casestore.RequestStatus{ID: req.ID, Status: "received", Channel: string(req.Channel), ReceivedAt: req.ReceivedAt}, nil
+			st, err = casestore.RequestStatus{ID: req.ID, Status: "received", Channel: string(req.Channel), ReceivedAt: req.ReceivedAt,
+				System: req.Source.System}, nil
 		}
 	}
 	if err != nil {
 		h.writeError(w, r, err)
+		return
+	}
+	mine := st.System != "" && st.System == p.Submitter()
+	inScope := st.Competence != "" && p.Can(auth.PermCaseRead) && p.SeesCase(st.Competence, st.Territory)
+	if !mine && !inScope && p.Role != auth.RoleAdmin {
+		writeJSONError(w, http.StatusNotFound, "introuvable", nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/ratelimit"
 )
 
 // MaxRequestBody bounds a request submitted in the common schema.
@@ -26,7 +28,7 @@ const MaxRequestBody = 1 << 20
 
 // Intake accepts requests.
 type Intake interface {
-	SubmitJSON(ctx context.Context, raw []byte, adapter string) (intake.Receipt, error)
+	SubmitJSON(ctx context.Context, raw []byte, from intake.From) (intake.Receipt, error)
 	// Pending returns a request acknowledged but not yet recorded.
 	Pending(id string) (schemas.Request, bool)
 }
@@ -63,13 +65,23 @@ type Deps struct {
 	Ready          map[string]Pinger // name → dependency, for /readyz
 	Gatherer       prometheus.Gatherer
 	Log            *slog.Logger
+	// SystemRate bounds the intake routes (requests, calls, scans): so
+	// many a minute per credential, as many at once; default
+	// DefaultSystemRate.
+	SystemRate int
 }
+
+// DefaultSystemRate is how many requests, calls or scans one credential may
+// submit a minute by default: ten a second, sustained, well above a call
+// centre's or a partner's pace, far below a flood.
+const DefaultSystemRate = 600
 
 // Handler serves the API.
 type Handler struct {
 	deps    Deps
 	mux     *http.ServeMux
 	metrics *httpMetrics
+	limiter *ratelimit.Keyed // per credential, on the intake routes
 }
 
 // New builds the API handler and registers its metrics on reg.
@@ -78,14 +90,18 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{deps: deps, mux: http.NewServeMux(), metrics: m}
-	h.route("POST /api/v1/requests", h.submitRequest)
-	h.route("GET /api/v1/requests/{id}", h.showRequest)
+	if deps.SystemRate <= 0 {
+		deps.SystemRate = DefaultSystemRate
+	}
+	h := &Handler{deps: deps, mux: http.NewServeMux(), metrics: m, limiter: ratelimit.New(deps.SystemRate, time.Minute)}
+	// Other systems authenticate with a token of their own role.
+	h.guarded("POST /api/v1/requests", auth.PermSubmitRequest, h.limited(h.submitRequest))
+	h.guarded("GET /api/v1/requests/{id}", auth.PermRequestStatus, h.showRequest)
 	if deps.Calls != nil {
-		h.route("POST /api/v1/calls", h.submitCall)
+		h.guarded("POST /api/v1/calls", auth.PermSubmitCall, h.limited(h.submitCall))
 	}
 	if deps.Mail != nil {
-		h.guarded("POST /api/v1/mail/scans", auth.PermMailroom, h.submitScan)
+		h.guarded("POST /api/v1/mail/scans", auth.PermMailroom, h.limited(h.submitScan))
 	}
 	if deps.Letters != nil {
 		h.guarded("GET /api/v1/mail/letters", auth.PermMailroom, h.listLetters)
@@ -138,6 +154,20 @@ func (h *Handler) instrument(pattern string, fn http.HandlerFunc) http.Handler {
 		}()
 		fn(sw, r)
 	})
+}
+
+// limited refuses, with 429, a credential that submits more than
+// SystemRate a minute.
+func (h *Handler) limited(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		if !h.limiter.Allow(p.Submitter(), time.Now()) {
+			w.Header().Set("Retry-After", "60")
+			writeJSONError(w, http.StatusTooManyRequests, fmt.Sprintf("trop d'envois : %d par minute au plus pour ce jeton ; réessayez dans une minute", h.deps.SystemRate), nil)
+			return
+		}
+		fn(w, r)
+	}
 }
 
 // ServeHTTP adds the security headers every answer carries.

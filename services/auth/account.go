@@ -49,6 +49,9 @@ func (s *Service) CreateAccount(ctx context.Context, login, displayName, role, p
 	if displayName == "" || utf8.RuneCountInString(displayName) > 200 || strings.ContainsFunc(displayName, unicode.IsControl) {
 		return Account{}, fault.E(fault.Invalid, errors.New("auth: le nom affiché est vide, trop long ou illisible"))
 	}
+	if SystemRole(role) {
+		return Account{}, fault.E(fault.Invalid, fmt.Errorf("auth: le rôle « %s » est celui d'un autre système : créez-lui un jeton d'API (guichet token create), pas un compte", role))
+	}
 	competences, territories, err := s.checkScope(role, competences, territories)
 	if err != nil {
 		return Account{}, err

@@ -19,7 +19,7 @@ import (
 const (
 	ActionLogin        = "login"         // signed in (details: method)
 	ActionLoginFailed  = "login_failed"  // wrong login or password, unknown OpenID Connect user (details: reason)
-	ActionLoginLimited = "login_limited" // refused by the sign-in limit, password not checked
+	ActionLoginLimited = "login_limited" // refused by a sign-in back-off, password not checked (details: limit, failures, delay_s, wait_s)
 	ActionLogout       = "logout"
 
 	ActionCaseView         = "case.view"          // a case opened (target: its reference)
@@ -85,6 +85,14 @@ func (s *Service) Audit(ctx context.Context, principal Principal, action, target
 		return dbError("audit", err)
 	}
 	return nil
+}
+
+// AuditCaller appends to the audit log in the name of whoever ctx carries
+// (see [Service.Middleware]), else of the system; a failure is logged, since
+// what it records has already happened. For pages that are not handed the
+// principal, such as the agent console and the mailroom.
+func (s *Service) AuditCaller(ctx context.Context, action, target string, details map[string]any) {
+	s.auditAs(ctx, action, target, details)
 }
 
 // auditAs audits in the name of the principal in ctx, else of the system;

@@ -66,6 +66,7 @@ const (
 	PermAdminAccounts  Permission = "admin.accounts"  // accounts and API tokens
 	PermSubmitCall     Permission = "intake.call"     // report a call (the telephony)
 	PermSubmitRequest  Permission = "intake.request"  // submit a request in the common schema (a partner system)
+	PermRequestStatus  Permission = "intake.status"   // ask where a request stands: one's own submissions, or requests of cases in scope
 )
 
 // Permissions is the one place that says what each role may do:
@@ -84,17 +85,18 @@ const (
 //	admin.accounts                                         ✓
 //	intake.call                                            ✓     (telephony)
 //	intake.request                                         ✓     (partner)
+//	intake.status       ✓       ✓       ✓       ✓          ✓     (telephony, partner)
 //
 // The telephony and partner roles hold only their intake permission. The
 // mailroom's scans need the mailroom permission. Which cases the case permissions apply to is [Principal.SeesCase]'s
 // business. An unknown role may do nothing.
 func Permissions(role string) []Permission {
-	caseWork := []Permission{PermCaseRead, PermCaseTransition, PermCaseReroute, PermCaseMerge, PermReply}
+	caseWork := []Permission{PermCaseRead, PermCaseTransition, PermCaseReroute, PermCaseMerge, PermReply, PermRequestStatus}
 	switch role {
 	case RoleAgent:
-		return []Permission{PermCaseRead, PermAgentConsole}
+		return []Permission{PermCaseRead, PermAgentConsole, PermRequestStatus}
 	case RoleMailroom:
-		return []Permission{PermCaseRead, PermMailroom}
+		return []Permission{PermCaseRead, PermMailroom, PermRequestStatus}
 	case RoleTeam:
 		return caseWork
 	case RoleSupervisor:
@@ -103,9 +105,9 @@ func Permissions(role string) []Permission {
 		return append(caseWork, PermTriage, PermDashboard, PermAuditRead, PermMailroom, PermAgentConsole, PermAdminAccounts,
 			PermSubmitCall, PermSubmitRequest)
 	case RoleTelephony:
-		return []Permission{PermSubmitCall}
+		return []Permission{PermSubmitCall, PermRequestStatus}
 	case RolePartner:
-		return []Permission{PermSubmitRequest}
+		return []Permission{PermSubmitRequest, PermRequestStatus}
 	}
 	return nil
 }
@@ -142,6 +144,16 @@ func System(name string) Principal {
 // Can says whether the principal's role allows perm.
 func (p Principal) Can(perm Permission) bool {
 	return slices.Contains(Permissions(p.Role), perm)
+}
+
+// Submitter is how the principal is written as the submitter of a request
+// (source.system): an API token by its name, a person as compte:<login>, so
+// that the two can never be taken for each other.
+func (p Principal) Submitter() string {
+	if p.Kind == KindAccount {
+		return "compte:" + p.Name
+	}
+	return p.Name
 }
 
 // Scope is the set of cases the principal may see, the one rule that case

@@ -53,6 +53,7 @@ type Store interface {
 	MoveRequests(ctx context.Context, fromRef string, ids []string, toRef string, ch casestore.Change) (string, []casestore.OutboxMsg, error)
 	Merge(ctx context.Context, fromRef, intoRef string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Unmerge(ctx context.Context, ref string, ch casestore.Change) ([]casestore.OutboxMsg, error)
+	FileHolders(ctx context.Context, sha string) ([]casestore.Holder, error)
 }
 
 // Files serves the attachments and scans of requests.

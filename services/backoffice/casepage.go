@@ -15,6 +15,7 @@ import (
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/letterpdf"
 	"github.com/ampmetropole/guichet/services/lifecycle"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 type casePage struct {
@@ -36,6 +37,7 @@ type casePage struct {
 // replyForm is the answer being written, kept when it is refused.
 type replyForm struct {
 	Channel, To, Subject, Message string
+	RequestID                     string // the contact answered; "": chosen from the recipient
 }
 
 // loadCase reads a case the person may see; another team's case is not
@@ -60,6 +62,16 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 	if !p.SeesCase(f.Competence, terr) {
 		http.NotFound(w, r)
 		return f, p, false
+	}
+	// The citizen's other cases: only those this person may see.
+	if f.Citizen != nil {
+		var seen []casestore.CaseSummary
+		for _, c := range f.Citizen.Cases {
+			if p.SeesCase(c.Competence, c.Territory) {
+				seen = append(seen, c)
+			}
+		}
+		f.Citizen.Cases = seen
 	}
 	return f, p, true
 }
@@ -167,7 +179,8 @@ func (h *Handler) reroute(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) replyDraft(r *http.Request, f casestore.CaseFile) replyForm {
 	var d replyForm
 	if v := r.PostFormValue("message"); r.Method == http.MethodPost && v != "" {
-		return replyForm{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"), Subject: r.PostFormValue("objet"), Message: v}
+		return replyForm{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"), Subject: r.PostFormValue("objet"), Message: v,
+			RequestID: r.PostFormValue("demande")}
 	}
 	d.Channel, d.Subject = casestore.ReplyEmail, "Votre demande "+f.Ref
 	if c := f.Citizen; c != nil {
@@ -227,7 +240,7 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := h.deps.Store.Reply(r.Context(), f.Ref, casestore.ReplyRequest{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"),
-		Subject: r.PostFormValue("objet"), Message: r.PostFormValue("message")}, casestore.Change{Actor: p.Name})
+		Subject: r.PostFormValue("objet"), Message: r.PostFormValue("message"), RequestID: r.PostFormValue("demande")}, casestore.Change{Actor: p.Name})
 	if err != nil {
 		h.refused(w, r, f, p, err, "Réponse refusée : ")
 		return
@@ -255,6 +268,10 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request, limit int64) (cas
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Formulaire trop volumineux.", "")
+		return f, p, false
+	}
+	if field := textcheck.Values(r.PostForm); field != "" {
+		h.showCase(w, r, f, p, http.StatusBadRequest, "Le champ « "+field+" » contient un caractère non permis (caractère nul ou encodage invalide) : rien n'a été enregistré.", "")
 		return f, p, false
 	}
 	return f, p, true
@@ -366,10 +383,30 @@ func (h *Handler) letter(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-// piece shows an attachment or a scanned letter of a case's request.
+// piece shows an attachment or a scanned letter of a case's request, to
+// someone who may see a case that holds it; to anyone else it does not
+// exist. Every file shown is in the audit log.
 func (h *Handler) piece(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
 	sha := r.PathValue("sha")
 	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
+		http.NotFound(w, r)
+		return
+	}
+	holders, err := h.deps.Store.FileHolders(r.Context(), sha)
+	if err != nil {
+		h.deps.Log.Error("piece holders", "err", err)
+		http.Error(w, "Pièce momentanément indisponible.", http.StatusServiceUnavailable)
+		return
+	}
+	var in *casestore.Holder
+	for i, c := range holders {
+		if c.CaseRef != "" && p.SeesCase(c.Competence, c.Territory) || c.CaseRef == "" && p.Scope().All {
+			in = &holders[i]
+			break
+		}
+	}
+	if in == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -381,6 +418,9 @@ func (h *Handler) piece(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, "Pièce momentanément indisponible.", http.StatusServiceUnavailable)
 		return
+	}
+	if err := h.deps.Guard.Audit(r.Context(), p, "attachment.view", in.CaseRef, map[string]any{"sha256": sha, "request": in.RequestID}); err != nil {
+		h.deps.Log.Warn("audit log not written", "err", err)
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(data))
 	w.Header().Set("Content-Disposition", "inline")

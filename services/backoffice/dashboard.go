@@ -101,12 +101,12 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	entries, err := h.deps.Guard.AuditLog(r.Context(), data.F, 100)
 	status := http.StatusOK
 	if err != nil {
-		status = http.StatusBadRequest
+		status, data.Error = http.StatusBadRequest, "Le journal n'a pas pu être lu : "+strings.TrimPrefix(err.Error(), "auth: ")
 		if fault.KindOf(err) != fault.Invalid {
+			// The database's own words stay in the logs.
 			h.deps.Log.Error("audit log", "err", err)
-			status = http.StatusServiceUnavailable
+			status, data.Error = http.StatusServiceUnavailable, "Le journal est momentanément indisponible : réessayez dans quelques instants."
 		}
-		data.Error = "Le journal n'a pas pu être lu : " + strings.TrimPrefix(err.Error(), "auth: ")
 	}
 	data.Entries = entries
 	if len(entries) == 100 {

@@ -113,3 +113,32 @@ func (s *Store) MarkSuperseded(ctx context.Context, old, by string) error {
 	}
 	return nil
 }
+
+// Holder is a request that carries a file, with the case it is in (empty
+// before routing), for the scope check of whoever asks for the file.
+type Holder struct {
+	RequestID  string
+	Channel    string
+	CaseRef    string
+	Competence string
+	Territory  string
+}
+
+// FileHolders lists the requests that carry the attachment or scan of
+// that SHA-256 (most recent first, at most 50); none means no request
+// does, and the file is served to nobody.
+func (s *Store) FileHolders(ctx context.Context, sha string) ([]Holder, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.id::text, r.channel, COALESCE(c.ref, ''), COALESCE(c.competence, ''), COALESCE(c.territory, '')
+		FROM requests r LEFT JOIN cases c ON c.id = r.case_id
+		WHERE r.payload->'attachments' @> jsonb_build_array(jsonb_build_object('sha256', $1::text))
+		ORDER BY r.id DESC LIMIT 50`, sha)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: holders of %s: %w", sha, err))
+	}
+	holders, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Holder])
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: holders of %s: %w", sha, err))
+	}
+	return holders, nil
+}

@@ -8,9 +8,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/citizen"
+	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/mailer"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 // Reply channels.
@@ -26,6 +30,10 @@ type ReplyRequest struct {
 	To      string // the e-mail address, the postal address or the phone number
 	Subject string
 	Message string
+	// RequestID is the contact answered: only its thread's status pages
+	// show the reply. Empty: the case's first request whose citizen has
+	// the address or number To (none matching: no status page shows it).
+	RequestID string
 }
 
 // AddNote adds an internal note (never shown to the citizen) to a case.
@@ -51,7 +59,10 @@ func (s *Store) AddNote(ctx context.Context, ref, text string, ch Change) ([]Out
 
 // Reply records an answer to the citizen in the case history; its event
 // on CASES makes the notifier send an e-mail, the mailroom print a letter,
-// or the call centre call back. The citizen sees it on their status page.
+// or the call centre call back. The status pages of the request it answers
+// (and of that request's follow-ups) show it, and no other. What the mailer
+// would refuse (several addresses, a subject on two lines) is refused here,
+// before anything is recorded as sent.
 func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change) ([]OutboxMsg, error) {
 	r.Message, r.Subject, r.To = strings.TrimSpace(r.Message), strings.TrimSpace(r.Subject), strings.TrimSpace(r.To)
 	switch {
@@ -61,10 +72,27 @@ func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change
 		return nil, fault.E(fault.Invalid, errors.New("casestore: réponse vide ou de plus de 20 000 caractères"))
 	case r.To == "" || len(r.To) > 500:
 		return nil, fault.E(fault.Invalid, errors.New("casestore: destinataire manquant (adresse électronique, postale ou téléphone)"))
-	case r.Channel == ReplyEmail && !strings.Contains(r.To, "@"):
-		return nil, fault.E(fault.Invalid, errors.New("casestore: adresse électronique du destinataire invalide"))
+	case !textcheck.Valid(r.Message) || !textcheck.Valid(r.To) || !textcheck.Valid(r.Subject):
+		return nil, fault.E(fault.Invalid, errors.New("casestore: caractère non permis (nul ou encodage invalide) dans la réponse"))
 	case strings.TrimSpace(ch.Actor) == "":
 		return nil, fault.E(fault.Invalid, errors.New("casestore: qui répond (actor) est obligatoire"))
+	}
+	if err := mailer.CheckSubject(r.Subject); err != nil {
+		return nil, fault.E(fault.Invalid, fmt.Errorf("casestore: %w", err))
+	}
+	var email, phone string
+	switch r.Channel {
+	case ReplyEmail:
+		if err := mailer.CheckRecipient(r.To); err != nil {
+			return nil, fault.E(fault.Invalid, fmt.Errorf("casestore: %w", err))
+		}
+		email, _ = citizen.NormalizeEmail(r.To)
+	case ReplyCallback:
+		p, err := citizen.NormalizePhone(r.To)
+		if err != nil {
+			return nil, fault.E(fault.Invalid, errors.New("casestore: numéro à rappeler invalide"))
+		}
+		phone = p
 	}
 	if r.Subject == "" {
 		r.Subject = "Votre demande " + ref
@@ -74,13 +102,54 @@ func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change
 		if err != nil {
 			return err
 		}
+		to, err := t.replyRecipient(ctx, c.ID, r, email, phone)
+		if err != nil {
+			return err
+		}
 		summary := map[string]string{ReplyEmail: "réponse par courriel", ReplyLetter: "réponse par courrier", ReplyCallback: "rappel téléphonique à faire"}[r.Channel]
-		ev := humanEvent(schemas.EventReplied, c, ch, summary,
-			map[string]any{"channel": r.Channel, "to": r.To, "subject": r.Subject, "message": r.Message})
+		data := map[string]any{"channel": r.Channel, "to": r.To, "subject": r.Subject, "message": r.Message}
+		if to != "" {
+			data["in_reply_to"] = to
+		}
+		ev := humanEvent(schemas.EventReplied, c, ch, summary, data)
 		delete(ev.Data, "reason")
-		_, err = t.AppendEvent(ctx, c, ev)
+		_, err = t.appendEvent(ctx, c, ev, to)
 		return err
 	})
+}
+
+// replyRecipient is the request of case caseID a reply answers: the one
+// given, which must be in the case, else the first whose citizen has the
+// e-mail address or phone number replied to, or whose postal address the
+// letter is sent to; "" when none does.
+func (t *RouteTx) replyRecipient(ctx context.Context, caseID int64, r ReplyRequest, email, phone string) (string, error) {
+	if r.RequestID != "" {
+		var id string
+		err := t.tx.QueryRow(ctx, `SELECT id::text FROM requests WHERE id = $1::uuid AND case_id = $2`, r.RequestID, caseID).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "", fault.E(fault.Invalid, errors.New("casestore: la demande à laquelle vous répondez n'est pas dans ce dossier"))
+		}
+		if err != nil {
+			return "", fault.E(fault.Transient, fmt.Errorf("casestore: reply recipient: %w", err))
+		}
+		return id, nil
+	}
+	var id string
+	err := t.tx.QueryRow(ctx, `
+		SELECT r.id::text FROM requests r LEFT JOIN citizens z ON z.id = r.citizen_id
+		WHERE r.case_id = $1 AND (
+		      ($2 <> '' AND z.email = $2) OR ($3 <> '' AND z.phone = $3)
+		   OR ($4 AND r.payload->'citizen'->'address'->>'postal_code' <> ''
+		          AND strpos($5, r.payload->'citizen'->'address'->>'postal_code') > 0
+		          AND strpos(lower($5), lower(COALESCE(r.payload->'citizen'->>'name', '§'))) > 0))
+		ORDER BY r.received_at, r.id LIMIT 1`, caseID, email, phone, r.Channel == ReplyLetter, r.To).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fault.E(fault.Transient, fmt.Errorf("casestore: reply recipient: %w", err))
+	}
+	return id, nil
 }
 
 // Assign gives a case to a person of its team ("" takes it back).

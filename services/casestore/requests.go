@@ -24,12 +24,25 @@ func insertRequest(ctx context.Context, q execer, r schemas.Request, raw []byte)
 	// No conflict target: the intake and the router may insert the same
 	// request at the same moment, and then the clash can show on either
 	// unique index (id or tracking code).
-	_, err := q.Exec(ctx, `
-		INSERT INTO requests (id, tracking_code, channel, received_at, payload)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT DO NOTHING`, r.ID, r.TrackingCode, r.Channel, r.ReceivedAt, raw)
+	_, err := q.Exec(ctx, insertRequestSQL, r.ID, r.TrackingCode, r.Channel, r.ReceivedAt, raw, threadOf(r))
 	if err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: record request %s: %w", r.ID, err))
+	}
+	return nil
+}
+
+// insertRequestSQL records a request; its thread is the one of the request
+// its status page was written from ($6), if any.
+const insertRequestSQL = `
+		INSERT INTO requests (id, tracking_code, channel, received_at, payload, thread_id)
+		VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(p.thread_id, p.id) FROM requests p WHERE p.id = $6::uuid))
+		ON CONFLICT DO NOTHING`
+
+// threadOf is the earlier request whose status page a follow-up was sent
+// from (link by tracking code), else nil: the request starts its thread.
+func threadOf(r schemas.Request) *string {
+	if r.Link != nil && r.Link.By == schemas.LinkByTrackingCode && r.Link.RequestID != "" {
+		return &r.Link.RequestID
 	}
 	return nil
 }
@@ -55,8 +68,7 @@ func (s *Store) RecordReceivedBatch(ctx context.Context, rs []Received) error {
 	slices.SortFunc(rs, func(a, b Received) int { return strings.Compare(a.Request.ID, b.Request.ID) })
 	b := &pgx.Batch{}
 	for _, r := range rs {
-		b.Queue(`INSERT INTO requests (id, tracking_code, channel, received_at, payload) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			r.Request.ID, r.Request.TrackingCode, r.Request.Channel, r.Request.ReceivedAt, r.Raw)
+		b.Queue(insertRequestSQL, r.Request.ID, r.Request.TrackingCode, r.Request.Channel, r.Request.ReceivedAt, r.Raw, threadOf(r.Request))
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: record %d requests: %w", len(rs), err))
@@ -87,16 +99,23 @@ type RequestStatus struct {
 	RoutedAt     *time.Time `json:"routed_at,omitempty"`
 	Failure      *string    `json:"failure,omitempty"`
 	TrackingCode string     `json:"-"`
+	// Who may read it: the system that submitted it (source.system, ""
+	// for Guichet's channels), and those who see its case.
+	System     string `json:"-"`
+	Competence string `json:"-"` // of its case, "" before routing
+	Territory  string `json:"-"` // of its case
 }
 
 // RequestStatus returns the status of request id.
 func (s *Store) RequestStatus(ctx context.Context, id string) (RequestStatus, error) {
 	var st RequestStatus
 	err := s.pool.QueryRow(ctx, `
-		SELECT r.id::text, r.status, c.ref, r.channel, r.received_at, r.routed_at, r.failure, r.tracking_code
+		SELECT r.id::text, r.status, c.ref, r.channel, r.received_at, r.routed_at, r.failure, r.tracking_code,
+		       COALESCE(r.payload->'source'->>'system', ''), COALESCE(c.competence, ''), COALESCE(c.territory, '')
 		FROM requests r LEFT JOIN cases c ON c.id = r.case_id
 		WHERE r.id = $1`, id).
-		Scan(&st.ID, &st.Status, &st.CaseRef, &st.Channel, &st.ReceivedAt, &st.RoutedAt, &st.Failure, &st.TrackingCode)
+		Scan(&st.ID, &st.Status, &st.CaseRef, &st.Channel, &st.ReceivedAt, &st.RoutedAt, &st.Failure, &st.TrackingCode,
+			&st.System, &st.Competence, &st.Territory)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, notFound("request", id)
 	}
@@ -104,4 +123,19 @@ func (s *Store) RequestStatus(ctx context.Context, id string) (RequestStatus, er
 		return st, fault.E(fault.Transient, fmt.Errorf("casestore: request %s: %w", id, err))
 	}
 	return st, nil
+}
+
+// RequestSystem returns which other system submitted a recorded request
+// (source.system; "" for Guichet's own channels); found is false when the
+// id is unknown.
+func (s *Store) RequestSystem(ctx context.Context, id string) (string, bool, error) {
+	var system string
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(payload->'source'->>'system', '') FROM requests WHERE id = $1`, id).Scan(&system)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fault.E(fault.Transient, fmt.Errorf("casestore: system of request %s: %w", id, err))
+	}
+	return system, true, nil
 }

@@ -283,6 +283,12 @@ func (t *RouteTx) lockCase(ctx context.Context, key, query string) (CaseRow, err
 // validates it against case-event.v1 and puts it in the outbox. The event's
 // Seq and CaseRef are set here.
 func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error) {
+	return t.appendEvent(ctx, c, e, "")
+}
+
+// appendEvent is AppendEvent for an event addressed to one request's
+// thread (a reply: recipient is that request's id), or to none ("").
+func (t *RouteTx) appendEvent(ctx context.Context, c CaseRow, e schemas.CaseEvent, recipient string) (schemas.CaseEvent, error) {
 	if n, ok := t.nextSeq[c.ID]; ok {
 		e.Seq = n
 	} else if err := t.tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1`, c.ID).Scan(&e.Seq); err != nil {
@@ -294,19 +300,22 @@ func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEven
 		// We built it: a bug, not bad input, but never publish it.
 		return e, fault.E(fault.Permanent, fmt.Errorf("casestore: event for %s: %w", c.Ref, err))
 	}
-	var requestID *string
+	var requestID, recipientID *string
 	if e.RequestID != "" {
 		requestID = &e.RequestID
+	}
+	if recipient != "" {
+		recipientID = &recipient
 	}
 	// The event and its outbox row in one round trip.
 	msg := OutboxMsg{MsgID: e.ID, Subject: e.Subject(), Payload: payload}
 	if err := t.tx.QueryRow(ctx, `
 		WITH ev AS (
-		    INSERT INTO case_events (id, case_id, seq, type, at, actor_kind, actor_id, request_id, payload)
-		    VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9))
+		    INSERT INTO case_events (id, case_id, seq, type, at, actor_kind, actor_id, request_id, payload, recipient_request)
+		    VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $13::uuid))
 		INSERT INTO outbox (msg_id, subject, payload) VALUES ($10, $11, $12) RETURNING id`,
 		e.ID, c.ID, e.Seq, e.Type, e.At, e.Actor.Kind, e.Actor.ID, requestID, payload,
-		msg.MsgID, msg.Subject, msg.Payload).Scan(&msg.ID); err != nil {
+		msg.MsgID, msg.Subject, msg.Payload, recipientID).Scan(&msg.ID); err != nil {
 		return e, fault.E(fault.Transient, fmt.Errorf("casestore: event of %s: %w", c.Ref, err))
 	}
 	if t.nextSeq == nil {
@@ -315,6 +324,22 @@ func (t *RouteTx) AppendEvent(ctx context.Context, c CaseRow, e schemas.CaseEven
 	t.nextSeq[c.ID] = e.Seq + 1
 	t.pending = append(t.pending, msg)
 	return e, nil
+}
+
+// CaseCitizens lists the citizens a case belongs to: its own and those of
+// the requests it holds.
+func (t *RouteTx) CaseCitizens(ctx context.Context, caseID int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT citizen_id FROM cases WHERE id = $1 AND citizen_id IS NOT NULL
+		UNION SELECT citizen_id FROM requests WHERE case_id = $1 AND citizen_id IS NOT NULL`, caseID)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: citizens of case %d: %w", caseID, err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: citizens of case %d: %w", caseID, err))
+	}
+	return ids, nil
 }
 
 // Decision is why a request went where it went.
@@ -329,6 +354,7 @@ type Decision struct {
 	Reasons      []Reason
 	DecidedBy    string
 	Follows      string // a finished case this request's new case follows
+	Proposed     string // another citizen's case the request cites, proposed to the team rather than joined
 }
 
 // Reason is one human-readable reason of a decision.

@@ -13,8 +13,10 @@ import (
 	"github.com/ampmetropole/guichet/services/fault"
 )
 
-// Tracking is what a citizen may see of a request through its tracking code:
-// never internal notes, never other people's contacts.
+// Tracking is what a citizen may see of a request through its tracking
+// code: their own thread of messages and the replies addressed to it, never
+// internal notes, never another request of the case — not even one that
+// carries the same e-mail address, which anybody can type.
 type Tracking struct {
 	Code       string
 	Status     string // received | routed | failed
@@ -22,8 +24,18 @@ type Tracking struct {
 	RoutedAt   *time.Time
 	Request    schemas.Request
 	Case       *CaseSummary // nil until routed; without its events
-	Messages   []Contact    // the citizen's own contacts in the case, oldest first
-	Replies    []Reply      // replies addressed to the citizen, oldest first
+	Messages   []Contact    // this request and the follow-ups sent from its status pages, oldest first
+	Replies    []Reply      // replies addressed to those, oldest first
+	// Regrouped is set when a team merged or moved the request out of the
+	// case it first went to: the citizen is told, with both references.
+	Regrouped *Regrouping
+}
+
+// Regrouping says which case a request first went to, and when it came
+// into the case that holds it now.
+type Regrouping struct {
+	From string
+	At   time.Time
 }
 
 // Contact is one of the citizen's requests in a case.
@@ -43,15 +55,18 @@ type Reply struct {
 }
 
 // Tracking returns the request with that tracking code, its case, the
-// citizen's own contacts in it and the replies addressed to them.
+// messages of its thread (the request and the follow-ups sent from its
+// status page or theirs) and the replies addressed to one of them, through
+// merges, splits and re-routing alike.
 func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	var t Tracking
 	var raw []byte
-	var caseID, citizenID *int64
+	var caseID *int64
+	var thread string
 	err := s.pool.QueryRow(ctx, `
-		SELECT tracking_code, status, received_at, routed_at, payload, case_id, citizen_id
+		SELECT tracking_code, status, received_at, routed_at, payload, case_id, COALESCE(thread_id, id)::text
 		FROM requests WHERE tracking_code = $1`, code).
-		Scan(&t.Code, &t.Status, &t.ReceivedAt, &t.RoutedAt, &raw, &caseID, &citizenID)
+		Scan(&t.Code, &t.Status, &t.ReceivedAt, &t.RoutedAt, &raw, &caseID, &thread)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, notFound("tracking code", code)
 	}
@@ -61,8 +76,32 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	if err := json.Unmarshal(raw, &t.Request); err != nil {
 		return t, fmt.Errorf("casestore: tracking %s: payload: %w", code, err)
 	}
+	// The thread: its first request and every follow-up of it.
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, tracking_code, payload FROM requests
+		WHERE id = $1 OR thread_id = $1
+		ORDER BY received_at, id`, thread)
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: thread: %w", code, err))
+	}
+	var ids []string
+	t.Messages, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Contact, error) {
+		var id, code string
+		var raw []byte
+		var r schemas.Request
+		if err := row.Scan(&id, &code, &raw); err != nil {
+			return Contact{}, err
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return Contact{}, err
+		}
+		ids = append(ids, id)
+		return contactOf(code, r), nil
+	})
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: thread: %w", code, err))
+	}
 	if caseID == nil {
-		t.Messages = []Contact{contactOf(t.Code, t.Request)}
 		return t, nil
 	}
 	var c CaseSummary
@@ -76,39 +115,33 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	}
 	t.Case = &c
 
-	// Only this person's contacts: a case can also hold other people's.
-	rows, err := s.pool.Query(ctx, `
-		SELECT tracking_code, payload FROM requests
-		WHERE case_id = $1 AND (id = $2 OR (citizen_id IS NOT NULL AND citizen_id = $3))
-		ORDER BY received_at, id`, *caseID, t.Request.ID, citizenID)
-	if err != nil {
-		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: contacts: %w", code, err))
-	}
-	t.Messages, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Contact, error) {
-		var code string
-		var raw []byte
-		var r schemas.Request
-		if err := row.Scan(&code, &raw); err != nil {
-			return Contact{}, err
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return Contact{}, err
-		}
-		return contactOf(code, r), nil
-	})
-	if err != nil {
-		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: contacts: %w", code, err))
-	}
-
+	// Replies addressed to the thread, whichever case holds them now: a
+	// merge moves requests, not the history written before it.
 	rows, err = s.pool.Query(ctx, `
 		SELECT at, COALESCE(payload->'data'->>'message', '') FROM case_events
-		WHERE case_id = $1 AND type = $2 AND COALESCE(payload->'data'->>'channel', '') <> 'callback' ORDER BY seq`, *caseID, schemas.EventReplied)
+		WHERE recipient_request = ANY($1::uuid[]) AND type = $2 AND COALESCE(payload->'data'->>'channel', '') <> 'callback'
+		ORDER BY at, seq`, ids, schemas.EventReplied)
 	if err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: replies: %w", code, err))
 	}
 	t.Replies, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Reply])
 	if err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: replies: %w", code, err))
+	}
+
+	// The case it first went to, if a merge or a split took it elsewhere.
+	var first Regrouping
+	var firstID int64
+	err = s.pool.QueryRow(ctx, `
+		SELECT c.id, c.ref, (SELECT max(decided_at) FROM routing_decisions WHERE request_id = $1 AND case_id = $2)
+		FROM routing_decisions d JOIN cases c ON c.id = d.case_id
+		WHERE d.request_id = $1 ORDER BY d.decided_at, d.id LIMIT 1`, t.Request.ID, *caseID).Scan(&firstID, &first.From, &first.At)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: first case: %w", code, err))
+	case firstID != *caseID:
+		t.Regrouped = &first
 	}
 	return t, nil
 }
@@ -140,4 +173,16 @@ func (s *Store) RecordNotification(ctx context.Context, requestID, kind, recipie
 		return fault.E(fault.Transient, fmt.Errorf("casestore: record notification %s/%s: %w", requestID, kind, err))
 	}
 	return nil
+}
+
+// NotificationsTo counts the messages of a kind sent to recipient since a
+// time.
+func (s *Store) NotificationsTo(ctx context.Context, recipient, kind string, since time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient = $1 AND kind = $2 AND sent_at >= $3`,
+		recipient, kind, since).Scan(&n)
+	if err != nil {
+		return 0, fault.E(fault.Transient, fmt.Errorf("casestore: notifications to %s: %w", recipient, err))
+	}
+	return n, nil
 }

@@ -46,7 +46,7 @@ type Store interface {
 
 // Calls logs calls.
 type Calls interface {
-	Accept(ctx context.Context, c telephony.Call, adapter string) (telephony.Accepted, error)
+	Accept(ctx context.Context, c telephony.Call, from telephony.From) (telephony.Accepted, error)
 }
 
 // Tasks are the call-backs teams asked the call centre to make.
@@ -68,6 +68,9 @@ type Deps struct {
 	Agent func(r *http.Request) string
 	// Tasks: the call-backs to make; nil: not shown.
 	Tasks Tasks
+	// Audit writes to the audit log in the name of the signed-in agent
+	// (auth.Service.AuditCaller): every look-up of a person is recorded.
+	Audit func(ctx context.Context, action, target string, details map[string]any)
 	Log   *slog.Logger
 }
 
@@ -218,6 +221,15 @@ func (h *Handler) search(ctx context.Context, p *page) {
 		return
 	}
 	p.Cards = cards
+	if h.deps.Audit != nil {
+		var shown []string
+		for _, c := range cards {
+			for _, cs := range c.Cases {
+				shown = append(shown, cs.Ref)
+			}
+		}
+		h.deps.Audit(ctx, "personal_data.search", truncate(p.Query, 200), map[string]any{"people": len(cards), "cases": shown, "page": "agent"})
+	}
 }
 
 // calledBack records that a call-back asked by a team was made.
@@ -310,7 +322,7 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(string(content)) != "" {
 		call.Transcript = telephony.FileTranscript(p.Form.Format, content)
 	}
-	accepted, err := h.deps.Calls.Accept(r.Context(), call, "agent-console")
+	accepted, err := h.deps.Calls.Accept(r.Context(), call, telephony.From{Adapter: "agent-console"})
 	if err != nil {
 		status := http.StatusUnprocessableEntity
 		switch fault.KindOf(err) {

@@ -162,6 +162,13 @@ func (c *capture) Submit(_ context.Context, req schemas.Request) (intake.Receipt
 	return intake.Receipt{ID: req.ID}, nil
 }
 
+// evalKey keys the ids of evaluation requests, which no server holds.
+var evalKey = []byte("guichet corpus evaluation")
+
+func (c *capture) DerivedID(namespace, key string, at time.Time) string {
+	return intake.KeyedID(evalKey, namespace, key, at)
+}
+
 // asScanned gives a letter's text as a scan's text layer would.
 type asScanned struct{}
 
@@ -190,7 +197,7 @@ func (b *Builder) Request(ctx context.Context, r Record, at time.Time) (schemas.
 	switch r.Channel {
 	case "web":
 		req := schemas.Request{
-			ID: intake.DerivedID("eval-web", r.ID, at), Channel: schemas.ChannelWeb, ReceivedAt: at,
+			ID: intake.KeyedID(evalKey, "eval-web", r.ID, at), Channel: schemas.ChannelWeb, ReceivedAt: at,
 			Source:  schemas.Source{Adapter: "web"},
 			Subject: strings.TrimSpace(r.Subject), Body: strings.TrimSpace(r.Body), Language: "fr",
 		}
@@ -214,7 +221,7 @@ func (b *Builder) Request(ctx context.Context, r Record, at time.Time) (schemas.
 		}
 		call := telephony.Call{CallID: "eval-" + r.ID, CallerNumber: str(r.CallerNumber), AgentID: "eval", Direction: "inbound",
 			StartedAt: at, EndedAt: at.Add(3 * time.Minute), Transcript: telephony.FileTranscript("text", []byte(tr.String()))}
-		if _, err := telephony.New(in, b.facts).Accept(ctx, call, "eval"); err != nil {
+		if _, err := telephony.New(in, b.facts).Accept(ctx, call, telephony.From{Adapter: "eval"}); err != nil {
 			return schemas.Request{}, fmt.Errorf("corpus: %s: %w", r.ID, err)
 		}
 	case "mail":

@@ -7,6 +7,7 @@ package intake
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,9 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/citizen"
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 // Publisher is what intake needs of the bus.
@@ -29,9 +32,20 @@ type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte, header nats.Header) (bus.Published, error)
 }
 
-// Recorder notes accepted requests so that their status can be asked at once.
+// Recorder notes accepted requests so that their status can be asked at
+// once, and says which system submitted a known request.
 type Recorder interface {
 	RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error
+	// RequestSystem returns source.system of a recorded request ("" for
+	// Guichet's own channels); found is false for an unknown id.
+	RequestSystem(ctx context.Context, id string) (system string, found bool, err error)
+}
+
+// From is who submits a request through SubmitJSON: the adapter (the API)
+// and the other system, by its API token's name.
+type From struct {
+	Adapter string
+	System  string
 }
 
 // Receipt is what the adapter tells the citizen or the upstream system.
@@ -116,16 +130,47 @@ func New(pub Publisher, rec Recorder, v *schemas.Validator, secret []byte, log *
 	return &Intake{pub: pub, rec: rec, validate: v, secret: secret, log: log.With("service", "intake")}, nil
 }
 
-// SubmitJSON takes a request in the common schema as sent by a system that
-// integrates directly. The fields Guichet sets itself may be left out: id
-// (then every call is a new request), schema, received_at, language (fr),
-// tracking_code, source.
-func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, adapter string) (Receipt, error) {
-	req, data, err := in.complete(raw, adapter)
+// SubmitJSON takes a request in the common schema as sent by another system
+// that integrates directly. The fields Guichet sets itself may be left out:
+// id (then every call is a new request), schema, received_at, language
+// (fr), tracking_code, source (its system is always the caller's). What
+// only Guichet's own channels may say — link, supersedes — is refused.
+//
+// An id is the caller's idempotency key: the same system posting it again
+// gets the same receipt; another system gets a Conflict and no tracking
+// code, which is keyed with the system's name anyway, so that no race can
+// hand it over.
+func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, from From) (Receipt, error) {
+	if from.System == "" {
+		return Receipt{}, errors.New("intake: SubmitJSON needs the submitting system")
+	}
+	req, data, given, err := in.complete(raw, from)
 	if err != nil {
 		return Receipt{}, err
 	}
+	if given {
+		if err := in.checkOwner(ctx, req.ID, from.System); err != nil {
+			return Receipt{}, err
+		}
+	}
 	return in.publishData(ctx, req, data, false)
+}
+
+// checkOwner refuses an id that another system's request already holds.
+func (in *Intake) checkOwner(ctx context.Context, id, system string) error {
+	owner, found := "", false
+	if v, ok := in.inflight.Load(id); ok {
+		owner, found = v.(schemas.Request).Source.System, true
+	} else {
+		var err error
+		if owner, found, err = in.rec.RequestSystem(ctx, id); err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("intake: owner of %s: %w", id, err))
+		}
+	}
+	if found && owner != system {
+		return fault.E(fault.Conflict, fmt.Errorf("l'identifiant %s est déjà celui d'une autre demande : choisissez-en un autre (UUIDv7), ou omettez-le", id))
+	}
+	return nil
 }
 
 // Pending returns a request acknowledged by SubmitJSON whose status record
@@ -139,9 +184,13 @@ func (in *Intake) Pending(id string) (schemas.Request, bool) {
 }
 
 // complete parses raw, fills in what Guichet sets itself and validates: it
-// returns the request and the JSON that was proved valid, to be published
-// as it is.
-func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, []byte, error) {
+// returns the request, the JSON that was proved valid, to be published as
+// it is, and whether the caller chose the id.
+func (in *Intake) complete(raw []byte, from From) (schemas.Request, []byte, bool, error) {
+	refuse := func(field, msg string) (schemas.Request, []byte, bool, error) {
+		return schemas.Request{}, nil, false, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
+			Problems: []schemas.Problem{{Field: field, Message: msg}}})
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -149,42 +198,87 @@ func (in *Intake) complete(raw []byte, adapter string) (schemas.Request, []byte,
 		if err == nil {
 			err = errors.New("données après l'objet JSON")
 		}
-		return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
-			Problems: []schemas.Problem{{Field: "/", Message: "JSON mal formé : " + err.Error()}}})
+		return refuse("/", "JSON mal formé : "+err.Error())
 	}
 	if m == nil {
-		return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
-			Problems: []schemas.Problem{{Field: "/", Message: "un objet JSON est attendu"}}})
+		return refuse("/", "un objet JSON est attendu")
 	}
-	if tc, ok := m["tracking_code"]; ok {
-		if id, _ := m["id"].(string); id == "" || tc != TrackingCode(in.secret, id) {
-			return schemas.Request{}, nil, fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1,
-				Problems: []schemas.Problem{{Field: "/tracking_code", Message: "attribué par Guichet : ne pas le fournir"}}})
+	for _, own := range []string{"link", "supersedes"} {
+		if _, ok := m[own]; ok {
+			return refuse("/"+own, "réservé aux canaux de Guichet : ne pas le fournir")
 		}
 	}
-	if _, ok := m["id"]; !ok {
+	_, given := m["id"]
+	if tc, ok := m["tracking_code"]; ok {
+		if id, _ := m["id"].(string); id == "" || tc != in.codeFor(from.System, id) {
+			return refuse("/tracking_code", "attribué par Guichet : ne pas le fournir")
+		}
+	}
+	if !given {
 		id, err := newID()
 		if err != nil {
-			return schemas.Request{}, nil, err
+			return schemas.Request{}, nil, false, err
 		}
 		m["id"] = id
 	}
 	setDefault(m, "schema", schemas.RequestV1)
 	setDefault(m, "received_at", time.Now().UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano))
 	setDefault(m, "language", "fr")
-	setDefault(m, "source", map[string]any{"adapter": adapter})
+	src, ok := m["source"].(map[string]any)
+	if _, present := m["source"]; present && !ok {
+		return refuse("/source", "un objet est attendu")
+	}
+	if src == nil {
+		src = map[string]any{}
+	}
+	setDefault(src, "adapter", from.Adapter)
+	src["system"] = from.System // who called, whatever the body says
+	m["source"] = src
 	if id, ok := m["id"].(string); ok {
-		m["tracking_code"] = TrackingCode(in.secret, id)
+		m["tracking_code"] = in.codeFor(from.System, id)
 	}
 	completed, err := json.Marshal(m)
 	if err != nil {
-		return schemas.Request{}, nil, fmt.Errorf("intake: %w", err)
+		return schemas.Request{}, nil, false, fmt.Errorf("intake: %w", err)
 	}
 	req, err := in.validate.DecodeRequest(completed)
 	if err != nil {
-		return schemas.Request{}, nil, fault.E(fault.Invalid, err)
+		return schemas.Request{}, nil, false, fault.E(fault.Invalid, err)
 	}
-	return req, completed, nil
+	if err := storable(req, completed); err != nil {
+		return schemas.Request{}, nil, false, err
+	}
+	return req, completed, given, nil
+}
+
+// codeFor is the tracking code of request id submitted by system ("" for
+// Guichet's own channels): keyed with the system's name too, so that no
+// other system can obtain it by posting the same id.
+func (in *Intake) codeFor(system, id string) string {
+	if system == "" {
+		return TrackingCode(in.secret, id)
+	}
+	return TrackingCode(in.secret, "system:"+system+":"+id)
+}
+
+// storable refuses, before anything is acknowledged, what the case store
+// or the mailer would refuse later: a NUL character anywhere (PostgreSQL
+// stores none), and a citizen e-mail address the mailer cannot send to.
+func storable(req schemas.Request, data []byte) error {
+	var problems []schemas.Problem
+	if textcheck.JSONHasNUL(data) {
+		problems = append(problems, schemas.Problem{Field: "/", Message: "caractère nul (\\u0000) refusé : un texte ne peut pas en contenir"})
+	}
+	if req.Citizen != nil && req.Citizen.Email != "" {
+		if _, err := citizen.NormalizeEmail(req.Citizen.Email); err != nil {
+			problems = append(problems, schemas.Problem{Field: "/citizen/email",
+				Message: "adresse électronique invalide : une seule adresse, sans espace ni retour à la ligne (ex. nom@exemple.fr)"})
+		}
+	}
+	if len(problems) > 0 {
+		return fault.E(fault.Invalid, &schemas.ValidationError{Schema: schemas.RequestV1, Problems: problems})
+	}
+	return nil
 }
 
 // Submit completes and publishes a request built by an adapter.
@@ -205,7 +299,7 @@ func (in *Intake) Submit(ctx context.Context, req schemas.Request) (Receipt, err
 	if req.Language == "" {
 		req.Language = "fr"
 	}
-	req.TrackingCode = TrackingCode(in.secret, req.ID)
+	req.TrackingCode = in.codeFor(req.Source.System, req.ID)
 	return in.publish(ctx, req)
 }
 
@@ -213,6 +307,9 @@ func (in *Intake) publish(ctx context.Context, req schemas.Request) (Receipt, er
 	data, err := in.validate.EncodeRequest(req)
 	if err != nil {
 		return Receipt{}, fault.E(fault.Invalid, err)
+	}
+	if err := storable(req, data); err != nil {
+		return Receipt{}, err
 	}
 	return in.publishData(ctx, req, data, true)
 }
@@ -267,16 +364,33 @@ func newID() (string, error) {
 
 // DerivedID is the request id of a contact that an upstream system already
 // identifies (a call id, a mailbox message): a UUIDv7 whose time is when the
-// contact happened and whose other bits hash the namespace and key, so that
-// the same contact reported twice is the same request.
+// contact happened and whose other bits are keyed with the intake's secret
+// over the namespace and key, so that the same contact reported twice is the
+// same request, and nobody without the secret can compute the id of
+// someone else's contact in advance.
+func (in *Intake) DerivedID(namespace, key string, at time.Time) string {
+	return KeyedID(in.secret, namespace, key, at)
+}
+
+// DerivedID is the unkeyed id the mail channel still derives.
+//
+// Deprecated: TEMPORARY until the mail pipeline derives through the
+// intake; anyone can compute it.
 func DerivedID(namespace, key string, at time.Time) string {
+	return KeyedID(nil, namespace, key, at)
+}
+
+// KeyedID is [Intake.DerivedID] with the secret given (the seeder and the
+// evaluation corpus, which have their own).
+func KeyedID(secret []byte, namespace, key string, at time.Time) string {
 	var u uuid.UUID
 	ms := uint64(at.UnixMilli())
 	for i := range 6 {
 		u[i] = byte(ms >> (40 - 8*i))
 	}
-	sum := sha256.Sum256([]byte("guichet:" + namespace + ":" + key))
-	copy(u[6:], sum[:10])
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("guichet:" + namespace + ":" + key))
+	copy(u[6:], mac.Sum(nil)[:10])
 	u[6] = 0x70 | (u[6] & 0x0f) // version 7
 	u[8] = 0x80 | (u[8] & 0x3f) // RFC 9562 variant
 	return u.String()

@@ -66,12 +66,12 @@ func setup(t *testing.T) (*intake.Intake, *bus.Conn, *casestore.Store) {
 func TestSubmitJSONCompletesAndPublishes(t *testing.T) {
 	in, conn, store := setup(t)
 	ctx := context.Background()
-	rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "mail", "body": "Lettre."}`), "api")
+	rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "mail", "body": "Lettre.", "source": {"adapter": "api", "system": "usurpé"}}`), partner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.TrackingCode != intake.TrackingCode(secret, rc.ID) || rc.Duplicate {
-		t.Fatalf("receipt %+v", rc)
+	if rc.TrackingCode == "" || rc.TrackingCode == intake.TrackingCode(secret, rc.ID) || rc.Duplicate {
+		t.Fatalf("receipt %+v: the code must be keyed with the submitting system", rc)
 	}
 	s, _ := conn.JS.Stream(ctx, bus.StreamRequests)
 	msg, err := s.GetLastMsgForSubject(ctx, "guichet.requests.mail")
@@ -86,12 +86,80 @@ func TestSubmitJSONCompletesAndPublishes(t *testing.T) {
 	if req.ID != rc.ID || req.Language != "fr" || req.Source.Adapter != "api" || req.ReceivedAt.IsZero() {
 		t.Errorf("defaults not filled in: %+v", req)
 	}
+	if req.Source.System != partner.System {
+		t.Errorf("source.system %q: the caller's credential, not what the body says, names the submitter", req.Source.System)
+	}
 	if msg.Header.Get("Nats-Msg-Id") != rc.ID {
 		t.Errorf("Nats-Msg-Id %q", msg.Header.Get("Nats-Msg-Id"))
 	}
-	st, err := store.RequestStatus(ctx, rc.ID)
-	if err != nil || st.Status != "received" {
-		t.Fatalf("status before routing: %+v %v", st, err)
+	// The receipt does not wait for the status record (it is written just
+	// after): pending meanwhile, then recorded.
+	testkit.Eventually(t, 5*time.Second, "status recorded", func() bool {
+		if _, pending := in.Pending(rc.ID); pending {
+			return false
+		}
+		st, err := store.RequestStatus(ctx, rc.ID)
+		return err == nil && st.Status == "received"
+	})
+}
+
+// partner is the system the tests submit as.
+var partner = intake.From{Adapter: "api", System: "partenaire-test"}
+
+// An id is the submitting system's: the same system posting it again gets
+// its receipt back; another system gets a Conflict and no tracking code —
+// neither once the first is recorded nor while it is still in flight.
+func TestSubmitJSONIDBelongsToItsSystem(t *testing.T) {
+	in, _, store := setup(t)
+	ctx := context.Background()
+	body := []byte(`{"id": "019ac4e2-5b1a-7c3e-9a10-3f2b6d1e8a99", "channel": "web", "body": "Trou rue Paradis"}`)
+	first, err := in.SubmitJSON(ctx, body, partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intruder := intake.From{Adapter: "api", System: "intrus"}
+	// At once (possibly still in flight), then once recorded.
+	for _, when := range []string{"in flight", "recorded"} {
+		if when == "recorded" {
+			testkit.Eventually(t, 5*time.Second, "recorded", func() bool {
+				_, err := store.RequestStatus(ctx, first.ID)
+				return err == nil
+			})
+		}
+		rc, err := in.SubmitJSON(ctx, body, intruder)
+		if fault.KindOf(err) != fault.Conflict || rc.TrackingCode != "" {
+			t.Fatalf("%s: another system posting the id got %+v, %v; want a Conflict and no code", when, rc, err)
+		}
+		again, err := in.SubmitJSON(ctx, body, partner)
+		if err != nil || again.TrackingCode != first.TrackingCode || again.ID != first.ID {
+			t.Fatalf("%s: the same system's retry got %+v, %v; want %+v", when, again, err, first)
+		}
+	}
+}
+
+// What only Guichet's channels say, and text the store or the mailer would
+// refuse, is refused before anything is published.
+func TestSubmitJSONRefusesBeforeAcknowledging(t *testing.T) {
+	in, conn, _ := setup(t)
+	ctx := context.Background()
+	for name, body := range map[string]string{
+		"a link to a case":    `{"channel": "web", "body": "x", "link": {"case_ref": "AMP-2026-000001", "by": "agent"}}`,
+		"a correction":        `{"channel": "mail", "body": "x", "supersedes": "019ac4e2-5b1a-7c3e-9a10-3f2b6d1e8a99"}`,
+		"a NUL in the body":   `{"channel": "web", "body": "trou\u0000rue"}`,
+		"a NUL in a name":     `{"channel": "web", "body": "x", "citizen": {"name": "A\u0000B"}}`,
+		"two addresses":       `{"channel": "web", "body": "x", "citizen": {"email": "a@example.org, b@example.org"}}`,
+		"a line in an e-mail": `{"channel": "web", "body": "x", "citizen": {"email": "a@example.org\r\nBcc: b@example.org"}}`,
+	} {
+		rc, err := in.SubmitJSON(ctx, []byte(body), partner)
+		if fault.KindOf(err) != fault.Invalid || rc.TrackingCode != "" {
+			t.Errorf("%s: got %+v, %v; want Invalid and no code", name, rc, err)
+		}
+	}
+	if _, err := in.Submit(ctx, schemas.Request{Channel: "web", Body: "trou\x00rue", Source: schemas.Source{Adapter: "test"}}); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("a channel's request with a NUL: %v", err)
+	}
+	if n := testkit.StreamMsgs(t, conn, bus.StreamRequests); n != 0 {
+		t.Fatalf("%d requests published from refused input", n)
 	}
 }
 
@@ -120,7 +188,7 @@ func TestConcurrentSubmissionsAreAllRecorded(t *testing.T) {
 	ids := make([]string, 40)
 	for i := range ids {
 		wg.Go(func() {
-			rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Trou numéro `+strconv.Itoa(i)+`"}`), "test")
+			rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Trou numéro `+strconv.Itoa(i)+`"}`), partner)
 			if err != nil {
 				t.Error(err)
 				return
@@ -159,6 +227,10 @@ func (h heldRecorder) RecordReceived(ctx context.Context, r schemas.Request, raw
 	return h.store.RecordReceived(ctx, r, raw)
 }
 
+func (h heldRecorder) RequestSystem(ctx context.Context, id string) (string, bool, error) {
+	return h.store.RequestSystem(ctx, id)
+}
+
 // A system's receipt waits for JetStream, not for the database: while the
 // status record is held back the request is acknowledged and pending; an
 // adapter's receipt (Submit) waits for the record.
@@ -171,7 +243,7 @@ func TestReceiptDoesNotWaitForTheRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Lampadaire éteint"}`), "test")
+	rc, err := in.SubmitJSON(ctx, []byte(`{"channel": "web", "body": "Lampadaire éteint"}`), partner)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,14 +49,43 @@ func parseFrom(from string) (*mail.Address, error) {
 	return a, nil
 }
 
+// CheckRecipient says whether to is one address this package can send to:
+// what the case store checks before it records a reply to send, so that a
+// reply is refused when written, not dead-lettered later. Errors are
+// fault.Invalid, in French.
+func CheckRecipient(to string) error {
+	if strings.TrimSpace(to) == "" {
+		return fault.E(fault.Invalid, errors.New("destinataire vide"))
+	}
+	if strings.ContainsAny(to, "\r\n\x00") {
+		return fault.E(fault.Invalid, errors.New("adresse du destinataire sur plusieurs lignes"))
+	}
+	list, err := mail.ParseAddressList(to)
+	if err != nil {
+		return fault.E(fault.Invalid, fmt.Errorf("adresse électronique du destinataire invalide : %q", to))
+	}
+	if len(list) != 1 {
+		return fault.E(fault.Invalid, errors.New("une seule adresse électronique de destinataire, pas plusieurs"))
+	}
+	return nil
+}
+
+// CheckSubject says whether a subject can be sent: one line, no NUL.
+func CheckSubject(subject string) error {
+	if strings.ContainsAny(subject, "\r\n\x00") {
+		return fault.E(fault.Invalid, errors.New("l'objet doit tenir sur une ligne"))
+	}
+	return nil
+}
+
 // compose builds the go-mail message for m, sent by from at now. Errors are
 // fault.Invalid: the message itself is wrong.
 func compose(from *mail.Address, m Message, now time.Time) (*gomail.Msg, error) {
-	if strings.TrimSpace(m.To) == "" {
-		return nil, fault.E(fault.Invalid, errors.New("recipient is empty"))
+	if err := CheckRecipient(m.To); err != nil {
+		return nil, err
 	}
-	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, fault.E(fault.Invalid, errors.New("subject contains a line break"))
+	if err := CheckSubject(m.Subject); err != nil {
+		return nil, err
 	}
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	sender := *from

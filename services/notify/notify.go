@@ -29,10 +29,14 @@ type Sender interface {
 	Send(ctx context.Context, m mailer.Message) error
 }
 
-// Store remembers what was sent, so that a redelivery does not send twice.
+// Store remembers what was sent, so that a redelivery does not send twice,
+// counts what an address was sent, and reads the requests a notice is
+// about.
 type Store interface {
 	NotificationSent(ctx context.Context, requestID, kind string) (bool, error)
 	RecordNotification(ctx context.Context, requestID, kind, recipient string) error
+	NotificationsTo(ctx context.Context, recipient, kind string, since time.Time) (int, error)
+	Request(ctx context.Context, id string) (schemas.Request, error)
 }
 
 // Config tunes the notifier.
@@ -41,7 +45,20 @@ type Config struct {
 	MaxAttempts int
 	Backoff     []time.Duration
 	AckWait     time.Duration
+	// AcksPerHour bounds the acknowledgements one address receives in an
+	// hour (default DefaultAcksPerHour): whoever types someone else's
+	// address into forms cannot flood their mailbox through Guichet.
+	AcksPerHour int
 }
+
+// DefaultAcksPerHour is how many acknowledgements an address receives in
+// an hour at most; the requests past it are taken all the same, their
+// acknowledgement withheld (and logged).
+const DefaultAcksPerHour = 5
+
+// KindAcknowledgementWithheld records an acknowledgement not sent because
+// its address had received AcksPerHour in the last hour.
+const KindAcknowledgementWithheld = "acknowledgement_withheld"
 
 // Notifier sends acknowledgements to citizens and tells supervisors of
 // breached deadlines.
@@ -56,11 +73,15 @@ type Notifier struct {
 	consumer *bus.Consumer
 	breaches *bus.Consumer
 	replies  *bus.Consumer
+	merges   *bus.Consumer
 }
 
 // New builds a notifier; Start runs it.
 func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.Catalogue, v *schemas.Validator, log *slog.Logger) (*Notifier, error) {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.AcksPerHour <= 0 {
+		cfg.AcksPerHour = DefaultAcksPerHour
+	}
 	return &Notifier{cfg: cfg, conn: conn, store: store, sender: sender, cat: cat, validate: v,
 		log: log.With("service", "notifier")}, nil
 }
@@ -76,7 +97,10 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if n.breaches, err = n.startConsumer(ctx, bus.StreamCases, DurableBreaches, bus.SubjectCases+".*."+schemas.EventBreached, 1, n.breach); err != nil {
 		return err
 	}
-	n.replies, err = n.startConsumer(ctx, bus.StreamCases, DurableReplies, bus.SubjectCases+".*."+schemas.EventReplied, 1, n.reply)
+	if n.replies, err = n.startConsumer(ctx, bus.StreamCases, DurableReplies, bus.SubjectCases+".*."+schemas.EventReplied, 1, n.reply); err != nil {
+		return err
+	}
+	n.merges, err = n.startConsumer(ctx, bus.StreamCases, DurableMerges, bus.SubjectCases+".*."+schemas.EventMerged, 1, n.merged)
 	return err
 }
 
@@ -107,6 +131,9 @@ func (n *Notifier) Stop() {
 	if n.replies != nil {
 		n.replies.Stop()
 	}
+	if n.merges != nil {
+		n.merges.Stop()
+	}
 }
 
 func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
@@ -121,6 +148,17 @@ func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
 	if err != nil || sent {
 		return err
 	}
+	if withheld, err := n.store.NotificationSent(ctx, req.ID, KindAcknowledgementWithheld); err != nil || withheld {
+		return err
+	}
+	recent, err := n.store.NotificationsTo(ctx, strings.ToLower(req.Citizen.Email), KindAcknowledgement, time.Now().Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if recent >= n.cfg.AcksPerHour {
+		n.log.Warn("acknowledgement withheld: too many to one address this hour", "request_id", req.ID, "sent", recent)
+		return n.store.RecordNotification(ctx, req.ID, KindAcknowledgementWithheld, strings.ToLower(req.Citizen.Email))
+	}
 	msg := n.acknowledgement(req)
 	if err := n.sender.Send(ctx, msg); err != nil {
 		return fmt.Errorf("notify: acknowledgement of %s: %w", req.ID, err)
@@ -128,7 +166,7 @@ func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
 	n.log.Info("acknowledgement sent", "request_id", req.ID)
 	// Sent but not recorded (database away) means a second copy on retry:
 	// better than none.
-	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, req.Citizen.Email)
+	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, strings.ToLower(req.Citizen.Email))
 }
 
 func (n *Notifier) acknowledgement(req schemas.Request) mailer.Message {

@@ -16,6 +16,7 @@ type memCase struct {
 	row      casestore.CaseRow
 	citizen  int64
 	requests []schemas.Request // oldest first
+	citizens []int64           // of each request, in the same order
 	lastAt   time.Time
 }
 
@@ -83,6 +84,20 @@ func (m *memory) LockCaseOfRequest(_ context.Context, id string) (casestore.Case
 	return casestore.CaseRow{}, fault.E(fault.NotFound, fmt.Errorf("routeeval: request %s not found", id))
 }
 
+func (m *memory) CaseCitizens(_ context.Context, caseID int64) ([]int64, error) {
+	c := m.cases[caseID-1]
+	var out []int64
+	if c.citizen != 0 {
+		out = append(out, c.citizen)
+	}
+	for _, id := range c.citizens {
+		if id != 0 && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 func (m *memory) OpenCasesOf(_ context.Context, citizenID int64, since time.Time) ([]casestore.OpenCase, error) {
 	var out []casestore.OpenCase
 	for _, c := range m.cases {
@@ -113,9 +128,10 @@ func (m *memory) AppendEvent(_ context.Context, c casestore.CaseRow, e schemas.C
 	return e, nil
 }
 
-func (m *memory) FinishRouted(_ context.Context, d casestore.Decision, _ int64) error {
+func (m *memory) FinishRouted(_ context.Context, d casestore.Decision, citizenID int64) error {
 	c := m.cases[d.CaseID-1]
 	c.requests = append(c.requests, m.pending)
+	c.citizens = append(c.citizens, citizenID)
 	c.lastAt = m.pending.ReceivedAt
 	m.byRequest[d.RequestID] = c
 	return nil

@@ -27,6 +27,7 @@ type Tx interface {
 	ResolveCitizen(ctx context.Context, id casestore.Identity) (int64, error)
 	LockCase(ctx context.Context, ref string) (casestore.CaseRow, error)
 	LockCaseOfRequest(ctx context.Context, requestID string) (casestore.CaseRow, error)
+	CaseCitizens(ctx context.Context, caseID int64) ([]int64, error)
 	OpenCasesOf(ctx context.Context, citizenID int64, since time.Time) ([]casestore.OpenCase, error)
 	CreateCase(ctx context.Context, c casestore.NewCase) (casestore.CaseRow, error)
 	AppendEvent(ctx context.Context, c casestore.CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error)
@@ -175,21 +176,57 @@ func identity(req schemas.Request) casestore.Identity {
 }
 
 // linkedCase returns the case the request belongs to if there is one: the
-// first existing case it cites, else the case of the request it corrects,
-// else an open case of the same citizen about the same matter.
+// case an agent or the holder of a tracking code chose for it, else the
+// first case it cites that is its own citizen's, else the case of the
+// request it corrects, else an open case of the same citizen about the
+// same matter.
+//
+// A cited reference is not a credential: references follow each other,
+// and the identity a request carries is typed, not proven. A case that
+// holds another citizen's requests is therefore proposed to the team, not
+// joined: the request opens a case of its own, and the team merges the
+// two if it is the same matter.
 func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, pred *classify.Prediction, where located, d *casestore.Decision) (casestore.CaseRow, bool, error) {
-	for _, ref := range e.caseRefs(req) {
-		c, err := tx.LockCase(ctx, ref)
-		for hops := 0; err == nil && c.MergedInto != "" && hops < 5; hops++ {
-			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_merged", Detail: "le dossier " + c.Ref + " a été fusionné dans " + c.MergedInto})
-			c, err = tx.LockCase(ctx, c.MergedInto)
+	if l := req.Link; l != nil {
+		c, err := e.lockFollowingMerges(ctx, tx, l.CaseRef, d)
+		switch {
+		case fault.KindOf(err) == fault.NotFound:
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "link_unknown", Detail: "dossier choisi inconnu : " + l.CaseRef})
+		case err != nil:
+			return c, false, err
+		case slices.Contains(finalStates, c.State):
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_closed",
+				Detail: fmt.Sprintf("la demande suit le dossier %s, %s : nouveau dossier ouvert à sa suite", c.Ref, stateLabel(c.State))})
+			d.Follows = c.Ref
+		default:
+			why := "l'agent a rattaché l'appel au dossier " + c.Ref
+			if l.By == schemas.LinkByTrackingCode {
+				why = "message complémentaire envoyé depuis la page de suivi d'une demande du dossier " + c.Ref
+			}
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "link", Detail: why})
+			return c, true, nil
 		}
+	}
+	for _, ref := range e.caseRefs(req) {
+		c, err := e.lockFollowingMerges(ctx, tx, ref, d)
 		if fault.KindOf(err) == fault.NotFound {
 			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_unknown", Detail: "référence citée inconnue : " + ref})
 			continue
 		}
 		if err != nil {
 			return c, false, err
+		}
+		parties, err := tx.CaseCitizens(ctx, c.ID)
+		if err != nil {
+			return c, false, err
+		}
+		if len(parties) > 0 && (citizenID == 0 || !slices.Contains(parties, citizenID)) {
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_other_citizen", Detail: fmt.Sprintf(
+				"la demande cite le dossier %s, qui est celui d'un autre demandeur : non rattachée (une référence citée ne prouve pas l'identité) ; à regrouper par l'équipe s'il s'agit de la même affaire", c.Ref)})
+			if d.Proposed == "" {
+				d.Proposed = c.Ref
+			}
+			continue
 		}
 		if slices.Contains(finalStates, c.State) {
 			// The lifecycle does not reopen a finished case: the request
@@ -202,7 +239,8 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref", Detail: "la demande cite le dossier " + ref})
 		return c, true, nil
 	}
-	if req.Supersedes != "" {
+	// Only the mailroom corrects a letter; another system cannot say so.
+	if req.Supersedes != "" && req.Source.System == "" {
 		c, err := tx.LockCaseOfRequest(ctx, req.Supersedes)
 		if err == nil {
 			d.Reasons = append(d.Reasons, casestore.Reason{Code: "correction",
@@ -261,6 +299,17 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		"même demandeur, même sujet que le dossier %s (%s, dernier contact le %s ; textes semblables à %.0f %%%s)",
 		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, commune)})
 	return c, true, nil
+}
+
+// lockFollowingMerges locks the case of ref, or the case it was merged
+// into (a few hops at most), noting the merges in d.
+func (e *Engine) lockFollowingMerges(ctx context.Context, tx Tx, ref string, d *casestore.Decision) (casestore.CaseRow, error) {
+	c, err := tx.LockCase(ctx, ref)
+	for hops := 0; err == nil && c.MergedInto != "" && hops < 5; hops++ {
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_merged", Detail: "le dossier " + c.Ref + " a été fusionné dans " + c.MergedInto})
+		c, err = tx.LockCase(ctx, c.MergedInto)
+	}
+	return c, err
 }
 
 // caseRefs are the references the channel found, then those the text
@@ -491,6 +540,9 @@ func (e *Engine) event(req schemas.Request, c casestore.CaseRow, typ string, d c
 	data := map[string]any{"outcome": d.Outcome}
 	if d.Follows != "" {
 		data["follows"] = d.Follows
+	}
+	if d.Proposed != "" {
+		data["proposed_case"] = d.Proposed
 	}
 	if d.Confidence != nil {
 		data["confidence"] = *d.Confidence

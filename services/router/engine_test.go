@@ -203,3 +203,70 @@ func TestBreachSurvivesRestarts(t *testing.T) {
 		t.Errorf("%d messages on CASES, want the creation and one breach", n)
 	}
 }
+
+// A cited reference is not a credential. A request citing another
+// citizen's case opens a case of its own, with the cited one proposed to the
+// team; citing one's own case, or a case of nobody known, joins it; the case
+// an agent or the holder of a tracking code chose is joined whoever asks;
+// and only the mailroom's own corrections follow the request they correct.
+func TestCitingAnotherCitizensCaseDoesNotJoinIt(t *testing.T) {
+	b := setup(t)
+	startRouter(t, b)
+	ctx := context.Background()
+	submit := func(req schemas.Request) string {
+		t.Helper()
+		if req.Source.Adapter == "" {
+			req.Source.Adapter = "test"
+		}
+		req.Channel = "web"
+		req.Hints = &schemas.Hints{Competence: "voirie"}
+		rc, err := b.intake.Submit(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.ID
+	}
+	lea := &schemas.Citizen{Name: "Léa Martinez", Email: "lea@example.net"}
+	stranger := &schemas.Citizen{Name: "Inconnu", Email: "curieux@example.org"}
+	victim := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Trou devant chez moi, 12 rue Paradis.", Citizen: lea}))
+
+	cites := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Où en est le dossier " + victim.CaseRef + " ?", Citizen: stranger}))
+	if cites.Outcome != "new_case" || cites.CaseRef == victim.CaseRef || !strings.Contains(cites.reason("case_ref_other_citizen"), victim.CaseRef) {
+		t.Fatalf("a stranger citing Léa's case: %+v, want a case of its own proposing %s", cites, victim.CaseRef)
+	}
+	var proposed string
+	testkit.QueryRow(t, b.dbURL, `SELECT e.payload->'data'->>'proposed_case' FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.ref = $1 AND e.seq = 1`,
+		[]any{cites.CaseRef}, &proposed)
+	if proposed != victim.CaseRef {
+		t.Errorf("proposed case %q, want %s", proposed, victim.CaseRef)
+	}
+	own := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Le trou du dossier " + victim.CaseRef + " s'agrandit.", Citizen: lea}))
+	if own.Outcome != "linked" || own.CaseRef != victim.CaseRef || own.reason("case_ref") == "" {
+		t.Fatalf("Léa citing her own case: %+v", own)
+	}
+	anonymous := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Un lampadaire éteint."}))
+	joins := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Au sujet du dossier " + anonymous.CaseRef + ", toujours éteint.", Citizen: stranger}))
+	if joins.CaseRef != anonymous.CaseRef {
+		t.Fatalf("citing a case of nobody known: %+v, want %s", joins, anonymous.CaseRef)
+	}
+	byAgent := decisionOf(t, b.dbURL, submit(schemas.Request{Body: "Appel de Léa depuis son travail.",
+		Citizen: &schemas.Citizen{Phone: "+33491000000"}, Link: &schemas.Link{CaseRef: victim.CaseRef, By: schemas.LinkByAgent}}))
+	if byAgent.CaseRef != victim.CaseRef || !strings.Contains(byAgent.reason("link"), "agent") {
+		t.Fatalf("an agent's choice: %+v", byAgent)
+	}
+	// A correction claimed by another system is not the mailroom's.
+	forged := schemas.Request{Body: "Texte corrigé", Citizen: stranger, Supersedes: firstRequestOf(t, b.dbURL, victim.CaseRef)}
+	forged.Source = schemas.Source{Adapter: "api", System: "partenaire"}
+	corr := decisionOf(t, b.dbURL, submit(forged))
+	if corr.CaseRef == victim.CaseRef {
+		t.Fatalf("another system's claimed correction joined Léa's case: %+v", corr)
+	}
+}
+
+// firstRequestOf returns the id of the first request of a case.
+func firstRequestOf(t *testing.T, dbURL, ref string) string {
+	t.Helper()
+	var id string
+	testkit.QueryRow(t, dbURL, `SELECT r.id::text FROM requests r JOIN cases c ON c.id = r.case_id WHERE c.ref = $1 ORDER BY r.received_at LIMIT 1`, []any{ref}, &id)
+	return id
+}

@@ -68,9 +68,19 @@ func (b *TranscriptBody) Bytes() ([]byte, error) {
 	return raw, nil
 }
 
-// Intake publishes requests.
+// Intake publishes requests and derives their ids.
 type Intake interface {
 	Submit(ctx context.Context, req schemas.Request) (intake.Receipt, error)
+	DerivedID(namespace, key string, at time.Time) string
+}
+
+// From is who reports a call: the adapter ("telephony" for the API,
+// "agent-console" for the console) and, for another system, its API
+// token's name. The system is part of the call's request id: a call id
+// another system reports again is another request, never the first one's.
+type From struct {
+	Adapter string
+	System  string
 }
 
 // Service accepts calls.
@@ -100,7 +110,7 @@ var (
 
 // Accept checks the call, reads its transcript, and publishes the request.
 // Errors of kind fault.Invalid or fault.TooLarge name the field at fault.
-func (s *Service) Accept(ctx context.Context, c Call, adapter string) (Accepted, error) {
+func (s *Service) Accept(ctx context.Context, c Call, from From) (Accepted, error) {
 	if err := s.check(&c); err != nil {
 		return Accepted{}, err
 	}
@@ -121,11 +131,11 @@ func (s *Service) Accept(ctx context.Context, c Call, adapter string) (Accepted,
 	if tr == nil && strings.TrimSpace(c.Summary) == "" {
 		return Accepted{}, invalid("transcript ou summary : un appel sans transcription doit avoir un résumé")
 	}
-	req, err := s.request(c, tr)
+	req, err := s.request(c, tr, from.System)
 	if err != nil {
 		return Accepted{}, err
 	}
-	req.Source.Adapter = adapter
+	req.Source.Adapter, req.Source.System = from.Adapter, from.System
 	rc, err := s.intake.Submit(ctx, req)
 	if err != nil {
 		return Accepted{}, err
@@ -217,8 +227,8 @@ const (
 )
 
 // request builds the common-schema request of a call.
-func (s *Service) request(c Call, tr *transcript.Transcript) (schemas.Request, error) {
-	id, err := RequestID(c.CallID, c.StartedAt)
+func (s *Service) request(c Call, tr *transcript.Transcript, system string) (schemas.Request, error) {
+	id, err := s.RequestID(system, c.CallID, c.StartedAt)
 	if err != nil {
 		return schemas.Request{}, err
 	}
@@ -248,6 +258,9 @@ func (s *Service) request(c Call, tr *transcript.Transcript) (schemas.Request, e
 		req.Location = &schemas.Location{Address: truncate(facts.Address, 300), PostalCode: facts.PostalCode, CommuneINSEE: facts.CommuneINSEE}
 	}
 	if c.CaseRef != "" {
+		// The agent chose the caller's case: the router puts the call
+		// there. A reference only spoken in the call is merely cited.
+		req.Link = &schemas.Link{CaseRef: c.CaseRef, By: schemas.LinkByAgent}
 		req.CaseRefs = append(req.CaseRefs, c.CaseRef)
 	}
 	for _, ref := range facts.CaseRefs {
@@ -304,11 +317,12 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// RequestID derives the request id of a call from its id and start, so the
-// same call always gives the same request.
-func RequestID(callID string, started time.Time) (string, error) {
+// RequestID derives the request id of a call from who reports it, its id
+// and start, keyed with the server's secret: the same call reported again
+// by the same system is the same request, and nobody can compute it ahead.
+func (s *Service) RequestID(system, callID string, started time.Time) (string, error) {
 	if callID == "" {
 		return "", errors.New("telephony: empty call id")
 	}
-	return intake.DerivedID("call", callID, started), nil
+	return s.intake.DerivedID("call", system+"\x00"+callID, started), nil
 }

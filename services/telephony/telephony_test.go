@@ -13,6 +13,7 @@ import (
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/extract"
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/telephony"
 	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
@@ -70,8 +71,10 @@ func waitRouted(t *testing.T, st stack.Stack, id string) casestore.Case {
 func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 	st := stack.New(t, stack.Options{Router: true})
 	ctx := context.Background()
+	// Marcel gave his mobile on the web form: the call from that number is
+	// his, and the reference he spells out puts it in his case.
 	web, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Subject: "Bac jaune",
-		Body: "Bac non collecté.", Citizen: &schemas.Citizen{Name: "Marcel Giraud", Email: "marcel@example.org"}, Hints: &schemas.Hints{Competence: "dechets"}})
+		Body: "Bac non collecté.", Citizen: &schemas.Citizen{Name: "Marcel Giraud", Email: "marcel@example.org", Phone: "06 39 98 14 27"}, Hints: &schemas.Hints{Competence: "dechets"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +82,7 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 
 	svc := telephony.New(st.Intake, extract.New(st.Places))
 	says := "oui bonjour euh je vous appelle pour le dossier " + spokenRef(t, existing.Ref) + " le bac est toujours pas ramassé"
-	acc, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), "telephony")
+	acc, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,7 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 	}
 
 	// The same call reported again: same request, nothing new.
-	again, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), "telephony")
+	again, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil || again.RequestID != acc.RequestID || !again.Duplicate {
 		t.Fatalf("second report: %+v %v", again, err)
 	}
@@ -120,7 +123,7 @@ func TestExtractedFactsFillTheRequest(t *testing.T) {
 	c := call("call-0002", telephony.FileTranscript("vtt", []byte(vtt(says))))
 	c.CallerNumber = "anonymous"
 	c.Summary = "Fuite d'eau sur trottoir"
-	acc, err := svc.Accept(context.Background(), c, "telephony")
+	acc, err := svc.Accept(context.Background(), c, telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +181,7 @@ func TestBadCallsAreRefusedAndNothingPublished(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := call(fmt.Sprintf("bad-%d", i), telephony.FileTranscript("vtt", []byte(ok)))
 			tt.change(&c)
-			_, err := svc.Accept(context.Background(), c, "telephony")
+			_, err := svc.Accept(context.Background(), c, telephony.From{Adapter: "telephony", System: "pbx"})
 			if fault.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.says) {
 				t.Fatalf("got %v (kind %v), want kind %v mentioning %q", err, fault.KindOf(err), tt.kind, tt.says)
 			}
@@ -189,13 +192,27 @@ func TestBadCallsAreRefusedAndNothingPublished(t *testing.T) {
 	}
 }
 
-func TestRequestIDIsStableAndV7(t *testing.T) {
+// A call's request id is the same for the same system, call id and start;
+// another system's report of that call id, or another server's secret,
+// gives another id, so that nobody can pre-empt or look up someone else's
+// call by its id.
+func TestRequestIDIsStableKeyedAndV7(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	svc := telephony.New(st.Intake, extract.New(st.Places))
 	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	a, _ := telephony.RequestID("call-1", start)
-	b, _ := telephony.RequestID("call-1", start)
-	c, _ := telephony.RequestID("call-2", start)
-	if a != b || a == c {
-		t.Fatalf("ids %s %s %s", a, b, c)
+	a, _ := svc.RequestID("pbx", "call-1", start)
+	b, _ := svc.RequestID("pbx", "call-1", start)
+	c, _ := svc.RequestID("pbx", "call-2", start)
+	d, _ := svc.RequestID("intrus", "call-1", start)
+	if a != b || a == c || a == d {
+		t.Fatalf("ids %s %s %s %s", a, b, c, d)
+	}
+	other, err := intake.New(bus.NewPublisher(st.Conn.JS), st.Store, st.Validator, []byte("another-secret-0123456789"), testkit.NopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := telephony.New(other, extract.New(st.Places)).RequestID("pbx", "call-1", start); e == a {
+		t.Fatalf("the id does not depend on the server's secret: %s", e)
 	}
 	if a[14] != '7' || !strings.ContainsRune("89ab", rune(a[19])) {
 		t.Fatalf("%s is not a UUIDv7", a)

@@ -15,6 +15,7 @@ import (
 	"github.com/ampmetropole/guichet/services/citizen"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 // formValues are the fields as typed, kept to show the form again.
@@ -214,14 +215,18 @@ func containsCommune(cs []*territory.Commune, c *territory.Commune) bool {
 
 // readFiles checks the files of the form and stores the good ones, so that
 // they are kept if the form must be corrected. Files kept from an earlier
-// attempt come back as their sha256 in the "deja" fields.
+// attempt come back as keep tokens in the "deja" fields (see keepToken).
 func (h *Handler) readFiles(r *http.Request, field string, errs *formErrors) []schemas.Attachment {
 	var kept []schemas.Attachment
 	seen := map[string]bool{}
-	for _, sha := range r.PostForm["deja"] {
+	for _, token := range r.PostForm["deja"] {
+		sha := h.keptSHA(token)
+		if sha == "" || seen[sha] {
+			continue // expired, forged or twice: ignored, and nothing said of the file
+		}
 		a, err := h.deps.Files.Info(r.Context(), sha)
-		if err != nil || seen[sha] {
-			continue // a stale or forged reference: ignore it
+		if err != nil {
+			continue
 		}
 		seen[sha] = true
 		kept = append(kept, a)
@@ -292,7 +297,13 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		err = r.ParseForm()
 	}
 	if err == nil {
-		return true
+		if textcheck.Values(r.Form) == "" {
+			return true
+		}
+		h.render(w, r, http.StatusBadRequest, "message", messagePage{Title: "Caractère non permis",
+			Text: "Votre envoi contient un caractère qui ne peut pas être enregistré (caractère nul ou encodage invalide). Rien n'a été enregistré : revenez au formulaire, retapez le texte concerné et renvoyez-le.",
+			Back: r.URL.Path})
+		return false
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -2,7 +2,6 @@ package webform
 
 import (
 	"testing"
-	"time"
 )
 
 func TestNormalizeCode(t *testing.T) {
@@ -33,21 +32,4 @@ func FuzzNormalizeCode(f *testing.F) {
 			t.Fatalf("normalizeCode(%q) = %q is not a stable canonical code", s, c)
 		}
 	})
-}
-
-func TestRateLimiter(t *testing.T) {
-	l := newRateLimiter(2, time.Minute)
-	now := time.Now()
-	if !l.allow("a", now) || !l.allow("a", now) {
-		t.Fatal("the burst is refused")
-	}
-	if l.allow("a", now) {
-		t.Fatal("a third submission in the same instant is allowed")
-	}
-	if !l.allow("b", now) {
-		t.Fatal("another client is refused")
-	}
-	if !l.allow("a", now.Add(31*time.Second)) {
-		t.Fatal("no submission allowed after half a minute")
-	}
 }

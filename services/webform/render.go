@@ -31,6 +31,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"channel": func(c string) string {
 			return map[string]string{"web": "formulaire en ligne", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
 		},
+		"keep": h.keepToken,
 		"paragraphs": func(s string) []string {
 			var out []string
 			for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {

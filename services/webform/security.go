@@ -4,10 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // contentSecurityPolicy allows nothing but our own files: no inline script
@@ -34,46 +31,6 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// rateLimiter allows each client address a number of submissions per
-// period, with a burst of the same size.
-type rateLimiter struct {
-	mu      sync.Mutex
-	every   rate.Limit
-	burst   int
-	clients map[string]*client
-	calls   int
-}
-
-type client struct {
-	limiter *rate.Limiter
-	seen    time.Time
-}
-
-func newRateLimiter(n int, per time.Duration) *rateLimiter {
-	return &rateLimiter{every: rate.Every(per / time.Duration(n)), burst: n, clients: map[string]*client{}}
-}
-
-func (l *rateLimiter) allow(addr string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.calls++
-	if l.calls%1000 == 0 {
-		// Forget idle clients so the map stays bounded.
-		for k, c := range l.clients {
-			if now.Sub(c.seen) > 10*time.Minute {
-				delete(l.clients, k)
-			}
-		}
-	}
-	c, ok := l.clients[addr]
-	if !ok {
-		c = &client{limiter: rate.NewLimiter(l.every, l.burst)}
-		l.clients[addr] = c
-	}
-	c.seen = now
-	return c.limiter.AllowN(now, 1)
-}
-
 // limited refuses a client that submits too often with 429.
 func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +41,7 @@ func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
 		if h.cfg.ClientIP != nil {
 			host = h.cfg.ClientIP(r)
 		}
-		if !h.limiter.allow(host, time.Now()) {
+		if !h.limiter.Allow(host, time.Now()) {
 			w.Header().Set("Retry-After", "60")
 			h.render(w, r, http.StatusTooManyRequests, "message", messagePage{Title: "Trop d'envois",
 				Text: "Vous avez envoyé beaucoup de formulaires en peu de temps. Patientez une minute avant de réessayer ; rien de ce que vous avez déjà envoyé n'est perdu.",

@@ -208,7 +208,9 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 		Subject:     "Message complémentaire — " + t.Case.Ref,
 		Body:        page.Message,
 		Attachments: page.Kept,
-		CaseRefs:    []string{t.Case.Ref},
+		// Written from this code's page: the same thread, the same case.
+		Link:     &schemas.Link{CaseRef: t.Case.Ref, By: schemas.LinkByTrackingCode, RequestID: t.Request.ID},
+		CaseRefs: []string{t.Case.Ref},
 	}
 	receipt, err := h.deps.Intake.Submit(r.Context(), req)
 	if err != nil {

@@ -7,7 +7,10 @@ package webform
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -21,6 +24,7 @@ import (
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/mailer"
+	"github.com/ampmetropole/guichet/services/ratelimit"
 	"github.com/ampmetropole/guichet/services/territory"
 )
 
@@ -57,6 +61,10 @@ type Outbox interface {
 
 // Config tunes the web channel.
 type Config struct {
+	// Secret keys the tokens by which a form corrected and sent again
+	// keeps the files it already carries (GUICHET_SECRET, 16 bytes at
+	// least).
+	Secret        string
 	RatePerMinute int // form submissions per client address; default 10
 	// ClientIP tells the client's address (behind a trusted reverse
 	// proxy); nil: the connection's address.
@@ -79,8 +87,10 @@ type Handler struct {
 	cfg     Config
 	deps    Deps
 	pages   map[string]*template.Template
-	limiter *rateLimiter
+	limiter *ratelimit.Keyed
 	handler http.Handler
+	keepKey []byte           // keys the files kept between two sendings of a form
+	now     func() time.Time // the clock of keep tokens
 }
 
 // New builds the web channel.
@@ -88,7 +98,12 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.RatePerMinute <= 0 {
 		cfg.RatePerMinute = 10
 	}
-	h := &Handler{cfg: cfg, deps: deps, limiter: newRateLimiter(cfg.RatePerMinute, time.Minute)}
+	if len(cfg.Secret) < 16 {
+		return nil, errors.New("webform: the secret must be at least 16 bytes")
+	}
+	key := hmac.New(sha256.New, []byte(cfg.Secret))
+	key.Write([]byte("guichet webform keep"))
+	h := &Handler{cfg: cfg, deps: deps, limiter: ratelimit.New(cfg.RatePerMinute, time.Minute), keepKey: key.Sum(nil), now: time.Now}
 	var err error
 	if h.pages, err = parsePages(h.funcs()); err != nil {
 		return nil, err
