@@ -121,7 +121,8 @@ func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change
 // replyRecipient is the request of case caseID a reply answers: the one
 // given, which must be in the case, else the first whose citizen has the
 // e-mail address or phone number replied to, or whose postal address the
-// letter is sent to; "" when none does.
+// letter is sent to, else the case's only thread when it has one; "" when
+// none of these says.
 func (t *RouteTx) replyRecipient(ctx context.Context, caseID int64, r ReplyRequest, email, phone string) (string, error) {
 	if r.RequestID != "" {
 		var id string
@@ -144,7 +145,13 @@ func (t *RouteTx) replyRecipient(ctx context.Context, caseID int64, r ReplyReque
 		          AND strpos(lower($5), lower(COALESCE(r.payload->'citizen'->>'name', '§'))) > 0))
 		ORDER BY r.received_at, r.id LIMIT 1`, caseID, email, phone, r.Channel == ReplyLetter, r.To).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		// Nobody else's thread is in the case: the reply is to its own.
+		err = t.tx.QueryRow(ctx, `
+			SELECT min(COALESCE(thread_id, id)::text) FROM requests WHERE case_id = $1
+			HAVING count(DISTINCT COALESCE(thread_id, id)) = 1`, caseID).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "", nil
+		}
 	}
 	if err != nil {
 		return "", fault.E(fault.Transient, fmt.Errorf("casestore: reply recipient: %w", err))

@@ -68,7 +68,7 @@ func setup(t *testing.T, opts options) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := webform.New(webform.Config{RatePerMinute: opts.rate}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
+	h, err := webform.New(webform.Config{Secret: string(stack.Secret), RatePerMinute: opts.rate}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
 		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -315,9 +315,19 @@ func TestKeptFilesAreSentOnCorrection(t *testing.T) {
 	if resp.StatusCode != 422 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	m := regexp.MustCompile(`name="deja" value="([0-9a-f]{64})"`).FindStringSubmatch(body)
+	m := regexp.MustCompile(`name="deja" value="(([0-9a-f]{64})\.[0-9a-z]+\.[0-9a-f]+)"`).FindStringSubmatch(body)
 	if m == nil || !strings.Contains(body, "trou.jpg") {
 		t.Fatalf("the photo is not kept on the corrected form:\n%s", body)
+	}
+	// Another form naming the file by its bare hash, or with a token
+	// altered, neither keeps it nor learns its name.
+	for _, forged := range []string{m[2], m[2] + ".zzzzzz." + strings.Repeat("0", 32), strings.Replace(m[1], m[2][:8], "00000000", 1)} {
+		other := validFields()
+		other.Del("description")
+		other.Add("deja", forged)
+		if _, page := post(t, b.srv.URL+"/demande", other, nil, nil); strings.Contains(page, "trou.jpg") {
+			t.Fatalf("a form naming the file by %q sees it:\n%s", forged, page)
+		}
 	}
 	fields = validFields()
 	fields.Add("deja", m[1])
@@ -423,20 +433,11 @@ func TestTrackingFollowUpAndReplies(t *testing.T) {
 	}
 
 	// A reply to the citizen shows; an internal note never does.
-	if _, err := b.store.Route(context.Background(), func(ctx context.Context, tx *casestore.RouteTx) error {
-		row, err := tx.LockCase(ctx, tr.Case.Ref)
-		if err != nil {
-			return err
-		}
-		for typ, msg := range map[string]string{schemas.EventReplied: "Une équipe passera jeudi.", schemas.EventNoteAdded: "NOTE INTERNE confidentielle"} {
-			e := schemas.CaseEvent{ID: newID(t), Schema: schemas.CaseEventV1, Type: typ, At: time.Now().UTC(), Actor: schemas.Actor{Kind: "agent", ID: "a1"},
-				Competence: row.Competence, State: row.State, Data: map[string]any{"message": msg}}
-			if _, err := tx.AppendEvent(ctx, row, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if _, err := b.store.Reply(context.Background(), tr.Case.Ref, casestore.ReplyRequest{Channel: casestore.ReplyEmail,
+		To: "lea.martinez@example.net", Message: "Une équipe passera jeudi."}, casestore.Change{Actor: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.AddNote(context.Background(), tr.Case.Ref, "NOTE INTERNE confidentielle", casestore.Change{Actor: "a1"}); err != nil {
 		t.Fatal(err)
 	}
 	_, body = get(t, b.srv.URL+"/suivi/"+code)
