@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -107,6 +108,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Addr, cfg.Secret, cfg.PublicURL = "127.0.0.1:0", "bench-secret-0123456789abcdef", "http://127.0.0.1"
 	cfg.Log.Level = slog.LevelWarn
+	// The load generator is a system with its credential, unlimited.
+	cfg.Auth.DevToken, cfg.APIRate = rand.Text(), 1<<30
 	a, err := startApp(ctx, cfg, appDeps{natsURL: natsURL, databaseURL: dbURL}, []string{"api", "router"}, log)
 	if err != nil {
 		return err
@@ -137,7 +140,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer conn.Close(ctx)
 	self0, selfOK := selfCPU()
 	pg0, pgOK := postgresCPU(ctx, conn)
-	intake, start, err := benchIntake(ctx, "http://"+a.addr+"/api/v1/requests", bodies, *conc, *rate)
+	intake, start, err := benchIntake(ctx, "http://"+a.addr+"/api/v1/requests", cfg.Auth.DevToken, bodies, *conc, *rate)
 	if err != nil {
 		return err
 	}
@@ -257,7 +260,7 @@ func benchBodies(ctx context.Context, n int) ([][]byte, error) {
 
 // benchIntake posts every body and returns the acknowledgement latencies
 // (ms) and when the first post started.
-func benchIntake(ctx context.Context, url string, bodies [][]byte, conc, rate int) ([]float64, time.Time, error) {
+func benchIntake(ctx context.Context, url, token string, bodies [][]byte, conc, rate int) ([]float64, time.Time, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}, Timeout: 30 * time.Second}
 	var next atomic.Int64
 	lat := make([]float64, len(bodies))
@@ -283,7 +286,13 @@ func benchIntake(ctx context.Context, url string, bodies [][]byte, conc, rate in
 					<-tick
 				}
 				t0 := time.Now()
-				resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i]))
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodies[i]))
+				if err != nil {
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := client.Do(req)
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()

@@ -83,7 +83,15 @@ func TestDevRunsEverything(t *testing.T) {
 
 	body := `{"channel": "web", "body": "Lampadaire éteint avenue Victor Hugo", "location": {"postal_code": "13100"},
 	          "hints": {"competence": "eclairage"}, "citizen": {"email": "karim@example.org"}}`
-	resp, err := http.Post(base+"/api/v1/requests", "application/json", strings.NewReader(body))
+	// Another system's intake needs a credential: without one, 401.
+	if resp, err := http.Post(base+"/api/v1/requests", "application/json", strings.NewReader(body)); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST without a token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	post, _ := http.NewRequest("POST", base+"/api/v1/requests", strings.NewReader(body))
+	post.Header.Set("Authorization", "Bearer "+devToken)
+	resp, err := http.DefaultClient.Do(post)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +106,9 @@ func TestDevRunsEverything(t *testing.T) {
 	}
 	var ref string
 	testkit.Eventually(t, 10*time.Second, "case created", func() bool {
-		resp, err := http.Get(base + "/api/v1/requests/" + receipt.ID)
+		get, _ := http.NewRequest("GET", base+"/api/v1/requests/"+receipt.ID, nil)
+		get.Header.Set("Authorization", "Bearer "+devToken)
+		resp, err := http.DefaultClient.Do(get)
 		if err != nil {
 			return false
 		}
