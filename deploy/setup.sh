@@ -33,6 +33,8 @@ have_postgres || packages+=(postgresql)
 # with French (Guichet runs without them, but then cannot read letters).
 command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
 command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
+# Scans are read under resource limits set by prlimit (util-linux).
+command -v prlimit >/dev/null 2>&1 || packages+=(util-linux)
 [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
 # The browser tests drive a real headless Chromium: only the test suite needs it.
 if [ "${1:-}" = "test" ]; then

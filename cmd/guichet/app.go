@@ -52,6 +52,7 @@ type app struct {
 	store    *casestore.Store
 	router   *router.Router
 	notifier *notify.Notifier
+	mail     *mailroom.Pipeline // scans uploaded by hand, read on in the background
 	auth     *auth.Service
 	server   *http.Server
 	imapStop context.CancelFunc
@@ -150,6 +151,10 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		return nil, err
 	} else {
 		mail = mailroom.New(reader, files, in, facts)
+		// An upload still being read when its answer is due goes on in the
+		// background; a failure then is shown with the rejected messages.
+		mail.SetUploads(mailroom.UploadConfig{Rejections: a.store, Log: log.With("service", "mailroom")})
+		a.mail = mail
 	}
 	if withIMAP {
 		if mail == nil {
@@ -209,7 +214,7 @@ func startApp(ctx context.Context, cfg Config, deps appDeps, services []string, 
 		if err != nil {
 			return nil, err
 		}
-		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, CSRF: a.auth.CSRFField, Tasks: a.store,
+		dd := mailroomdesk.Deps{Letters: a.store, Scans: files, CSRF: a.auth.CSRFField, Tasks: a.store, Holders: a.store, Audit: a.auth.AuditCaller,
 			Who: func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }, Log: log.With("service", "mailroom")}
 		if mail != nil {
 			dd.Mail, dd.Requests, dd.Correct = mail, a.store, mailroom.NewCorrector(mail, a.store)
@@ -349,6 +354,9 @@ func (a *app) stop() {
 	if a.imapStop != nil {
 		a.imapStop()
 		<-a.imapDone
+	}
+	if a.mail != nil {
+		a.mail.Stop()
 	}
 	if a.notifier != nil {
 		a.notifier.Stop()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/auth"
 	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailroom"
@@ -18,14 +19,21 @@ import (
 // MaxScanBody bounds an uploaded scan and its fields.
 const MaxScanBody = 21 << 20
 
-// Mail turns scans into requests.
+// Mail turns uploaded scans into requests, waiting for the reading only as
+// long as ctx allows (mailroom.Pipeline.Upload).
 type Mail interface {
-	Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error)
+	Upload(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Upload, error)
 }
 
-// scanAccepted is the answer to an uploaded scan.
+// scanAnswerWithin bounds the time from submitScan's start to its answer,
+// the body's upload included: NewServer's WriteTimeout (30 s) counts from
+// the end of the request's headers.
+const scanAnswerWithin = 25 * time.Second
+
+// scanAccepted is the answer to an uploaded scan read at once.
 type scanAccepted struct {
 	RequestID     string  `json:"request_id"`
+	Status        string  `json:"status"` // "read"
 	TrackingCode  string  `json:"tracking_code"`
 	Duplicate     bool    `json:"duplicate"`
 	Method        string  `json:"text_method"`
@@ -34,10 +42,21 @@ type scanAccepted struct {
 	Text          string  `json:"text"`
 }
 
+// scanPending is the answer to an uploaded scan still being read.
+type scanPending struct {
+	RequestID string `json:"request_id"` // the request it will make
+	Status    string `json:"status"`     // "pending"
+	Message   string `json:"message"`
+}
+
 // submitScan takes a scanned letter uploaded by the mailroom (multipart,
 // file "scan", optional "operator_id") through the same pipeline as scans
-// arriving by e-mail.
+// arriving by e-mail. A scan read within the pipeline's wait is answered
+// with its request; a longer one with 202 "pending" and the id its request
+// will have, while the reading goes on: a refusal then shows in the
+// mailroom's letters (GET /api/v1/mail/letters).
 func (h *Handler) submitScan(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	r.Body = http.MaxBytesReader(w, r.Body, MaxScanBody)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		h.writeError(w, r, badBody(err))
@@ -59,18 +78,31 @@ func (h *Handler) submitScan(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, badBody(err))
 		return
 	}
-	res, err := h.deps.Mail.Letter(r.Context(), data, header.Filename, mailroom.Origin{
+	wait, cancel := context.WithDeadline(r.Context(), start.Add(scanAnswerWithin))
+	defer cancel()
+	up, err := h.deps.Mail.Upload(wait, data, header.Filename, mailroom.Origin{
 		Adapter: "mail-upload", OperatorID: strings.TrimSpace(r.PostFormValue("operator_id")), ReceivedAt: time.Now(),
 	})
 	if err != nil {
-		if k := fault.KindOf(err); k == fault.Invalid || k == fault.TooLarge {
+		switch k := fault.KindOf(err); k {
+		case fault.Invalid, fault.TooLarge:
 			err = fault.E(k, errors.New("scan : "+err.Error()))
+		case fault.TooMany:
+			err = fault.E(k, errors.New("scan : trop de scans en cours de lecture ; réessayez dans une minute"))
 		}
 		h.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/requests/"+res.Receipt.ID)
-	writeJSON(w, http.StatusAccepted, scanAccepted{RequestID: res.Receipt.ID, TrackingCode: res.Receipt.TrackingCode,
+	p, _ := auth.FromContext(r.Context())
+	h.audit(r, p, "mail.upload", up.ID, map[string]any{"name": header.Filename, "pending": up.Pending, "bytes": len(data)})
+	w.Header().Set("Location", "/api/v1/requests/"+up.ID)
+	if up.Pending {
+		writeJSON(w, http.StatusAccepted, scanPending{RequestID: up.ID, Status: "pending",
+			Message: "scan en cours de lecture : la demande sera publiée une fois le scan lu, ou son refus montré dans la liste du courrier"})
+		return
+	}
+	res := up.Result
+	writeJSON(w, http.StatusAccepted, scanAccepted{RequestID: res.Receipt.ID, Status: "read", TrackingCode: res.Receipt.TrackingCode,
 		Duplicate: res.Receipt.Duplicate, Method: res.Text.Method, OCRConfidence: res.Text.Confidence,
 		Subject: res.Layout.Subject, Text: res.Text.Text})
 }
@@ -99,6 +131,8 @@ func (h *Handler) listLetters(w http.ResponseWriter, r *http.Request) {
 	if letters == nil {
 		letters = []casestore.Letter{}
 	}
+	p, _ := auth.FromContext(r.Context())
+	h.audit(r, p, "mail.list", "courrier", map[string]any{"letters": len(letters)})
 	writeJSON(w, http.StatusOK, map[string]any{"letters": letters})
 }
 
@@ -134,6 +168,8 @@ func (h *Handler) correctLetter(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	p, _ := auth.FromContext(r.Context())
+	h.audit(r, p, "mail.correct", id, map[string]any{"by": res.Receipt.ID})
 	w.Header().Set("Location", "/api/v1/requests/"+res.Receipt.ID)
 	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": res.Receipt.ID, "tracking_code": res.Receipt.TrackingCode,
 		"duplicate": res.Receipt.Duplicate, "supersedes": id, "subject": res.Layout.Subject})

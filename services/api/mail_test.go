@@ -3,15 +3,25 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/api"
+	"github.com/ampmetropole/guichet/services/attachment"
 	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/extract"
+	"github.com/ampmetropole/guichet/services/mailroom"
+	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/scanimg"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
 func postScan(t *testing.T, url string, data []byte, withFile bool) (int, map[string]any) {
@@ -124,4 +134,81 @@ func TestRejectedMessagesInTheFeed(t *testing.T) {
 	if l["status"] != "rejected" || l["reason"] != "scan : PDF chiffré" || l["request_id"] != nil || l["message_id"] != "imap:INBOX:9:4" || l["subject"] != "Scan 0004" {
 		t.Errorf("rejection %v", l)
 	}
+}
+
+// TestSlowScanAnsweredPending: a scan that takes longer to read than the
+// pipeline waits (here a 1 MB PDF of 400 MB of drawing operators, against a
+// wait of 500 ms and a reading budget of 3 s) is answered 202 "pending"
+// within the wait; its refusal then shows in the mailroom's letters. While
+// it holds the only upload slot, another scan is told to come back later.
+func TestSlowScanAnsweredPending(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	reader, err := scan.New(scan.Limits{Budget: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := attachment.NewStore(context.Background(), st.Conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	mail.SetUploads(mailroom.UploadConfig{Wait: 500 * time.Millisecond, MaxInFlight: 1, Rejections: st.Store, Log: testkit.Logger(t)})
+	t.Cleanup(mail.Stop)
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Mail: mail, Letters: st.Store, Guard: st.Auth,
+		Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(stack.AsBearer(st.Token(t, "admin", nil, nil), st.Auth.Middleware(h)))
+	t.Cleanup(srv.Close)
+
+	bomb := scanimg.DrawingBomb(400 << 20)
+	start := time.Now()
+	code, body := postScan(t, srv.URL, bomb, true)
+	if elapsed := time.Since(start); code != http.StatusAccepted || body["status"] != "pending" || body["request_id"] == nil || elapsed > 3*time.Second {
+		t.Fatalf("bomb: %d %v after %v, want 202 pending within the wait", code, body, elapsed)
+	}
+	resp, out := postScanResponse(t, srv.URL, testkit.TextPDF([]string{"Objet : Bac jaune casse"}))
+	if msg, _ := out["error"].(string); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(msg, "trop de scans") {
+		t.Errorf("scan beyond the uploads at work: %d %v", resp.StatusCode, out)
+	}
+	sum := sha256.Sum256(bomb)
+	testkit.Eventually(t, 15*time.Second, "bomb refused in the feed", func() bool {
+		_, feed := do(t, "GET", srv.URL+"/api/v1/mail/letters", "")
+		letters, _ := feed["letters"].([]any)
+		for _, x := range letters {
+			l := x.(map[string]any)
+			if l["status"] == "rejected" && l["message_id"] == "upload:"+hex.EncodeToString(sum[:]) {
+				reason, _ := l["reason"].(string)
+				return strings.Contains(reason, "lecture interrompue, le fichier demande trop de calcul ou de mémoire")
+			}
+		}
+		return false
+	})
+	// Once the bomb is refused, its slot is free again.
+	testkit.Eventually(t, 10*time.Second, "slot freed", func() bool {
+		code, body = postScan(t, srv.URL, testkit.TextPDF([]string{"Objet : Bac jaune casse", "", "Mon bac jaune est casse depuis mardi."}), true)
+		return code == http.StatusAccepted
+	})
+	if body["status"] != "read" || body["text_method"] != "text_layer" {
+		t.Errorf("scan read at once: %v", body)
+	}
+}
+
+// postScanResponse posts a scan and returns the answer with its headers.
+func postScanResponse(t *testing.T, url string, data []byte) (*http.Response, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fw, _ := w.CreateFormFile("scan", "lettre.pdf")
+	fw.Write(data)
+	w.Close()
+	resp, err := http.Post(url+"/api/v1/mail/scans", w.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
 }

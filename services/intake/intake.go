@@ -372,14 +372,6 @@ func (in *Intake) DerivedID(namespace, key string, at time.Time) string {
 	return KeyedID(in.secret, namespace, key, at)
 }
 
-// DerivedID is the unkeyed id the mail channel still derives.
-//
-// Deprecated: TEMPORARY until the mail pipeline derives through the
-// intake; anyone can compute it.
-func DerivedID(namespace, key string, at time.Time) string {
-	return KeyedID(nil, namespace, key, at)
-}
-
 // KeyedID is [Intake.DerivedID] with the secret given (the seeder and the
 // evaluation corpus, which have their own).
 func KeyedID(secret []byte, namespace, key string, at time.Time) string {

@@ -23,7 +23,7 @@ const maxEmailAttachments = 20
 func (p *Pipeline) Email(ctx context.Context, m email.Message, o Origin) (Result, error) {
 	var res Result
 	f := p.extract.Extract(m.Subject + "\n" + m.Text)
-	req := newRequest(schemas.ChannelEmail, o, m.Date, m.Subject, m.Text, f)
+	req := p.newRequest(schemas.ChannelEmail, o, m.Date, m.Subject, m.Text, f)
 	who := &schemas.Citizen{Name: truncate(firstNonEmpty(m.FromName, f.Name), 200), Phone: f.Phone, PreferredReplyChannel: "email"}
 	if addr, err := citizen.NormalizeEmail(m.FromAddress); err == nil {
 		who.Email = addr

@@ -3,6 +3,9 @@
 // it states (case references, place, contact), the original scan in the
 // object store, and one request of channel "mail" whose id derives from
 // where the scan came from, so that the same scan never makes two requests.
+// Scans uploaded by hand (Upload) are answered within a bounded wait, with
+// the id their request will have, and read on in the background, a bounded
+// number at a time, their failures shown to the mailroom.
 package mailroom
 
 import (
@@ -32,9 +35,10 @@ type Files interface {
 	Put(ctx context.Context, f attachment.File) (schemas.Attachment, error)
 }
 
-// Intake publishes requests.
+// Intake publishes requests and derives their ids.
 type Intake interface {
 	Submit(ctx context.Context, req schemas.Request) (intake.Receipt, error)
+	DerivedID(namespace, key string, at time.Time) string
 }
 
 // Pipeline handles letters.
@@ -43,11 +47,15 @@ type Pipeline struct {
 	files   Files
 	intake  Intake
 	extract *extract.Extractor
+	uploads *uploads // see Upload
 }
 
-// New returns the mail pipeline.
+// New returns the mail pipeline, its uploads bounded by the defaults of
+// UploadConfig (see SetUploads).
 func New(r Reader, f Files, in Intake, ex *extract.Extractor) *Pipeline {
-	return &Pipeline{reader: r, files: f, intake: in, extract: ex}
+	p := &Pipeline{reader: r, files: f, intake: in, extract: ex}
+	p.SetUploads(UploadConfig{})
+	return p
 }
 
 // Origin says where a scan came from; its Key makes the request id.
@@ -98,7 +106,7 @@ func (p *Pipeline) Letter(ctx context.Context, data []byte, name string, o Origi
 
 func (p *Pipeline) request(t scan.Text, l letter.Layout, o Origin) schemas.Request {
 	f := p.extract.Extract(t.Text)
-	req := newRequest(schemas.ChannelMail, o, time.Time{}, l.Subject, l.Body, f)
+	req := p.newRequest(schemas.ChannelMail, o, time.Time{}, l.Subject, l.Body, f)
 	who := &schemas.Citizen{Name: truncate(firstNonEmpty(l.SenderName, f.Name), 200), Email: f.Email, Phone: f.Phone, PreferredReplyChannel: "mail"}
 	if len(l.SenderAddress) > 0 {
 		addr := &schemas.PostalAddress{PostalCode: l.PostalCode, City: truncate(l.City, 200), Country: "FR"}
@@ -132,12 +140,27 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-func intakeID(key string, at time.Time) string { return intake.DerivedID("mail", key, at) }
+// RequestID is the id of the request Letter publishes for a scan from o,
+// known before the scan is read, keyed with the intake's secret so that no
+// one can compute it ahead. o.Key and o.ReceivedAt must be set as they will
+// be given to Letter: an upload's key is ScanKey(data).
+func (p *Pipeline) RequestID(o Origin) string {
+	return p.intake.DerivedID("mail", o.Key, idTime(o.Key, o.ReceivedAt))
+}
+
+// idTime dates a request's id: the arrival, or its day for an upload, so
+// that the same file uploaded twice the same day is one letter.
+func idTime(key string, received time.Time) time.Time {
+	if strings.HasPrefix(key, "upload:") {
+		return received.UTC().Truncate(24 * time.Hour)
+	}
+	return received
+}
 
 // newRequest holds what letters and e-mails share: the id from the origin,
 // the arrival, the case references and place found in the text, bounded
 // fields. fallback dates the request when the origin does not.
-func newRequest(channel string, o Origin, fallback time.Time, subject, body string, f extract.Facts) schemas.Request {
+func (p *Pipeline) newRequest(channel string, o Origin, fallback time.Time, subject, body string, f extract.Facts) schemas.Request {
 	received := o.ReceivedAt
 	if received.IsZero() {
 		received = fallback
@@ -145,13 +168,8 @@ func newRequest(channel string, o Origin, fallback time.Time, subject, body stri
 	if received.IsZero() {
 		received = time.Now()
 	}
-	idTime := received
-	if strings.HasPrefix(o.Key, "upload:") {
-		// The same file uploaded twice the same day is one letter.
-		idTime = received.UTC().Truncate(24 * time.Hour)
-	}
 	req := schemas.Request{
-		ID:         intakeID(o.Key, idTime),
+		ID:         p.intake.DerivedID("mail", o.Key, idTime(o.Key, received)),
 		Channel:    channel,
 		ReceivedAt: received.UTC().Truncate(time.Millisecond),
 		Source:     schemas.Source{Adapter: o.Adapter, ExternalID: truncate(o.Key, 256), OperatorID: o.OperatorID},

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/htmlpage"
 	"github.com/ampmetropole/guichet/services/mailroom"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 //go:embed templates/*.html
@@ -39,10 +41,16 @@ type Scans interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 }
 
-// Mail reads uploaded scans.
+// Mail reads uploaded scans, waiting for the reading only as long as ctx
+// allows (mailroom.Pipeline.Upload).
 type Mail interface {
-	Letter(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Result, error)
+	Upload(ctx context.Context, data []byte, name string, o mailroom.Origin) (mailroom.Upload, error)
 }
+
+// uploadAnswerWithin bounds the time from upload's start to its answer, the
+// file's upload included: the HTTP server's WriteTimeout (30 s) counts from
+// the end of the request's headers.
+const uploadAnswerWithin = 25 * time.Second
 
 // Requests reads the request being corrected.
 type Requests interface {
@@ -74,7 +82,26 @@ type Deps struct {
 	// nil: not shown.
 	Tasks Tasks
 	Who   func(r *http.Request) string
+	// Holders says which requests carry a file: a scan is shown only when
+	// a letter or an e-mail carries it.
+	Holders Holders
+	// Audit writes to the audit log in the name of the signed-in operator
+	// (auth.Service.AuditCaller): the list of letters read, every scan
+	// shown, uploaded and corrected; nil: nothing written.
+	Audit func(ctx context.Context, action, target string, details map[string]any)
 	Log   *slog.Logger
+}
+
+// Holders finds the requests that carry a file.
+type Holders interface {
+	FileHolders(ctx context.Context, sha string) ([]casestore.Holder, error)
+}
+
+// audit writes to the audit log, when the desk has one.
+func (h *Handler) audit(ctx context.Context, action, target string, details map[string]any) {
+	if h.deps.Audit != nil {
+		h.deps.Audit(ctx, action, target, details)
+	}
 }
 
 // Handler serves /courrier.
@@ -132,6 +159,7 @@ type page struct {
 	Letters   []casestore.Letter
 	Failed    int
 	Uploaded  string
+	Reading   string // a scan still being read: its request's id
 	Corrected string
 	Error     string
 	Upload    bool
@@ -143,7 +171,7 @@ type page struct {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	p := page{Uploaded: r.URL.Query().Get("envoye"), Corrected: r.URL.Query().Get("corrige"), Posted: r.URL.Query().Get("poste") != ""}
+	p := page{Uploaded: r.URL.Query().Get("envoye"), Reading: r.URL.Query().Get("en_lecture"), Corrected: r.URL.Query().Get("corrige"), Posted: r.URL.Query().Get("poste") != ""}
 	h.render(w, r, http.StatusOK, p)
 }
 
@@ -154,6 +182,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 		p.Error = "La liste des courriers est momentanément indisponible."
 	}
 	p.Letters = letters
+	if err == nil {
+		h.audit(r.Context(), "mail.list", "courrier", map[string]any{"letters": len(letters)})
+	}
 	for _, l := range letters {
 		if l.Status == "failed" || l.Status == "rejected" {
 			p.Failed++
@@ -175,13 +206,28 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
-// scan shows an original scan in the browser.
+// scan shows the original scan of a letter or a file of an e-mail in the
+// browser; a file no letter or e-mail carries is not the mailroom's.
 func (h *Handler) scan(w http.ResponseWriter, r *http.Request) {
 	sha := r.PathValue("sha")
-	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
+	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" || h.deps.Holders == nil {
 		http.NotFound(w, r)
 		return
 	}
+	holders, err := h.deps.Holders.FileHolders(r.Context(), sha)
+	if err != nil {
+		h.deps.Log.Error("scan holders", "err", err)
+		http.Error(w, "Scan momentanément indisponible.", http.StatusServiceUnavailable)
+		return
+	}
+	i := slices.IndexFunc(holders, func(c casestore.Holder) bool {
+		return c.Channel == schemas.ChannelMail || c.Channel == schemas.ChannelEmail
+	})
+	if i < 0 {
+		http.NotFound(w, r)
+		return
+	}
+	h.audit(r.Context(), "mail.scan.view", holders[i].RequestID, map[string]any{"sha256": sha, "case": holders[i].CaseRef})
 	data, err := h.deps.Scans.Get(r.Context(), "sha256/"+sha)
 	if fault.KindOf(err) == fault.NotFound {
 		http.NotFound(w, r)
@@ -197,8 +243,11 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
-// upload takes a scan from the page through the mail pipeline.
+// upload takes a scan from the page through the mail pipeline. A scan not
+// read within the pipeline's wait is announced as being read; a refusal
+// then shows in the list, with its reason.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if h.deps.Mail == nil {
 		h.render(w, r, http.StatusServiceUnavailable, page{Error: "La lecture des scans n'est pas disponible sur ce serveur (poppler et tesseract manquants)."})
 		return
@@ -220,18 +269,29 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, page{Error: "Le fichier n'a pas pu être lu."})
 		return
 	}
-	res, err := h.deps.Mail.Letter(r.Context(), data, header.Filename, mailroom.Origin{Adapter: "mail-upload",
+	wait, cancel := context.WithDeadline(r.Context(), start.Add(uploadAnswerWithin))
+	defer cancel()
+	up, err := h.deps.Mail.Upload(wait, data, header.Filename, mailroom.Origin{Adapter: "mail-upload",
 		OperatorID: strings.TrimSpace(r.PostFormValue("operateur")), ReceivedAt: time.Now()})
 	if err != nil {
-		status, msg := http.StatusUnprocessableEntity, "Scan refusé : "+err.Error()
-		if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge {
+		switch fault.KindOf(err) {
+		case fault.Invalid, fault.TooLarge:
+			h.render(w, r, http.StatusUnprocessableEntity, page{Error: "Scan refusé : " + err.Error()})
+		case fault.TooMany:
+			w.Header().Set("Retry-After", "60")
+			h.render(w, r, http.StatusTooManyRequests, page{Error: "Trop de scans en cours de lecture : déposez celui-ci de nouveau dans une minute."})
+		default:
 			h.deps.Log.Error("mailroom upload", "err", err)
-			status, msg = http.StatusServiceUnavailable, "Le scan n'a pas pu être traité (incident technique) : réessayez dans quelques instants."
+			h.render(w, r, http.StatusServiceUnavailable, page{Error: "Le scan n'a pas pu être traité (incident technique) : réessayez dans quelques instants."})
 		}
-		h.render(w, r, status, page{Error: msg})
 		return
 	}
-	http.Redirect(w, r, "/courrier?envoye="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
+	h.audit(r.Context(), "mail.upload", up.ID, map[string]any{"name": header.Filename, "pending": up.Pending, "bytes": len(data)})
+	if up.Pending {
+		http.Redirect(w, r, "/courrier?en_lecture="+url.QueryEscape(up.ID), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/courrier?envoye="+url.QueryEscape(up.ID), http.StatusSeeOther)
 }
 
 // posted records that a reply letter was printed and posted.
@@ -282,6 +342,7 @@ func (h *Handler) letterToCorrect(w http.ResponseWriter, r *http.Request) (corre
 	}
 	p.Subject, p.ReceivedAt, p.ScanKey = req.Subject, req.ReceivedAt, req.Attachments[0].ObjectKey
 	p.Text = req.Attachments[0].ExtractedText
+	h.audit(r.Context(), "mail.letter.view", id, nil)
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
 	}
@@ -308,6 +369,11 @@ func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Text, p.Operator = r.PostFormValue("texte"), strings.TrimSpace(r.PostFormValue("operateur"))
+	if !textcheck.Valid(p.Text) || !textcheck.Valid(p.Operator) {
+		p.Error = "Correction refusée : le texte contient un caractère non permis (caractère nul ou encodage invalide)."
+		htmlpage.Render(w, h.correction, http.StatusBadRequest, p, h.deps.Log)
+		return
+	}
 	res, err := h.deps.Correct.Correct(r.Context(), p.RequestID, p.Text, p.Operator)
 	if err != nil {
 		status := http.StatusUnprocessableEntity
@@ -319,6 +385,7 @@ func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
 		htmlpage.Render(w, h.correction, status, p, h.deps.Log)
 		return
 	}
+	h.audit(r.Context(), "mail.correct", p.RequestID, map[string]any{"by": res.Receipt.ID})
 	http.Redirect(w, r, "/courrier?corrige="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
 }
 

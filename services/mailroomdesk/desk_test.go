@@ -3,13 +3,17 @@ package mailroomdesk_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/mailroomdesk"
 	"github.com/ampmetropole/guichet/services/scan"
 	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/scanimg"
 	"github.com/ampmetropole/guichet/services/testkit/stack"
 )
 
@@ -64,8 +69,15 @@ func TestUploadListAndViewScan(t *testing.T) {
 	}
 	files, _ := attachment.NewStore(ctx, st.Conn.JS)
 	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
-	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files, Mail: mail,
-		Requests: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Log: testkit.Logger(t)})
+	var audited []string
+	var mu sync.Mutex
+	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files, Mail: mail, Holders: st.Store,
+		Requests: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Log: testkit.Logger(t),
+		Audit: func(_ context.Context, action, target string, _ map[string]any) {
+			mu.Lock()
+			defer mu.Unlock()
+			audited = append(audited, action)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +111,17 @@ func TestUploadListAndViewScan(t *testing.T) {
 	if code, _ := get(t, srv.URL+"/courrier/scans/..%2f..%2fetc"); code != 404 {
 		t.Fatalf("bad scan id: %d", code)
 	}
+	// A file in the store that no letter carries (a web upload, say) is not
+	// the mailroom's to show.
+	strayData := []byte("\x89PNG\r\n\x1a\nstray")
+	straySum := sha256.Sum256(strayData)
+	stray, err := files.Put(ctx, attachment.File{Name: "photo.png", ContentType: "image/png", Data: strayData, SHA256: hex.EncodeToString(straySum[:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, srv.URL+"/courrier/scans/"+stray.SHA256); code != 404 {
+		t.Fatalf("a file no letter carries: %d", code)
+	}
 
 	// Correct the text: the form shows what was read, the new text is sent.
 	i = strings.Index(page, `href="/courrier/lettres/`)
@@ -130,7 +153,15 @@ func TestUploadListAndViewScan(t *testing.T) {
 		_, page = get(t, srv.URL+resp.Header.Get("Location"))
 		return strings.Contains(page, "Texte corrigé renvoyé") && strings.Contains(page, "remplacé par la demande") &&
 			strings.Count(page, "Dossier AMP-") == 2
-	})
+	}) // Everything the operator saw and did is in the audit log.
+	mu.Lock()
+	for _, want := range []string{"mail.list", "mail.upload", "mail.scan.view", "mail.letter.view", "mail.correct"} {
+		if !slices.Contains(audited, want) {
+			t.Errorf("no %s in the audit log (%v)", want, audited)
+		}
+	}
+	mu.Unlock()
+
 	if code, _ := get(t, srv.URL+"/courrier/lettres/0190d3a8-0000-7000-8000-000000000000/correction"); code != 404 {
 		t.Errorf("unknown letter: %d", code)
 	}
@@ -197,4 +228,45 @@ func TestLettersToPost(t *testing.T) {
 	if code, _ := get(t, srv.URL+"/courrier"); code != 200 {
 		t.Errorf("page %d", code)
 	}
+}
+
+// TestSlowUploadAnnounced: a scan not read within the pipeline's wait (a
+// 1 MB PDF of 400 MB of drawing operators, a wait of 500 ms, a reading
+// budget of 3 s) sends the operator back to the page with a notice that it
+// is being read; its refusal then shows in the list with the reason.
+func TestSlowUploadAnnounced(t *testing.T) {
+	st := stack.New(t, stack.Options{})
+	ctx := context.Background()
+	reader, err := scan.New(scan.Limits{Budget: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := attachment.NewStore(ctx, st.Conn.JS)
+	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
+	mail.SetUploads(mailroom.UploadConfig{Wait: 500 * time.Millisecond, MaxInFlight: 1, Rejections: st.Store, Log: testkit.Logger(t)})
+	t.Cleanup(mail.Stop)
+	h, err := mailroomdesk.New(mailroomdesk.Deps{Letters: st.Store, Scans: files, Mail: mail, Log: testkit.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	start := time.Now()
+	resp := upload(t, srv.URL, scanimg.DrawingBomb(400<<20))
+	loc := resp.Header.Get("Location")
+	if elapsed := time.Since(start); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/courrier?en_lecture=") || elapsed > 3*time.Second {
+		t.Fatalf("bomb: %d %q after %v, want a redirect within the wait", resp.StatusCode, loc, elapsed)
+	}
+	if _, page := get(t, srv.URL+loc); !strings.Contains(page, "Scan en cours de lecture (demande "+strings.TrimPrefix(loc, "/courrier?en_lecture=")+")") {
+		t.Errorf("no notice:\n%s", page)
+	}
+	if resp := upload(t, srv.URL, testkit.TextPDF([]string{"Objet : Bac jaune casse"})); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("upload beyond the uploads at work: %d", resp.StatusCode)
+	}
+	testkit.Eventually(t, 15*time.Second, "bomb refused on the page", func() bool {
+		_, page := get(t, srv.URL+"/courrier")
+		return strings.Contains(page, "Motif : Scan refusé : lecture interrompue, le fichier demande trop de calcul ou de mémoire") &&
+			strings.Contains(page, "Scan déposé : lettre.pdf") && strings.Contains(page, "dépôt par courrier-01")
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -25,13 +24,14 @@ const minCharsPerPage = 40
 type pdfInfo struct {
 	pages     int
 	encrypted bool
-	sizes     [][2]float64 // points, per page
+	sizes     [][2]float64 // points, per page, as rendered (rotation applied)
 }
 
 var (
 	rePages = regexp.MustCompile(`(?m)^Pages:\s+(\d+)`)
 	reEncr  = regexp.MustCompile(`(?m)^Encrypted:\s+yes`)
-	reSize  = regexp.MustCompile(`(?m)^Page\s+\d+\s+size:\s+([0-9.]+)\s+x\s+([0-9.]+)\s+pts`)
+	reSize  = regexp.MustCompile(`(?m)^Page\s+(\d+)\s+size:\s+(\S+)\s+x\s+(\S+)\s+pts`)
+	reRot   = regexp.MustCompile(`(?m)^Page\s+(\d+)\s+rot:\s+(\d+)`)
 )
 
 // info runs pdfinfo on the first MaxPages pages.
@@ -47,21 +47,46 @@ func (r *Reader) info(ctx context.Context, dir, in string) (pdfInfo, error) {
 		}
 		return pdfInfo{}, err
 	}
+	return parseInfo(out, r.l.MaxPages)
+}
+
+// parseInfo reads pdfinfo's output. Every page up to maxPages must have a
+// size: a page pdfinfo could not size must not reach pdftoppm unchecked.
+func parseInfo(out []byte, maxPages int) (pdfInfo, error) {
 	var pi pdfInfo
 	m := rePages.FindSubmatch(out)
 	if m == nil {
 		return pdfInfo{}, fault.E(fault.Invalid, errors.New("scan: PDF illisible: nombre de pages inconnu"))
 	}
+	var err error
 	pi.pages, err = strconv.Atoi(string(m[1]))
 	if err != nil {
 		return pdfInfo{}, fault.E(fault.Invalid, fmt.Errorf("scan: PDF illisible: nombre de pages: %w", err))
 	}
 	pi.encrypted = reEncr.Match(out)
+	if pi.encrypted || pi.pages <= 0 || pi.pages > maxPages {
+		return pi, nil // readPDF refuses it
+	}
+	pi.sizes = make([][2]float64, pi.pages)
 	for _, m := range reSize.FindAllSubmatch(out, -1) {
-		w, err1 := strconv.ParseFloat(string(m[1]), 64)
-		h, err2 := strconv.ParseFloat(string(m[2]), 64)
-		if err1 == nil && err2 == nil {
-			pi.sizes = append(pi.sizes, [2]float64{w, h})
+		n, err := strconv.Atoi(string(m[1]))
+		w, err1 := strconv.ParseFloat(string(m[2]), 64)
+		h, err2 := strconv.ParseFloat(string(m[3]), 64)
+		if err == nil && err1 == nil && err2 == nil && n >= 1 && n <= pi.pages && w > 0 && h > 0 && !math.IsInf(w*h, 0) {
+			pi.sizes[n-1] = [2]float64{w, h}
+		}
+	}
+	// pdfinfo gives the crop box unrotated; pdftoppm renders it rotated.
+	for _, m := range reRot.FindAllSubmatch(out, -1) {
+		n, err1 := strconv.Atoi(string(m[1]))
+		rot, err2 := strconv.Atoi(string(m[2]))
+		if err1 == nil && err2 == nil && n >= 1 && n <= pi.pages && rot%180 == 90 {
+			pi.sizes[n-1][0], pi.sizes[n-1][1] = pi.sizes[n-1][1], pi.sizes[n-1][0]
+		}
+	}
+	for i, sz := range pi.sizes {
+		if sz[0] <= 0 || sz[1] <= 0 {
+			return pdfInfo{}, fault.E(fault.Invalid, fmt.Errorf("scan: PDF illisible: taille de la page %d inconnue", i+1))
 		}
 	}
 	return pi, nil
@@ -107,45 +132,43 @@ func (r *Reader) readPDF(ctx context.Context, dir string, data []byte) (Text, er
 	return t, err
 }
 
-// ocrPDF rasterizes the pages in gray at r.l.DPI and OCRs each.
+// ocrPDF rasterizes the pages in gray at r.l.DPI and OCRs each, one page
+// at a time. The size of every page is checked before anything is
+// rendered, and pdftoppm renders the crop box (the box pdfinfo measured)
+// clipped to that size, so that no page can be rendered larger than
+// MaxPixels whatever its other boxes say.
 func (r *Reader) ocrPDF(ctx context.Context, dir, in string, pi pdfInfo) (Text, error) {
+	px := make([][2]int64, len(pi.sizes))
 	for i, sz := range pi.sizes {
 		w := math.Ceil(sz[0] * float64(r.l.DPI) / 72)
 		h := math.Ceil(sz[1] * float64(r.l.DPI) / 72)
 		if w*h > float64(r.l.MaxPixels) {
 			return Text{}, fault.E(fault.TooLarge, fmt.Errorf("scan: page %d de %.0f×%.0f pixels à %d dpi, plus de %d pixels", i+1, w, h, r.l.DPI, r.l.MaxPixels))
 		}
+		px[i] = [2]int64{int64(w), int64(h)}
 	}
 	pagesDir := filepath.Join(dir, "pages")
 	if err := os.Mkdir(pagesDir, 0o700); err != nil {
 		return Text{}, fmt.Errorf("scan: répertoire des pages: %w", err)
 	}
-	_, err := r.run(ctx, dir, "pdftoppm", "-r", strconv.Itoa(r.l.DPI), "-gray", "-png",
-		"-f", "1", "-l", strconv.Itoa(pi.pages), in, filepath.Join(pagesDir, "page"))
-	if err != nil {
-		var te *toolError
-		if errors.As(err, &te) {
-			return Text{}, fault.E(fault.Invalid, fmt.Errorf("scan: PDF illisible: %w", err))
-		}
-		return Text{}, err
-	}
-	entries, err := os.ReadDir(pagesDir)
-	if err != nil {
-		return Text{}, fmt.Errorf("scan: pages rasterisées: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".png") {
-			names = append(names, e.Name())
-		}
-	}
-	slices.Sort(names) // pdftoppm pads page numbers to a common width
-	if len(names) == 0 {
-		return Text{}, fault.E(fault.Invalid, errors.New("scan: PDF sans page lisible"))
-	}
 	var o ocrResult
-	for _, name := range names {
-		p := filepath.Join(pagesDir, name)
+	for i, wh := range px {
+		n := strconv.Itoa(i + 1)
+		prefix := filepath.Join(pagesDir, fmt.Sprintf("page-%03d", i+1))
+		_, err := r.run(ctx, dir, "pdftoppm", "-r", strconv.Itoa(r.l.DPI), "-gray", "-png", "-cropbox",
+			"-f", n, "-l", n, "-x", "0", "-y", "0", "-W", strconv.FormatInt(wh[0], 10), "-H", strconv.FormatInt(wh[1], 10),
+			"-singlefile", in, prefix)
+		if err != nil {
+			var te *toolError
+			if errors.As(err, &te) {
+				return Text{}, fault.E(fault.Invalid, fmt.Errorf("scan: PDF illisible: %w", err))
+			}
+			return Text{}, err
+		}
+		p := prefix + ".png"
+		if _, err := os.Stat(p); err != nil {
+			return Text{}, fault.E(fault.Invalid, fmt.Errorf("scan: PDF illisible: page %d non rendue", i+1))
+		}
 		if err := checkPNGFile(p, r.l); err != nil {
 			return Text{}, err
 		}
@@ -154,7 +177,7 @@ func (r *Reader) ocrPDF(ctx context.Context, dir, in string, pi pdfInfo) (Text, 
 		}
 		_ = os.Remove(p) // free the disk as we go
 	}
-	return o.text(len(names))
+	return o.text(pi.pages)
 }
 
 // checkPNGFile checks a rasterized page's size from its header.

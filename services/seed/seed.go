@@ -332,7 +332,7 @@ func (g *Generator) request(tpl schemas.Request, who *schemas.Citizen, at time.T
 	r := tpl
 	r.Schema, r.Language = schemas.RequestV1, "fr"
 	r.ReceivedAt = at.UTC().Truncate(time.Millisecond)
-	r.ID = intake.DerivedID("seed", fmt.Sprintf("%x-%d-%d", g.secret, g.n, i), r.ReceivedAt)
+	r.ID = intake.KeyedID(g.secret, "seed", fmt.Sprintf("%d-%d", g.n, i), r.ReceivedAt)
 	r.TrackingCode = intake.TrackingCode(g.secret, r.ID)
 	r.Source = schemas.Source{Adapter: "seed"}
 	r.Citizen, r.Hints = who, nil
