@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,5 +200,52 @@ func TestFileHolders(t *testing.T) {
 	}
 	if h, err := s.FileHolders(ctx, strings.Repeat("cd", 32)); err != nil || len(h) != 0 {
 		t.Fatalf("an unknown file has holders: %+v %v", h, err)
+	}
+}
+
+// However many notifiers reserve acknowledgements to one address at once,
+// no more than the limit go out; a reservation whose sending failed is sent
+// at the next try, and one delivered never again.
+func TestReserveNotificationHoldsTheLimitUnderConcurrency(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	since := time.Now().Add(-time.Hour)
+	ids := make([]string, 20)
+	results := make([]casestore.Reservation, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i := range ids {
+		req, _ := newRequest(t)
+		ids[i] = req.ID
+		wg.Go(func() {
+			results[i], errs[i] = s.ReserveNotification(ctx, ids[i], "acknowledgement", "cible@example.org", 5, since)
+		})
+	}
+	wg.Wait()
+	reserved := 0
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if r == casestore.Reserved {
+			reserved++
+		}
+	}
+	if reserved != 5 {
+		t.Fatalf("%d acknowledgements reserved for one address, limit 5", reserved)
+	}
+	first := ids[slices.Index(results, casestore.Reserved)]
+	if again, _ := s.ReserveNotification(ctx, first, "acknowledgement", "cible@example.org", 5, since); again != casestore.Reserved {
+		t.Fatalf("a reservation not yet sent, asked again: %v", again)
+	}
+	if err := s.RecordNotification(ctx, first, "acknowledgement", "cible@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.ReserveNotification(ctx, first, "acknowledgement", "cible@example.org", 5, since); again != casestore.Delivered {
+		t.Fatalf("a delivered acknowledgement, asked again: %v", again)
+	}
+	withheld := ids[slices.Index(results, casestore.Withheld)]
+	if again, _ := s.ReserveNotification(ctx, withheld, "acknowledgement", "cible@example.org", 50, since); again != casestore.Withheld {
+		t.Fatalf("a withheld acknowledgement, asked again with room: %v", again)
 	}
 }

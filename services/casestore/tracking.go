@@ -158,7 +158,7 @@ func contactOf(code string, r schemas.Request) Contact {
 // request.
 func (s *Store) NotificationSent(ctx context.Context, requestID, kind string) (bool, error) {
 	var sent bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE request_id = $1 AND kind = $2)`, requestID, kind).Scan(&sent)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE request_id = $1 AND kind = $2 AND delivered)`, requestID, kind).Scan(&sent)
 	if err != nil {
 		return false, fault.E(fault.Transient, fmt.Errorf("casestore: notification %s/%s: %w", requestID, kind, err))
 	}
@@ -168,21 +168,74 @@ func (s *Store) NotificationSent(ctx context.Context, requestID, kind string) (b
 // RecordNotification notes that a message went out.
 func (s *Store) RecordNotification(ctx context.Context, requestID, kind, recipient string) error {
 	if _, err := s.pool.Exec(ctx, `
-		INSERT INTO notifications (request_id, kind, recipient) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		INSERT INTO notifications (request_id, kind, recipient) VALUES ($1, $2, $3)
+		ON CONFLICT (request_id, kind) DO UPDATE SET delivered = true`,
 		requestID, kind, recipient); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: record notification %s/%s: %w", requestID, kind, err))
 	}
 	return nil
 }
 
-// NotificationsTo counts the messages of a kind sent to recipient since a
-// time.
-func (s *Store) NotificationsTo(ctx context.Context, recipient, kind string, since time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient = $1 AND kind = $2 AND sent_at >= $3`,
-		recipient, kind, since).Scan(&n)
-	if err != nil {
-		return 0, fault.E(fault.Transient, fmt.Errorf("casestore: notifications to %s: %w", recipient, err))
+// Reservation is what ReserveNotification decided.
+type Reservation int
+
+// Reservations.
+const (
+	Reserved  Reservation = iota // send it, then RecordNotification
+	Delivered                    // sent already
+	Withheld                     // over the limit: not to be sent (recorded as kind+"_withheld")
+)
+
+// ReserveNotification decides, under a lock of the recipient's address so
+// that concurrent notifiers cannot all slip under the limit, whether a
+// message of kind goes to recipient for a request: not when it was sent
+// already, nor when the address received limit of that kind since a time
+// (then the message is recorded as withheld); otherwise it is reserved and
+// counts at once. A reservation whose sending failed is sent again at the
+// next try: a second copy rather than none.
+func (s *Store) ReserveNotification(ctx context.Context, requestID, kind, recipient string, limit int, since time.Time) (Reservation, error) {
+	wrap := func(err error) error {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: reserve notification %s/%s: %w", requestID, kind, err))
 	}
-	return n, nil
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('notify:' || $1, 0))`, recipient); err != nil {
+		return 0, wrap(err)
+	}
+	var delivered bool
+	err = tx.QueryRow(ctx, `SELECT delivered FROM notifications WHERE request_id = $1 AND kind = $2`, requestID, kind).Scan(&delivered)
+	switch {
+	case err == nil && delivered:
+		return Delivered, nil
+	case err == nil:
+		return Reserved, nil // reserved by an earlier try that did not send
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, wrap(err)
+	}
+	var withheld bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE request_id = $1 AND kind = $2)`, requestID, kind+"_withheld").Scan(&withheld); err != nil {
+		return 0, wrap(err)
+	}
+	if withheld {
+		return Withheld, nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient = $1 AND kind = $2 AND sent_at >= $3`, recipient, kind, since).Scan(&n); err != nil {
+		return 0, wrap(err)
+	}
+	res, kindRecorded, delivered := Reserved, kind, false
+	if n >= limit {
+		res, kindRecorded, delivered = Withheld, kind+"_withheld", true
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notifications (request_id, kind, recipient, delivered) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		requestID, kindRecorded, recipient, delivered); err != nil {
+		return 0, wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap(err)
+	}
+	return res, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
+	"github.com/ampmetropole/guichet/services/casestore"
 	"github.com/ampmetropole/guichet/services/catalogue"
 	"github.com/ampmetropole/guichet/services/frtime"
 	"github.com/ampmetropole/guichet/services/mailer"
@@ -35,7 +36,7 @@ type Sender interface {
 type Store interface {
 	NotificationSent(ctx context.Context, requestID, kind string) (bool, error)
 	RecordNotification(ctx context.Context, requestID, kind, recipient string) error
-	NotificationsTo(ctx context.Context, recipient, kind string, since time.Time) (int, error)
+	ReserveNotification(ctx context.Context, requestID, kind, recipient string, limit int, since time.Time) (casestore.Reservation, error)
 	Request(ctx context.Context, id string) (schemas.Request, error)
 }
 
@@ -55,10 +56,6 @@ type Config struct {
 // an hour at most; the requests past it are taken all the same, their
 // acknowledgement withheld (and logged).
 const DefaultAcksPerHour = 5
-
-// KindAcknowledgementWithheld records an acknowledgement not sent because
-// its address had received AcksPerHour in the last hour.
-const KindAcknowledgementWithheld = "acknowledgement_withheld"
 
 // Notifier sends acknowledgements to citizens and tells supervisors of
 // breached deadlines.
@@ -144,20 +141,15 @@ func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
 	if req.Citizen == nil || req.Citizen.Email == "" {
 		return nil
 	}
-	sent, err := n.store.NotificationSent(ctx, req.ID, KindAcknowledgement)
-	if err != nil || sent {
+	to := strings.ToLower(req.Citizen.Email)
+	switch res, err := n.store.ReserveNotification(ctx, req.ID, KindAcknowledgement, to, n.cfg.AcksPerHour, time.Now().Add(-time.Hour)); {
+	case err != nil:
 		return err
-	}
-	if withheld, err := n.store.NotificationSent(ctx, req.ID, KindAcknowledgementWithheld); err != nil || withheld {
-		return err
-	}
-	recent, err := n.store.NotificationsTo(ctx, strings.ToLower(req.Citizen.Email), KindAcknowledgement, time.Now().Add(-time.Hour))
-	if err != nil {
-		return err
-	}
-	if recent >= n.cfg.AcksPerHour {
-		n.log.Warn("acknowledgement withheld: too many to one address this hour", "request_id", req.ID, "sent", recent)
-		return n.store.RecordNotification(ctx, req.ID, KindAcknowledgementWithheld, strings.ToLower(req.Citizen.Email))
+	case res == casestore.Delivered:
+		return nil
+	case res == casestore.Withheld:
+		n.log.Warn("acknowledgement withheld: its address received enough this hour", "request_id", req.ID, "limit", n.cfg.AcksPerHour)
+		return nil
 	}
 	msg := n.acknowledgement(req)
 	if err := n.sender.Send(ctx, msg); err != nil {
@@ -166,7 +158,7 @@ func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
 	n.log.Info("acknowledgement sent", "request_id", req.ID)
 	// Sent but not recorded (database away) means a second copy on retry:
 	// better than none.
-	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, strings.ToLower(req.Citizen.Email))
+	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, to)
 }
 
 func (n *Notifier) acknowledgement(req schemas.Request) mailer.Message {

@@ -74,7 +74,7 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 	// Marcel gave his mobile on the web form: the call from that number is
 	// his, and the reference he spells out puts it in his case.
 	web, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Subject: "Bac jaune",
-		Body: "Bac non collecté.", Citizen: &schemas.Citizen{Name: "Marcel Giraud", Email: "marcel@example.org", Phone: "06 39 98 14 27"}, Hints: &schemas.Hints{Competence: "dechets"}})
+		Body: "Bac non collecté.", Citizen: &schemas.Citizen{Name: "Marcel Giraud", Email: "marcel@example.org", Phone: "+33639981427"}, Hints: &schemas.Hints{Competence: "dechets"}})
 	if err != nil {
 		t.Fatal(err)
 	}

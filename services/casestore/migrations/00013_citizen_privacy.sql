@@ -36,8 +36,11 @@ ALTER TABLE case_events ENABLE TRIGGER case_events_append_only;
 -- them: find the requests carrying an attachment by its hash.
 CREATE INDEX requests_attachments ON requests USING gin ((payload->'attachments') jsonb_path_ops);
 
--- Acknowledgements are limited per recipient address.
-CREATE INDEX notifications_recipient ON notifications (recipient, sent_at);
+-- Acknowledgements are limited per recipient address: a message is
+-- reserved (delivered false) under a lock of its address, counted, sent,
+-- then marked delivered.
+CREATE INDEX notifications_recipient ON notifications (recipient, kind, sent_at);
+ALTER TABLE notifications ADD COLUMN delivered boolean NOT NULL DEFAULT true;
 
 -- Other systems have roles of their own: the telephony reports calls, a
 -- partner submits requests. Tokens only; people keep their roles.
@@ -51,6 +54,7 @@ DELETE FROM api_tokens WHERE role IN ('telephony', 'partner');
 ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
 ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check
     CHECK (role IN ('agent', 'mailroom', 'team', 'supervisor', 'admin'));
+ALTER TABLE notifications DROP COLUMN delivered;
 DROP INDEX notifications_recipient;
 DROP INDEX requests_attachments;
 DROP INDEX case_events_recipient;
