@@ -14,6 +14,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 // Change is who corrects the router and why; both are kept in the case
@@ -29,6 +30,17 @@ func (c Change) check() error {
 	}
 	if len(c.Actor) > 128 || len(c.Reason) > 2000 {
 		return fault.E(fault.Invalid, errors.New("casestore: actor (128) ou reason (2000 caractères) trop long"))
+	}
+	return storable(c.Actor, c.Reason)
+}
+
+// storable refuses text PostgreSQL would refuse (a NUL, invalid UTF-8), as
+// a clear Invalid error rather than a database failure.
+func storable(texts ...string) error {
+	for _, t := range texts {
+		if !textcheck.Valid(t) {
+			return fault.E(fault.Invalid, errors.New("casestore: caractère non permis (caractère nul ou encodage invalide)"))
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,6 +78,9 @@ func (s *Store) RecordMailRejection(ctx context.Context, r MailRejection) error 
 	if r.ReceivedAt.IsZero() {
 		r.ReceivedAt = time.Now()
 	}
+	// What a broken message says is kept, minus what PostgreSQL refuses.
+	clean := func(s string) string { return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "") }
+	r.MessageKey, r.Sender, r.Subject, r.Reason = clean(r.MessageKey), clean(r.Sender), clean(r.Subject), clean(r.Reason)
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO mail_rejections (message_key, sender, subject, reason, received_at)
 		VALUES ($1, left($2, 300), left($3, 300), left($4, 2000), $5)

@@ -57,6 +57,9 @@ func (s *Store) Transition(ctx context.Context, tr TransitionRequest, clock Cloc
 	if len(tr.Reason) > 2000 || len(tr.RedirectTo) > 300 {
 		return nil, fault.E(fault.Invalid, errors.New("casestore: motif (2000) ou organisme (300 caractères) trop long"))
 	}
+	if err := storable(tr.Actor, tr.Reason, tr.RedirectTo, tr.WaitingOn); err != nil {
+		return nil, err
+	}
 	if tr.Now.IsZero() {
 		tr.Now = time.Now()
 	}

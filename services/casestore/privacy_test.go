@@ -249,3 +249,24 @@ func TestReserveNotificationHoldsTheLimitUnderConcurrency(t *testing.T) {
 		t.Fatalf("a withheld acknowledgement, asked again with room: %v", again)
 	}
 }
+
+// Staff text the database would refuse is refused as Invalid (a clear 4xx),
+// not as a database failure (503).
+func TestStaffTextWithNULIsInvalid(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	_, ref := contact(t, s, "lea@example.net", "Trou", "", nil)
+	if _, err := s.AddNote(ctx, ref, "note\x00cachée", casestore.Change{Actor: "camille"}); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("a note with a NUL: %v", err)
+	}
+	if _, err := s.Assign(ctx, ref, "a\x00b", casestore.Change{Actor: "camille"}); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("an assignee with a NUL: %v", err)
+	}
+	if _, err := s.Reroute(ctx, ref, "dechets", "", casestore.Change{Actor: "camille", Reason: "motif\x00"}); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("a reason with a NUL: %v", err)
+	}
+	if _, err := s.Transition(ctx, casestore.TransitionRequest{Ref: ref, To: "rejected", Role: "admin",
+		Change: casestore.Change{Actor: "camille", Reason: "\xff\xfe"}, Now: time.Now()}, nil); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("a transition reason in invalid UTF-8: %v", err)
+	}
+}

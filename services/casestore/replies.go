@@ -14,7 +14,6 @@ import (
 	"github.com/ampmetropole/guichet/services/citizen"
 	"github.com/ampmetropole/guichet/services/fault"
 	"github.com/ampmetropole/guichet/services/mailer"
-	"github.com/ampmetropole/guichet/services/textcheck"
 )
 
 // Reply channels.
@@ -45,6 +44,9 @@ func (s *Store) AddNote(ctx context.Context, ref, text string, ch Change) ([]Out
 	if strings.TrimSpace(ch.Actor) == "" {
 		return nil, fault.E(fault.Invalid, errors.New("casestore: qui écrit la note (actor) est obligatoire"))
 	}
+	if err := storable(text, ch.Actor); err != nil {
+		return nil, err
+	}
 	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
 		c, err := t.LockCase(ctx, ref)
 		if err != nil {
@@ -72,7 +74,7 @@ func (s *Store) Reply(ctx context.Context, ref string, r ReplyRequest, ch Change
 		return nil, fault.E(fault.Invalid, errors.New("casestore: réponse vide ou de plus de 20 000 caractères"))
 	case r.To == "" || len(r.To) > 500:
 		return nil, fault.E(fault.Invalid, errors.New("casestore: destinataire manquant (adresse électronique, postale ou téléphone)"))
-	case !textcheck.Valid(r.Message) || !textcheck.Valid(r.To) || !textcheck.Valid(r.Subject):
+	case storable(r.Message, r.To, r.Subject, ch.Actor) != nil:
 		return nil, fault.E(fault.Invalid, errors.New("casestore: caractère non permis (nul ou encodage invalide) dans la réponse"))
 	case strings.TrimSpace(ch.Actor) == "":
 		return nil, fault.E(fault.Invalid, errors.New("casestore: qui répond (actor) est obligatoire"))
@@ -162,7 +164,7 @@ func (t *RouteTx) replyRecipient(ctx context.Context, caseID int64, r ReplyReque
 // Assign gives a case to a person of its team ("" takes it back).
 func (s *Store) Assign(ctx context.Context, ref, assignee string, ch Change) ([]OutboxMsg, error) {
 	assignee = strings.TrimSpace(assignee)
-	if len(assignee) > 128 || strings.TrimSpace(ch.Actor) == "" {
+	if len(assignee) > 128 || strings.TrimSpace(ch.Actor) == "" || storable(assignee, ch.Actor) != nil {
 		return nil, fault.E(fault.Invalid, errors.New("casestore: attribution invalide (identifiant de 128 caractères au plus)"))
 	}
 	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
