@@ -148,16 +148,46 @@ func (in *Intake) SubmitJSON(ctx context.Context, raw []byte, from From) (Receip
 	if err != nil {
 		return Receipt{}, err
 	}
-	if given {
-		if err := in.checkOwner(ctx, req.ID, from.System); err != nil {
+	// A request already published in JetStream's deduplication window is
+	// told by the publish itself (a duplicate, checked below); one older
+	// than that can only be found in the database. An id dated within the
+	// last minutes was not published before the window began, so the
+	// common case — a fresh UUIDv7 — costs no lookup.
+	if given && !recentID(req.ID, time.Now()) {
+		if err := in.checkOwner(ctx, req.ID, from.System, false); err != nil {
 			return Receipt{}, err
 		}
 	}
-	return in.publishData(ctx, req, data, false)
+	rc, err := in.publishData(ctx, req, data, false)
+	if err == nil && given && rc.Duplicate {
+		if err := in.checkOwner(ctx, req.ID, from.System, true); err != nil {
+			return Receipt{}, err
+		}
+	}
+	return rc, err
+}
+
+// recentWindow is how recent an id's own date must be for the publish's
+// deduplication to tell whether it was used: well inside the REQUESTS
+// stream's one-hour window (bus.TopologyConfig), with room for clocks.
+const recentWindow = 30 * time.Minute
+
+// recentID says whether a UUIDv7 is dated within recentWindow of now.
+func recentID(id string, now time.Time) bool {
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return false
+	}
+	sec, nsec := u.Time().UnixTime()
+	at := time.Unix(sec, nsec)
+	return at.After(now.Add(-recentWindow)) && at.Before(now.Add(time.Minute))
 }
 
 // checkOwner refuses an id that another system's request already holds.
-func (in *Intake) checkOwner(ctx context.Context, id, system string) error {
+// For an id the publish found a duplicate of, the first request must be
+// known: not yet recorded (another instance is writing it), the caller is
+// asked to try again rather than given a receipt.
+func (in *Intake) checkOwner(ctx context.Context, id, system string, duplicate bool) error {
 	owner, found := "", false
 	if v, ok := in.inflight.Load(id); ok {
 		owner, found = v.(schemas.Request).Source.System, true
@@ -167,8 +197,11 @@ func (in *Intake) checkOwner(ctx context.Context, id, system string) error {
 			return fault.E(fault.Transient, fmt.Errorf("intake: owner of %s: %w", id, err))
 		}
 	}
-	if found && owner != system {
+	switch {
+	case found && owner != system:
 		return fault.E(fault.Conflict, fmt.Errorf("l'identifiant %s est déjà celui d'une autre demande : choisissez-en un autre (UUIDv7), ou omettez-le", id))
+	case !found && duplicate:
+		return fault.E(fault.Transient, fmt.Errorf("intake: %s published but not recorded yet", id))
 	}
 	return nil
 }
@@ -335,7 +368,10 @@ func (in *Intake) publishData(ctx context.Context, req schemas.Request, data []b
 			in.log.Warn("request published but not yet recorded", "request_id", req.ID, "err", err)
 		}
 	}
-	if wait {
+	if ack.Duplicate {
+		// The first publish holds it in flight and records it; this one
+		// must not stand for it (it may come from another system).
+	} else if wait {
 		record()
 	} else {
 		in.inflight.Store(req.ID, req)

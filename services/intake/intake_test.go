@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/bus"
 	"github.com/ampmetropole/guichet/services/casestore"
@@ -112,27 +114,35 @@ var partner = intake.From{Adapter: "api", System: "partenaire-test"}
 func TestSubmitJSONIDBelongsToItsSystem(t *testing.T) {
 	in, _, store := setup(t)
 	ctx := context.Background()
-	body := []byte(`{"id": "019ac4e2-5b1a-7c3e-9a10-3f2b6d1e8a99", "channel": "web", "body": "Trou rue Paradis"}`)
-	first, err := in.SubmitJSON(ctx, body, partner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	intruder := intake.From{Adapter: "api", System: "intrus"}
-	// At once (possibly still in flight), then once recorded.
-	for _, when := range []string{"in flight", "recorded"} {
-		if when == "recorded" {
-			testkit.Eventually(t, 5*time.Second, "recorded", func() bool {
-				_, err := store.RequestStatus(ctx, first.ID)
-				return err == nil
-			})
+	fresh, _ := uuid.NewV7()
+	// An id dated long ago is looked up before publishing; a fresh one is
+	// told by JetStream's deduplication.
+	for name, id := range map[string]string{"an old id": "019ac4e2-5b1a-7c3e-9a10-3f2b6d1e8a99", "a fresh id": fresh.String()} {
+		body := []byte(`{"id": "` + id + `", "channel": "web", "body": "Trou rue Paradis"}`)
+		first, err := in.SubmitJSON(ctx, body, partner)
+		if err != nil {
+			t.Fatal(err)
 		}
-		rc, err := in.SubmitJSON(ctx, body, intruder)
-		if fault.KindOf(err) != fault.Conflict || rc.TrackingCode != "" {
-			t.Fatalf("%s: another system posting the id got %+v, %v; want a Conflict and no code", when, rc, err)
-		}
-		again, err := in.SubmitJSON(ctx, body, partner)
-		if err != nil || again.TrackingCode != first.TrackingCode || again.ID != first.ID {
-			t.Fatalf("%s: the same system's retry got %+v, %v; want %+v", when, again, err, first)
+		intruder := intake.From{Adapter: "api", System: "intrus"}
+		// At once (possibly still in flight), then once recorded.
+		for _, when := range []string{"in flight", "recorded"} {
+			if when == "recorded" {
+				testkit.Eventually(t, 5*time.Second, "recorded", func() bool {
+					_, err := store.RequestStatus(ctx, first.ID)
+					return err == nil
+				})
+			}
+			rc, err := in.SubmitJSON(ctx, body, intruder)
+			if k := fault.KindOf(err); (k != fault.Conflict && k != fault.Transient) || rc.TrackingCode != "" {
+				t.Fatalf("%s, %s: another system posting the id got %+v, %v; want a refusal and no code", name, when, rc, err)
+			}
+			if when == "recorded" && fault.KindOf(err) != fault.Conflict {
+				t.Fatalf("%s, recorded: %v, want a Conflict", name, err)
+			}
+			again, err := in.SubmitJSON(ctx, body, partner)
+			if err != nil || again.TrackingCode != first.TrackingCode || again.ID != first.ID {
+				t.Fatalf("%s, %s: the same system's retry got %+v, %v; want %+v", name, when, again, err, first)
+			}
 		}
 	}
 }
