@@ -52,8 +52,10 @@ func (h *Handler) showRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mine := st.System != "" && st.System == p.Submitter()
-	inScope := st.Competence != "" && p.Can(auth.PermCaseRead) && p.SeesCase(st.Competence, st.Territory)
-	if !mine && !inScope && p.Role != auth.RoleAdmin {
+	// Staff who see every case (the mailroom following its scans) see it
+	// before routing too; others once it is in a case of their scope.
+	inScope := p.Can(auth.PermCaseRead) && (p.Scope().All || st.Competence != "" && p.SeesCase(st.Competence, st.Territory))
+	if !mine && !inScope {
 		writeJSONError(w, http.StatusNotFound, "introuvable", nil)
 		return
 	}
