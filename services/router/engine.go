@@ -208,6 +208,9 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		}
 	}
 	for _, ref := range e.caseRefs(req) {
+		if req.Link != nil && ref == req.Link.CaseRef {
+			continue // decided above
+		}
 		c, err := e.lockFollowingMerges(ctx, tx, ref, d)
 		if fault.KindOf(err) == fault.NotFound {
 			d.Reasons = append(d.Reasons, casestore.Reason{Code: "case_ref_unknown", Detail: "référence citée inconnue : " + ref})
