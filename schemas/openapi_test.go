@@ -22,8 +22,8 @@ import (
 // beside it may too (h.guarded).
 const (
 	openAPIFile   = "openapi.yaml"
-	apiServerFile = "../services/api/server.go"
-	apiPackageDir = "../services/api"
+	apiServerFile = "../services/staff/api/server.go"
+	apiPackageDir = "../services/staff/api"
 )
 
 // loadOpenAPI loads openapi.yaml with its relative $refs to the JSON Schemas

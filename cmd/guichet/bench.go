@@ -25,11 +25,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/corpus"
-	"github.com/ampmetropole/guichet/services/extract"
-	"github.com/ampmetropole/guichet/services/pgcluster"
-	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/language/extract"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/pgcluster"
+	"github.com/ampmetropole/guichet/services/tools/corpus"
 )
 
 // benchReport is what `guichet bench` measures; the JSON keys are the
@@ -218,7 +218,7 @@ Références sur la même machine
 // team's corpus through the channels' own code, so that the mix of
 // channels and lengths is realistic; each gets its own id.
 func benchBodies(ctx context.Context, n int) ([][]byte, error) {
-	recs, err := corpus.ReadPath("services/classify/corpus")
+	recs, err := corpus.ReadPath("services/routing/classify/corpus")
 	if err != nil {
 		return nil, fmt.Errorf("bench : lancez-le depuis le dossier du dépôt (%w)", err)
 	}

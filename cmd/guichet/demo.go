@@ -10,8 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ampmetropole/guichet/services/auth"
-	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+	"github.com/ampmetropole/guichet/services/staff/auth"
 )
 
 // demoAccount is an account `guichet dev` creates to try every role.

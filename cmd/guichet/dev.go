@@ -12,9 +12,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/mailer"
-	"github.com/ampmetropole/guichet/services/pgcluster"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/pgcluster"
 )
 
 // runDev runs every service in one process on an embedded NATS server and,

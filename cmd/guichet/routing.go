@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/catalogue"
-	"github.com/ampmetropole/guichet/services/classify"
-	"github.com/ampmetropole/guichet/services/corpus"
-	"github.com/ampmetropole/guichet/services/extract"
-	"github.com/ampmetropole/guichet/services/frtime"
-	"github.com/ampmetropole/guichet/services/routeeval"
-	"github.com/ampmetropole/guichet/services/router"
-	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/language/extract"
+	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/router"
+	"github.com/ampmetropole/guichet/services/tools/corpus"
+	"github.com/ampmetropole/guichet/services/tools/routeeval"
 )
 
 // loadCatalogue reads GUICHET_CATALOGUE when set, else the embedded one.
@@ -91,8 +91,8 @@ func examples(ctx context.Context, path string) ([]classify.Example, error) {
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "services/classify/corpus", "corpus étiqueté : fichier JSON Lines ou dossier de fichiers .jsonl")
-	out := fs.String("out", "services/classify/model/default.json", "fichier du modèle à écrire")
+	data := fs.String("data", "services/routing/classify/corpus", "corpus étiqueté : fichier JSON Lines ou dossier de fichiers .jsonl")
+	out := fs.String("out", "services/routing/classify/model/default.json", "fichier du modèle à écrire")
 	catPath := fs.String("catalogue", os.Getenv("GUICHET_CATALOGUE"), "catalogue dont les règles se combinent au modèle (défaut : celui livré)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ampmetropole/guichet/services/classify"
+	"github.com/ampmetropole/guichet/services/routing/classify"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
@@ -20,7 +20,7 @@ func TestShippedModelIsTrainedFromTheCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := examples(context.Background(), "../../services/classify/corpus")
+	ex, err := examples(context.Background(), "../../services/routing/classify/corpus")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestShippedModelIsTrainedFromTheCorpus(t *testing.T) {
 
 func TestRouteEvalCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	file := filepath.Join("..", "..", "services", "routeeval", "testdata", "small.jsonl")
+	file := filepath.Join("..", "..", "services", "tools", "routeeval", "testdata", "small.jsonl")
 	if code := run([]string{"route-eval", file, "--json"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -72,7 +72,7 @@ func TestRouteEvalCommand(t *testing.T) {
 
 func TestTrainCommand(t *testing.T) {
 	dir := t.TempDir()
-	data := filepath.Join("..", "..", "services", "classify", "corpus", "eclairage.jsonl")
+	data := filepath.Join("..", "..", "services", "routing", "classify", "corpus", "eclairage.jsonl")
 	out := filepath.Join(dir, "m.json")
 	var stdout, stderr bytes.Buffer
 	// One competence cannot make a classifier: a clear error.

@@ -25,8 +25,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ampmetropole/guichet/services/auth"
-	"github.com/ampmetropole/guichet/services/mailer"
+	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/scanimg"
 )

@@ -7,10 +7,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/ampmetropole/guichet/services/corpus"
-	"github.com/ampmetropole/guichet/services/extract"
-	"github.com/ampmetropole/guichet/services/seed"
-	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/language/extract"
+	"github.com/ampmetropole/guichet/services/tools/corpus"
+	"github.com/ampmetropole/guichet/services/tools/seed"
 )
 
 // runSeed fills the database with synthetic cases: guichet seed --cases N.
@@ -23,7 +23,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	batch := fs.Int("batch", 2000, "dossiers écrits par transaction")
 	workers := fs.Int("workers", 2, "transactions en parallèle")
 	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
-	corpusPath := fs.String("corpus", "services/classify/corpus", "corpus dont les textes sont repris")
+	corpusPath := fs.String("corpus", "services/routing/classify/corpus", "corpus dont les textes sont repris")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `guichet seed [--cases N] [--seed S] : remplit la base de dossiers synthétiques réalistes
 (textes du corpus, compétences et territoires dans les proportions d'une métropole,

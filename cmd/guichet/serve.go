@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ampmetropole/guichet/services/casestore"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
 )
 
 // runServe runs the chosen services against external NATS and PostgreSQL.

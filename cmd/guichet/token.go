@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/auth"
-	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/staff/auth"
 )
 
 // listFlag collects a repeated flag ("--competence voirie --competence eau").

@@ -17,7 +17,7 @@ import (
 // (ordinals from 1) and the Compose services.
 var natsNodes = []string{"nats-1", "nats-2", "nats-3"}
 
-// embeddedMaxPayload is the bound that services/bus/embedded.go gives the
+// embeddedMaxPayload is the bound that services/platform/bus/embedded.go gives the
 // server of `guichet dev`: a deployed cluster must take the same messages.
 const embeddedMaxPayload = 8 << 20
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/platform/fault"
 )
 
 // FuzzComplete feeds arbitrary bodies to the parser of directly submitted

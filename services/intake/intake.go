@@ -20,11 +20,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/citizen"
-	"github.com/ampmetropole/guichet/services/fault"
-	"github.com/ampmetropole/guichet/services/textcheck"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/citizen"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+	"github.com/ampmetropole/guichet/services/platform/textcheck"
 )
 
 // Publisher is what intake needs of the bus.

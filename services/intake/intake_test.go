@@ -12,10 +12,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/fault"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/intake"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 

@@ -20,9 +20,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/pgcluster"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/pgcluster"
 )
 
 const templateDB = "guichet_template"

@@ -59,7 +59,7 @@ type Server struct {
 }
 
 // URL is the imap+plain URL of mailbox on the server, with the credentials,
-// in the form services/imapin reads.
+// in the form services/channels/mail/imapin reads.
 func (s *Server) URL(mailbox string) string {
 	u := url.URL{
 		Scheme: "imap+plain",

@@ -15,15 +15,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/auth"
-	"github.com/ampmetropole/guichet/services/bus"
-	"github.com/ampmetropole/guichet/services/casestore"
-	"github.com/ampmetropole/guichet/services/catalogue"
-	"github.com/ampmetropole/guichet/services/deadline"
-	"github.com/ampmetropole/guichet/services/frtime"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/deadline"
+	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/intake"
-	"github.com/ampmetropole/guichet/services/router"
-	"github.com/ampmetropole/guichet/services/territory"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/routing/router"
+	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 

@@ -1,0 +1,241 @@
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+)
+
+// Tracking is what a citizen may see of a request through its tracking
+// code: their own thread of messages and the replies addressed to it, never
+// internal notes, never another request of the case — not even one that
+// carries the same e-mail address, which anybody can type.
+type Tracking struct {
+	Code       string
+	Status     string // received | routed | failed
+	ReceivedAt time.Time
+	RoutedAt   *time.Time
+	Request    schemas.Request
+	Case       *CaseSummary // nil until routed; without its events
+	Messages   []Contact    // this request and the follow-ups sent from its status pages, oldest first
+	Replies    []Reply      // replies addressed to those, oldest first
+	// Regrouped is set when a team merged or moved the request out of the
+	// case it first went to: the citizen is told, with both references.
+	Regrouped *Regrouping
+}
+
+// Regrouping says which case a request first went to, and when it came
+// into the case that holds it now.
+type Regrouping struct {
+	From string
+	At   time.Time
+}
+
+// Contact is one of the citizen's requests in a case.
+type Contact struct {
+	Code       string
+	Channel    string
+	ReceivedAt time.Time
+	Subject    string
+	Body       string
+	Files      []string
+}
+
+// Reply is a message a team addressed to the citizen.
+type Reply struct {
+	At      time.Time
+	Message string
+}
+
+// Tracking returns the request with that tracking code, its case, the
+// messages of its thread (the request and the follow-ups sent from its
+// status page or theirs) and the replies addressed to one of them, through
+// merges, splits and re-routing alike.
+func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
+	var t Tracking
+	var raw []byte
+	var caseID *int64
+	var thread string
+	err := s.pool.QueryRow(ctx, `
+		SELECT tracking_code, status, received_at, routed_at, payload, case_id, COALESCE(thread_id, id)::text
+		FROM requests WHERE tracking_code = $1`, code).
+		Scan(&t.Code, &t.Status, &t.ReceivedAt, &t.RoutedAt, &raw, &caseID, &thread)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, notFound("tracking code", code)
+	}
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: %w", code, err))
+	}
+	if err := json.Unmarshal(raw, &t.Request); err != nil {
+		return t, fmt.Errorf("casestore: tracking %s: payload: %w", code, err)
+	}
+	// The thread: its first request and every follow-up of it.
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, tracking_code, payload FROM requests
+		WHERE id = $1 OR thread_id = $1
+		ORDER BY received_at, id`, thread)
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: thread: %w", code, err))
+	}
+	var ids []string
+	t.Messages, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Contact, error) {
+		var id, code string
+		var raw []byte
+		var r schemas.Request
+		if err := row.Scan(&id, &code, &raw); err != nil {
+			return Contact{}, err
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return Contact{}, err
+		}
+		ids = append(ids, id)
+		return contactOf(code, r), nil
+	})
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: thread: %w", code, err))
+	}
+	if caseID == nil {
+		return t, nil
+	}
+	var c CaseSummary
+	var territory *string
+	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at FROM cases WHERE id = $1`, *caseID).
+		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt); err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: case: %w", code, err))
+	}
+	if territory != nil {
+		c.Territory = *territory
+	}
+	t.Case = &c
+
+	// Replies addressed to the thread, whichever case holds them now: a
+	// merge moves requests, not the history written before it.
+	rows, err = s.pool.Query(ctx, `
+		SELECT at, COALESCE(payload->'data'->>'message', '') FROM case_events
+		WHERE recipient_request = ANY($1::uuid[]) AND type = $2 AND COALESCE(payload->'data'->>'channel', '') <> 'callback'
+		ORDER BY at, seq`, ids, schemas.EventReplied)
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: replies: %w", code, err))
+	}
+	t.Replies, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Reply])
+	if err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: replies: %w", code, err))
+	}
+
+	// The case it first went to, if a merge or a split took it elsewhere.
+	var first Regrouping
+	var firstID int64
+	err = s.pool.QueryRow(ctx, `
+		SELECT c.id, c.ref, (SELECT max(decided_at) FROM routing_decisions WHERE request_id = $1 AND case_id = $2)
+		FROM routing_decisions d JOIN cases c ON c.id = d.case_id
+		WHERE d.request_id = $1 ORDER BY d.decided_at, d.id LIMIT 1`, t.Request.ID, *caseID).Scan(&firstID, &first.From, &first.At)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: first case: %w", code, err))
+	case firstID != *caseID:
+		t.Regrouped = &first
+	}
+	return t, nil
+}
+
+func contactOf(code string, r schemas.Request) Contact {
+	c := Contact{Code: code, Channel: r.Channel, ReceivedAt: r.ReceivedAt, Subject: r.Subject, Body: r.Body}
+	for _, a := range r.Attachments {
+		c.Files = append(c.Files, a.Name)
+	}
+	return c
+}
+
+// NotificationSent says whether a message of that kind went out for a
+// request.
+func (s *Store) NotificationSent(ctx context.Context, requestID, kind string) (bool, error) {
+	var sent bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE request_id = $1 AND kind = $2 AND delivered)`, requestID, kind).Scan(&sent)
+	if err != nil {
+		return false, fault.E(fault.Transient, fmt.Errorf("casestore: notification %s/%s: %w", requestID, kind, err))
+	}
+	return sent, nil
+}
+
+// RecordNotification notes that a message went out.
+func (s *Store) RecordNotification(ctx context.Context, requestID, kind, recipient string) error {
+	if _, err := s.pool.Exec(ctx, `
+		INSERT INTO notifications (request_id, kind, recipient) VALUES ($1, $2, $3)
+		ON CONFLICT (request_id, kind) DO UPDATE SET delivered = true`,
+		requestID, kind, recipient); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: record notification %s/%s: %w", requestID, kind, err))
+	}
+	return nil
+}
+
+// Reservation is what ReserveNotification decided.
+type Reservation int
+
+// Reservations.
+const (
+	Reserved  Reservation = iota // send it, then RecordNotification
+	Delivered                    // sent already
+	Withheld                     // over the limit: not to be sent (recorded as kind+"_withheld")
+)
+
+// ReserveNotification decides, under a lock of the recipient's address so
+// that concurrent notifiers cannot all slip under the limit, whether a
+// message of kind goes to recipient for a request: not when it was sent
+// already, nor when the address received limit of that kind since a time
+// (then the message is recorded as withheld); otherwise it is reserved and
+// counts at once. A reservation whose sending failed is sent again at the
+// next try: a second copy rather than none.
+func (s *Store) ReserveNotification(ctx context.Context, requestID, kind, recipient string, limit int, since time.Time) (Reservation, error) {
+	wrap := func(err error) error {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: reserve notification %s/%s: %w", requestID, kind, err))
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('notify:' || $1, 0))`, recipient); err != nil {
+		return 0, wrap(err)
+	}
+	var delivered bool
+	err = tx.QueryRow(ctx, `SELECT delivered FROM notifications WHERE request_id = $1 AND kind = $2`, requestID, kind).Scan(&delivered)
+	switch {
+	case err == nil && delivered:
+		return Delivered, nil
+	case err == nil:
+		return Reserved, nil // reserved by an earlier try that did not send
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, wrap(err)
+	}
+	var withheld bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE request_id = $1 AND kind = $2)`, requestID, kind+"_withheld").Scan(&withheld); err != nil {
+		return 0, wrap(err)
+	}
+	if withheld {
+		return Withheld, nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient = $1 AND kind = $2 AND sent_at >= $3`, recipient, kind, since).Scan(&n); err != nil {
+		return 0, wrap(err)
+	}
+	res, kindRecorded, delivered := Reserved, kind, false
+	if n >= limit {
+		res, kindRecorded, delivered = Withheld, kind+"_withheld", true
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notifications (request_id, kind, recipient, delivered) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		requestID, kindRecorded, recipient, delivered); err != nil {
+		return 0, wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap(err)
+	}
+	return res, nil
+}

@@ -1,0 +1,141 @@
+package backoffice
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/lifecycle"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+)
+
+type queuePage struct {
+	page
+	F           casestore.Filter
+	Page        casestore.CasePage
+	Competences []catalogue.Competence
+	Territories []option
+	States      []string
+	StateChoice string // the state asked for: "", "all", "pending" or a state
+	Channels    []string
+	Prev, Next  string
+	Triage      bool
+	Error       string
+}
+
+func (h *Handler) territories() []option {
+	var out []option
+	for _, c := range []string{"marseille-provence", "pays-d-aix", "pays-salonais", "pays-d-aubagne-etoile", "istres-ouest-provence", "pays-de-martigues"} {
+		out = append(out, option{c, territory.TerritoryName(c)})
+	}
+	return out
+}
+
+func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
+	pg, p := h.base(r, "Dossiers", "dossiers")
+	q := r.URL.Query()
+	f := casestore.Filter{Competence: q.Get("competence"), Territory: q.Get("territory"), Channel: q.Get("channel"),
+		Q: strings.TrimSpace(q.Get("q")), Overdue: q.Get("overdue") == "true", Limit: 50}
+	// Without a chosen state the queue shows what is to be dealt with, and
+	// a search looks through every case.
+	switch st := q.Get("state"); {
+	case lifecycle.Known(st) || st == casestore.StatePending:
+		f.State = st
+	case st == "all", f.Q != "":
+	default:
+		f.State = casestore.StatePending
+	}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && n < 10000 {
+		f.Offset = (n - 1) * f.Limit
+	}
+	f.Scope = p.Scope()
+	data := queuePage{page: pg, F: f, StateChoice: q.Get("state"), Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
+		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail}}
+	status := http.StatusOK
+	page, err := h.deps.Store.Cases(r.Context(), f)
+	switch {
+	case fault.KindOf(err) == fault.Invalid:
+		status, data.Error = http.StatusBadRequest, "Recherche trop longue : 200 caractères au plus."
+	case err != nil:
+		h.deps.Log.Error("back office queue", "err", err)
+		status, data.Error = http.StatusServiceUnavailable, "La liste des dossiers est momentanément indisponible : réessayez dans quelques instants."
+	}
+	data.Page = page
+	if page.ByState == nil {
+		data.Page.ByState = map[string]int{}
+	}
+	pageNo := f.Offset/f.Limit + 1
+	link := func(n int) string {
+		v := r.URL.Query()
+		v.Set("page", strconv.Itoa(n))
+		return "/bo/dossiers?" + v.Encode()
+	}
+	if pageNo > 1 {
+		data.Prev = link(pageNo - 1)
+	}
+	if f.Offset+len(page.Cases) < page.Total || page.TotalCapped && len(page.Cases) == f.Limit {
+		data.Next = link(pageNo + 1)
+	}
+	h.render(w, "queue", status, data)
+}
+
+type triagePage struct {
+	page
+	Items       []triageItem
+	Competences []catalogue.Competence
+	Error, Done string
+}
+
+// triage lists the cases the router left to people, with its guesses.
+func (h *Handler) triage(w http.ResponseWriter, r *http.Request) {
+	pg, p := h.base(r, "Tri", "tri")
+	data := triagePage{page: pg, Competences: h.deps.Catalogue.Competences}
+	if done := r.URL.Query().Get("fait"); done != "" {
+		data.Done = "Dossier " + done + " orienté."
+	}
+	f := casestore.Filter{Competence: schemas.CompetenceTriage, Limit: 30, Scope: p.Scope()}
+	list, err := h.deps.Store.Cases(r.Context(), f)
+	if err != nil {
+		h.deps.Log.Error("triage queue", "err", err)
+		data.Error = "La file de tri est momentanément indisponible."
+	}
+	for _, c := range list.Cases {
+		item := triageItem{QueuedCase: c}
+		if file, err := h.deps.Store.CaseFile(r.Context(), c.Ref); err == nil {
+			for _, d := range file.Decisions {
+				for _, reason := range d.Reasons {
+					if reason.Code == "triage" {
+						item.Why = reason.Detail
+						for _, m := range guessPattern.FindAllStringSubmatch(reason.Detail, 3) {
+							if h.deps.Catalogue.Known(m[1]) {
+								n, _ := strconv.Atoi(m[2])
+								item.Guesses = append(item.Guesses, guess{m[1], n})
+							}
+						}
+					}
+				}
+			}
+		}
+		data.Items = append(data.Items, item)
+	}
+	h.render(w, "triage", http.StatusOK, data)
+}
+
+// guess is one of the router's hypotheses for a triage case.
+type guess struct {
+	Code    string
+	Percent int
+}
+
+type triageItem struct {
+	casestore.QueuedCase
+	Why     string
+	Guesses []guess
+}
+
+var guessPattern = regexp.MustCompile(`([a-z_]+) (\d{1,3}) %`)

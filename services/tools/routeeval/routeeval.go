@@ -1,0 +1,281 @@
+// Package routeeval measures the router on labelled records (the format of
+// ../shared/data/dev-requests.jsonl): each record, in file order, goes
+// through its channel's code (package corpus) and the router's decision
+// engine over an in-memory case history, so that citations and follow-ups
+// link as they would in production. It reports competence accuracy,
+// macro-F1, per-competence precision and recall, the share sent to triage,
+// the precision of what was routed automatically, territory accuracy,
+// citation recall, follow-up linking and false links, and a confusion matrix.
+package routeeval
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/routing/router"
+	"github.com/ampmetropole/guichet/services/tools/corpus"
+)
+
+// ClassStats are one competence's figures.
+type ClassStats struct {
+	Support   int     `json:"support"`
+	Predicted int     `json:"predicted"`
+	Correct   int     `json:"correct"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+}
+
+// Miss is a record the router got wrong, for the report.
+type Miss struct {
+	ID, Want, Got, What string
+}
+
+// Report is the evaluation's result. The JSON keys of the headline figures
+// are the ones the issue names.
+type Report struct {
+	N                 int                       `json:"n"`
+	Accuracy          float64                   `json:"accuracy"`
+	MacroF1           float64                   `json:"macro_f1"`
+	TriageRate        float64                   `json:"triage_rate"`
+	AutoPrecision     float64                   `json:"auto_precision"`
+	TerritoryAccuracy float64                   `json:"territory_accuracy"`
+	CitationRecall    float64                   `json:"citation_recall"`
+	FollowupAccuracy  float64                   `json:"followup_accuracy"`
+	FalseLinkRate     float64                   `json:"false_link_rate"`
+	PerCompetence     map[string]ClassStats     `json:"per_competence"`
+	Confusion         map[string]map[string]int `json:"confusion"` // label → decision → count
+	ModelVersion      string                    `json:"model_version"`
+	Misses            []Miss                    `json:"-"`
+}
+
+// Run routes the records in order and measures the decisions.
+func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router.Engine) (Report, error) {
+	mem := newMemory()
+	caseOf := map[string]int64{}   // record id → case id
+	openedBy := map[int64]string{} // case id → record that opened it
+	rep := Report{PerCompetence: map[string]ClassStats{}, Confusion: map[string]map[string]int{}, ModelVersion: e.Version()}
+	base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	var auto, autoOK, terrOK, cites, citesOK, follows, followsOK, loners, falseLinks int
+	for i, rec := range recs {
+		at := base.Add(time.Duration(i) * 30 * time.Minute)
+		req, err := b.Request(ctx, rec, at)
+		if err != nil {
+			return rep, fmt.Errorf("routeeval: %w", err)
+		}
+		// The case a record cites exists before it: the follow-up's
+		// earlier record's case under that reference, or an older case.
+		if rec.Cites != nil && *rec.Cites != "" {
+			if x, ok := caseOf[deref(rec.FollowUpOf)]; ok {
+				mem.alias(x, *rec.Cites)
+			} else if _, known := mem.byRef[*rec.Cites]; !known {
+				mem.create(casestore.NewCase{Competence: rec.Competence}, *rec.Cites)
+			}
+		}
+		routed, err := e.Route(ctx, mem, req, nil)
+		if err != nil {
+			return rep, fmt.Errorf("routeeval: %s: %w", rec.ID, err)
+		}
+		caseOf[rec.ID] = routed.Case.ID
+		if routed.Decision.Outcome == "new_case" {
+			openedBy[routed.Case.ID] = rec.ID
+		}
+		got := routed.Decision.Competence
+		rep.N++
+		row := rep.Confusion[rec.Competence]
+		if row == nil {
+			row = map[string]int{}
+			rep.Confusion[rec.Competence] = row
+		}
+		row[got]++
+		st := rep.PerCompetence[rec.Competence]
+		st.Support++
+		rep.PerCompetence[rec.Competence] = st
+		if got != schemas.CompetenceTriage {
+			auto++
+			ps := rep.PerCompetence[got]
+			ps.Predicted++
+			if got == rec.Competence {
+				autoOK++
+				ps.Correct++
+			}
+			rep.PerCompetence[got] = ps
+		}
+		if got != rec.Competence {
+			rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: rec.Competence, Got: got, What: decisionSummary(routed.Decision)})
+		}
+		if routed.Territory == deref(rec.Territory) {
+			terrOK++
+		} else {
+			rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "territoire " + deref(rec.Territory), Got: "territoire " + routed.Territory})
+		}
+		if rec.Cites != nil && *rec.Cites != "" {
+			cites++
+			if mem.byRef[*rec.Cites] != nil && mem.byRef[*rec.Cites].row.ID == routed.Case.ID {
+				citesOK++
+			} else {
+				rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "cite " + *rec.Cites, Got: "dossier " + routed.Case.Ref})
+			}
+		}
+		switch {
+		case rec.FollowUpOf != nil && *rec.FollowUpOf != "":
+			follows++
+			if x, ok := caseOf[*rec.FollowUpOf]; ok && x == routed.Case.ID {
+				followsOK++
+			} else {
+				rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "suite de " + *rec.FollowUpOf, Got: "dossier " + routed.Case.Ref})
+			}
+		case rec.Cites == nil || *rec.Cites == "":
+			loners++
+			if opener, ok := openedBy[routed.Case.ID]; ok && opener != rec.ID {
+				falseLinks++
+				rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "nouveau dossier", Got: "joint au dossier de " + opener})
+			}
+		}
+	}
+	n := float64(rep.N)
+	if rep.N == 0 {
+		return rep, nil
+	}
+	rep.Accuracy = float64(autoOK) / n
+	rep.TriageRate = 1 - float64(auto)/n
+	rep.AutoPrecision = ratio(autoOK, auto)
+	rep.TerritoryAccuracy = float64(terrOK) / n
+	rep.CitationRecall = ratio(citesOK, cites)
+	rep.FollowupAccuracy = ratio(followsOK, follows)
+	rep.FalseLinkRate = 1 - ratio(loners-falseLinks, loners)
+	f1s := 0.0
+	labels := 0
+	for code, st := range rep.PerCompetence {
+		st.Precision = ratio(st.Correct, st.Predicted)
+		st.Recall = ratio(st.Correct, st.Support)
+		if st.Precision+st.Recall > 0 {
+			st.F1 = 2 * st.Precision * st.Recall / (st.Precision + st.Recall)
+		}
+		rep.PerCompetence[code] = st
+		if st.Support > 0 {
+			f1s += st.F1
+			labels++
+		}
+	}
+	rep.MacroF1 = f1s / float64(labels)
+	return rep, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// ratio is a/b, and 1 when there is nothing to measure.
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
+}
+
+func decisionSummary(d casestore.Decision) string {
+	for _, r := range d.Reasons {
+		if r.Code == "classifier" || r.Code == "triage" || r.Code == "same_matter" || r.Code == "case_ref" {
+			return r.Detail
+		}
+	}
+	return d.Outcome
+}
+
+// Print writes the report for people.
+func (r Report) Print(w io.Writer, misses bool) {
+	fmt.Fprintf(w, "Évaluation du routage — %d demandes, modèle %s\n\n", r.N, r.ModelVersion)
+	rows := [][2]string{
+		{"Exactitude de la compétence (tri = erreur)", pct(r.Accuracy)},
+		{"F1 macro", fmt.Sprintf("%.3f", r.MacroF1)},
+		{"Part envoyée au tri humain", pct(r.TriageRate)},
+		{"Précision du routage automatique", pct(r.AutoPrecision)},
+		{"Exactitude du territoire", pct(r.TerritoryAccuracy)},
+		{"Rappel des références citées", pct(r.CitationRecall)},
+		{"Suites rattachées au bon dossier", pct(r.FollowupAccuracy)},
+		{"Rattachements à tort", pct(r.FalseLinkRate)},
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	tw.Flush()
+	codes := make([]string, 0, len(r.PerCompetence))
+	for c := range r.PerCompetence {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	fmt.Fprintln(w, "\nPar compétence :")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "compétence\tdemandes\tprécision\trappel\tF1\t")
+	for _, c := range codes {
+		st := r.PerCompetence[c]
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t\n", c, st.Support, pct(st.Precision), pct(st.Recall), st.F1)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nMatrice de confusion (ligne : attendu ; colonne : décidé) :")
+	cols := append(slicesWithout(codes, schemas.CompetenceTriage), schemas.CompetenceTriage)
+	tw = tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
+	header := []string{""}
+	for _, c := range cols {
+		header = append(header, abbrev(c))
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, want := range codes {
+		if r.Confusion[want] == nil {
+			continue
+		}
+		line := []string{abbrev(want)}
+		for _, got := range cols {
+			if n := r.Confusion[want][got]; n > 0 {
+				line = append(line, fmt.Sprint(n))
+			} else {
+				line = append(line, ".")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(line, "\t")+"\t")
+	}
+	tw.Flush()
+	if misses && len(r.Misses) > 0 {
+		fmt.Fprintln(w, "\nErreurs :")
+		for _, m := range r.Misses {
+			fmt.Fprintf(w, "  %s : attendu %s, obtenu %s  %s\n", m.ID, m.Want, m.Got, m.What)
+		}
+	}
+}
+
+func slicesWithout(s []string, x string) []string {
+	var out []string
+	for _, v := range s {
+		if v != x {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func abbrev(c string) string {
+	if len(c) > 6 {
+		return c[:6]
+	}
+	return c
+}
+
+func pct(f float64) string {
+	if math.IsNaN(f) {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f %%", f*100)
+}

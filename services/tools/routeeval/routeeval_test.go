@@ -1,0 +1,86 @@
+package routeeval_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/language/extract"
+	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/router"
+	"github.com/ampmetropole/guichet/services/tools/corpus"
+	"github.com/ampmetropole/guichet/services/tools/routeeval"
+)
+
+func engine(t *testing.T) (*router.Engine, *corpus.Builder) {
+	t.Helper()
+	m, err := classify.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	places, err := territory.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return router.NewEngine(router.EngineConfig{}, classify.New(m, nil), places), corpus.NewBuilder(extract.New(places))
+}
+
+func TestRun(t *testing.T) {
+	f, err := os.Open("testdata/small.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := corpus.Read(f, "small.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, b := engine(t)
+	rep, err := routeeval.Run(context.Background(), recs, b, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// T2 follows T1 by phone and cites it; T3 cites an older case; T5 is
+	// T1's author about another matter and must not join T1's case.
+	if rep.N != 6 || rep.CitationRecall != 1 || rep.FollowupAccuracy != 1 || rep.FalseLinkRate != 0 {
+		t.Errorf("links: %+v", rep)
+	}
+	if rep.TerritoryAccuracy != 1 {
+		t.Errorf("territory accuracy %.2f: %+v", rep.TerritoryAccuracy, rep.Misses)
+	}
+	if rep.Accuracy < 0.8 || rep.MacroF1 <= 0 || rep.AutoPrecision < rep.Accuracy {
+		t.Errorf("classification: accuracy %.2f macro-F1 %.2f auto-precision %.2f: %+v", rep.Accuracy, rep.MacroF1, rep.AutoPrecision, rep.Misses)
+	}
+	total := 0
+	for _, row := range rep.Confusion {
+		for _, n := range row {
+			total += n
+		}
+	}
+	if total != 6 || rep.PerCompetence["voirie"].Support != 2 {
+		t.Errorf("confusion %v, per competence %v", rep.Confusion, rep.PerCompetence)
+	}
+	var out bytes.Buffer
+	rep.Print(&out, true)
+	for _, want := range []string{"Exactitude de la compétence", "Matrice de confusion", "voirie", "Rattachements à tort"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBadRecords(t *testing.T) {
+	for name, line := range map[string]string{
+		"not JSON":        `{"id":`,
+		"unknown channel": `{"id":"X","channel":"fax","competence":"voirie"}`,
+		"empty letter":    `{"id":"X","channel":"mail","competence":"voirie","letter":" "}`,
+		"no id":           `{"channel":"web","competence":"voirie","body":"x"}`,
+	} {
+		if _, err := corpus.Read(strings.NewReader(line+"\n"), "bad.jsonl"); err == nil || !strings.Contains(err.Error(), "bad.jsonl:1") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
