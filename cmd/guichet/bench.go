@@ -61,14 +61,17 @@ type benchReport struct {
 // baselines the issue asks for (raw JetStream publishing, raw batched
 // PostgreSQL inserts).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	n := fs.Int("requests", 5000, "nombre de demandes envoyées")
-	conc := fs.Int("concurrency", 32, "envois simultanés")
-	rate := fs.Int("rate", 0, "demandes par seconde (0 : au plus vite)")
-	asJSON := fs.Bool("json", false, "un objet JSON (e2e_rps, intake_p99_ms, e2e_p99_ms, raw_js_rps, raw_pg_rps, ratio_pg, n)")
-	cpuProfile := fs.String("cpuprofile", "", "écrit le profil CPU de la mesure de bout en bout dans ce fichier (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
+	var n, conc, rate *int
+	var asJSON *bool
+	var cpuProfile *string
+	cfg, _, err := parseConfig("bench", args, stderr, func(fs *flag.FlagSet) {
+		n = fs.Int("requests", 5000, "nombre de demandes envoyées")
+		conc = fs.Int("concurrency", 32, "envois simultanés")
+		rate = fs.Int("rate", 0, "demandes par seconde (0 : au plus vite)")
+		asJSON = fs.Bool("json", false, "un objet JSON (e2e_rps, intake_p99_ms, e2e_p99_ms, raw_js_rps, raw_pg_rps, ratio_pg, n)")
+		cpuProfile = fs.String("cpuprofile", "", "écrit le profil CPU de la mesure de bout en bout dans ce fichier (go tool pprof)")
+	})
+	if err != nil {
 		return err
 	}
 	if *n < 1 || *conc < 1 || *rate < 0 {
@@ -82,7 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	os.Chmod(dir, 0o711) // the PostgreSQL user must enter it when we are root
 	defer os.RemoveAll(dir)
 
-	natsURL, dbURL := os.Getenv("NATS_URL"), os.Getenv("DATABASE_URL")
+	natsURL, dbURL := cfg.NATSURL, cfg.DatabaseURL
 	if natsURL == "" {
 		ns, err := bus.StartEmbedded(bus.EmbeddedConfig{StoreDir: filepath.Join(dir, "nats")})
 		if err != nil {
@@ -92,7 +95,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		natsURL = ns.ClientURL()
 	}
 	if dbURL == "" {
-		pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dir, "postgres"), BinDir: os.Getenv("GUICHET_PG_BIN"), Log: log})
+		pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dir, "postgres"), BinDir: cfg.PGBin, Log: log})
 		if err != nil {
 			return err
 		}
@@ -101,10 +104,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		dbURL = pg.URL("guichet")
-	}
-	cfg, _, err := parseConfig("bench", nil, io.Discard, false)
-	if err != nil {
-		return err
 	}
 	cfg.Addr, cfg.Secret, cfg.PublicURL = "127.0.0.1:0", "bench-secret-0123456789abcdef", "http://127.0.0.1"
 	cfg.Log.Level = slog.LevelWarn
@@ -218,9 +217,9 @@ Références sur la même machine
 // team's corpus through the channels' own code, so that the mix of
 // channels and lengths is realistic; each gets its own id.
 func benchBodies(ctx context.Context, n int) ([][]byte, error) {
-	recs, err := corpus.ReadPath("services/routing/classify/corpus")
+	recs, err := corpus.Default()
 	if err != nil {
-		return nil, fmt.Errorf("bench : lancez-le depuis le dossier du dépôt (%w)", err)
+		return nil, err
 	}
 	places, err := territory.Load()
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // runDev runs every service in one process on an embedded NATS server and,
 // unless DATABASE_URL says otherwise, a private PostgreSQL cluster.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, rest, err := parseConfig("dev", args, stderr, true)
+	cfg, rest, err := parseConfig("dev", args, stderr, nil)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // case references and dates use Europe/Paris wherever we run
 )
@@ -20,23 +21,37 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `guichet — routeur omnicanal des demandes des citoyens
+// command is one subcommand of guichet, as its usage lists it.
+type command struct{ name, synopsis, what string }
 
-Usage:
-  guichet dev     [--addr HOST:PORT] [--data DIR] [...]   tout en un processus (NATS et PostgreSQL embarqués)
-  guichet serve   SERVICE... [--addr HOST:PORT]           services choisis (api, router) sur NATS_URL et DATABASE_URL
-  guichet migrate                                          applique les migrations sur DATABASE_URL
-  guichet train   [--data CORPUS] [--out MODELE]           apprend le modèle de classification du corpus étiqueté
-  guichet route-eval FICHIER.jsonl [--json] [--errors]     mesure le routage sur des demandes étiquetées
-  guichet export-training [--out FICHIER] [--since DATE]  exporte les demandes classées par une personne (tri, réorientation)
-  guichet token create --role ROLE [--competence C]...    crée un jeton d'API (revoke --name NOM pour le révoquer)
-  guichet bench [--requests N] [--concurrency C] [--json] mesure le débit de bout en bout et ses références
-  guichet seed [--cases N] [--seed S]                     remplit la base de dossiers synthétiques (mesures, démonstrations)
-  guichet account create --login L --role ROLE [...]     crée un compte du personnel (disable, list)
-  guichet version
+// commands lists guichet's subcommands; the usage and each command's -h
+// are written from it.
+func commands() []command {
+	return []command{
+		{"dev", "[--addr HOST:PORT] [--data DIR] [...]", "tout en un processus (NATS et PostgreSQL embarqués)"},
+		{"serve", "SERVICE... [--addr HOST:PORT]", "les services choisis sur NATS_URL et DATABASE_URL ; services : " + strings.Join(knownServices, ", ")},
+		{"migrate", "", "applique les migrations sur DATABASE_URL"},
+		{"train", "[--data CORPUS] [--out MODELE]", "apprend le modèle de classification du corpus étiqueté"},
+		{"route-eval", "FICHIER.jsonl [--json] [--errors]", "mesure le routage sur des demandes étiquetées"},
+		{"export-training", "[--out FICHIER] [--since DATE]", "exporte les demandes classées par une personne (tri, réorientation)"},
+		{"token", "create --role ROLE [--name NOM] [...] | revoke --name NOM", "crée ou révoque un jeton d'API (rôles des systèmes : telephony, partner, mailroom)"},
+		{"account", "create --login L --role ROLE [...] | disable --login L | list", "gère les comptes du personnel"},
+		{"bench", "[--requests N] [--concurrency C] [--rate R] [--json]", "mesure le débit de bout en bout et ses références"},
+		{"seed", "[--cases N] [--seed S]", "remplit la base de dossiers synthétiques (mesures, démonstrations)"},
+		{"version", "", "la version de ce binaire"},
+	}
+}
 
-"guichet COMMANDE -h" liste les options et variables d'environnement de chaque commande.
-`
+// usage is what `guichet` alone and `guichet -h` print.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("guichet — routeur omnicanal des demandes des citoyens\n\nUsage :\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %s\n      %s\n", strings.TrimSpace("guichet "+c.name+" "+c.synopsis), c.what)
+	}
+	b.WriteString("\n\"guichet COMMANDE -h\" liste les options et variables d'environnement de chaque commande.\n")
+	return b.String()
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -44,7 +59,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,9 +89,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 	default:
-		fmt.Fprintf(stderr, "guichet: commande inconnue %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "guichet: commande inconnue %q\n\n%s", args[0], usage())
 		return 2
 	}
 	if errors.Is(err, flag.ErrHelp) {

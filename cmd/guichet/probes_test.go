@@ -18,7 +18,7 @@ import (
 // figures.
 func TestRouterAloneServesProbes(t *testing.T) {
 	nats := testkit.NATS(t)
-	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, false)
+	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

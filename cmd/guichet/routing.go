@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,18 +90,18 @@ func examples(ctx context.Context, path string) ([]classify.Example, error) {
 
 // runTrain trains the classifier from a labelled corpus.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "services/routing/classify/corpus", "corpus étiqueté : fichier JSON Lines ou dossier de fichiers .jsonl")
-	out := fs.String("out", "services/routing/classify/model/default.json", "fichier du modèle à écrire")
-	catPath := fs.String("catalogue", os.Getenv("GUICHET_CATALOGUE"), "catalogue dont les règles se combinent au modèle (défaut : celui livré)")
-	if err := fs.Parse(args); err != nil {
+	var data, out *string
+	cfg, rest, err := parseConfig("train", args, stderr, func(fs *flag.FlagSet) {
+		data = fs.String("data", "services/routing/classify/corpus", "corpus étiqueté : fichier JSON Lines ou dossier de fichiers .jsonl")
+		out = fs.String("out", "services/routing/classify/model/default.json", "fichier du modèle à écrire")
+	})
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("train : argument inattendu %q", fs.Arg(0))}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("train : argument inattendu %q", rest[0])}
 	}
-	cat, err := loadCatalogue(*catPath)
+	cat, err := loadCatalogue(cfg.Router.Catalogue)
 	if err != nil {
 		return err
 	}
@@ -129,27 +130,28 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runRouteEval measures the router on labelled records.
 func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("route-eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "un seul objet JSON (accuracy, macro_f1, triage_rate, auto_precision, territory_accuracy, citation_recall, followup_accuracy, false_link_rate, n)")
-	misses := fs.Bool("errors", false, "liste aussi les erreurs, demande par demande")
-	modelPath := fs.String("model", os.Getenv("GUICHET_MODEL"), "fichier du modèle (défaut : celui livré)")
-	catPath := fs.String("catalogue", os.Getenv("GUICHET_CATALOGUE"), "catalogue (défaut : celui livré)")
-	triage := fs.Float64("triage-below", 0, "seuil de confiance sous lequel une demande va au tri humain (défaut : celui du routeur, 0,6)")
+	var asJSON, misses *bool
+	var modelPath, catPath *string
+	var triage *float64
 	// Flags may follow the file: guichet route-eval FILE --json.
-	var files []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		rest = fs.Args()[1:]
+	cfg, files, err := parseConfig("route-eval", flagsFirst(args, "model", "catalogue", "triage-below"), stderr, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "un seul objet JSON (accuracy, macro_f1, triage_rate, auto_precision, territory_accuracy, citation_recall, followup_accuracy, false_link_rate, n)")
+		misses = fs.Bool("errors", false, "liste aussi les erreurs, demande par demande")
+		modelPath = fs.String("model", "", "fichier du modèle (défaut : GUICHET_MODEL, sinon celui livré)")
+		catPath = fs.String("catalogue", "", "catalogue (défaut : GUICHET_CATALOGUE, sinon celui livré)")
+		triage = fs.Float64("triage-below", 0, "seuil de confiance sous lequel une demande va au tri humain (défaut : celui du routeur, 0,6)")
+	})
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 {
 		return usageError{"route-eval : un fichier JSON Lines attendu (guichet route-eval FICHIER.jsonl [--json])"}
+	}
+	if *catPath == "" {
+		*catPath = cfg.Router.Catalogue
+	}
+	if *modelPath == "" {
+		*modelPath = cfg.Router.Model
 	}
 	cat, err := loadCatalogue(*catPath)
 	if err != nil {
@@ -189,16 +191,16 @@ func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // competence a person chose (triage, re-route), for the team to review and
 // add to the corpus before `guichet train`.
 func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export-training", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "-", "fichier JSON Lines à écrire (- : sortie standard)")
-	since := fs.String("since", "", "seulement les décisions depuis cette date (AAAA-MM-JJ)")
-	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
-	if err := fs.Parse(args); err != nil {
+	var out, since *string
+	cfg, rest, err := parseConfig("export-training", args, stderr, func(fs *flag.FlagSet) {
+		out = fs.String("out", "-", "fichier JSON Lines à écrire (- : sortie standard)")
+		since = fs.String("since", "", "seulement les décisions depuis cette date (AAAA-MM-JJ)")
+	})
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("export-training : argument inattendu %q", fs.Arg(0))}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("export-training : argument inattendu %q", rest[0])}
 	}
 	var from time.Time
 	if *since != "" {
@@ -207,7 +209,7 @@ func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Wri
 			return usageError{"export-training : --since AAAA-MM-JJ attendu"}
 		}
 	}
-	store, err := openToolStore(ctx, "export-training", *data, stderr)
+	store, err := openToolStore(ctx, "export-training", cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -238,8 +240,8 @@ func runExportTraining(ctx context.Context, args []string, stdout, stderr io.Wri
 
 // openToolStore opens the case store for a command run beside Guichet:
 // DATABASE_URL, else the address `guichet dev` wrote in its data folder.
-func openToolStore(ctx context.Context, cmd, data string, stderr io.Writer) (*casestore.Store, error) {
-	dbURL := os.Getenv("DATABASE_URL")
+func openToolStore(ctx context.Context, cmd string, cfg Config, stderr io.Writer) (*casestore.Store, error) {
+	dbURL, data := cfg.DatabaseURL, cfg.DataDir
 	if dbURL == "" {
 		b, err := os.ReadFile(filepath.Join(data, "database-url"))
 		if err != nil {
@@ -252,4 +254,25 @@ func openToolStore(ctx context.Context, cmd, data string, stderr io.Writer) (*ca
 		return nil, err
 	}
 	return casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(slog.NewTextHandler(stderr, nil)))
+}
+
+// flagsFirst moves the arguments that are not flags after the flags, so
+// that a command's flags may follow its file; valued names the flags
+// that take a value as the next argument.
+func flagsFirst(args []string, valued ...string) []string {
+	var flags, others []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			others = append(others, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && slices.Contains(valued, name) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return append(flags, others...)
 }

@@ -53,7 +53,7 @@ func startGuichet(t *testing.T) *guichet {
 	t.Setenv("GUICHET_WEB_RATE", "1000")
 	t.Setenv("GUICHET_API_RATE", "20")
 	t.Setenv("GUICHET_SMTP_URL", "")
-	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, false)
+	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,33 +15,22 @@ import (
 
 // runSeed fills the database with synthetic cases: guichet seed --cases N.
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cases := fs.Int("cases", 10000, "nombre de dossiers synthétiques à créer")
-	seedNo := fs.Uint64("seed", 1, "graine du tirage (0 à 9) ; une autre graine ajoute d'autres dossiers à la même base")
-	years := fs.Int("years", 3, "les dossiers s'ouvrent sur ce nombre d'années, jusqu'à maintenant")
-	batch := fs.Int("batch", 2000, "dossiers écrits par transaction")
-	workers := fs.Int("workers", 2, "transactions en parallèle")
-	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
-	corpusPath := fs.String("corpus", "services/routing/classify/corpus", "corpus dont les textes sont repris")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `guichet seed [--cases N] [--seed S] : remplit la base de dossiers synthétiques réalistes
-(textes du corpus, compétences et territoires dans les proportions d'une métropole,
-usagers qui reviennent, relances, dossiers à tous les stades de leur cycle de vie)
-pour mesurer et montrer le back-office au volume de plusieurs années de service.
-Les demandes créées ont la source « seed » et les adresses des usagers le domaine
-exemple.invalid. À ne jamais lancer sur la base de production.
-
-Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data), GUICHET_DATA.
-
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	var cases, years, batch, workers *int
+	var seedNo *uint64
+	var corpusPath *string
+	cfg, rest, err := parseConfig("seed", args, stderr, func(fs *flag.FlagSet) {
+		cases = fs.Int("cases", 10000, "nombre de dossiers synthétiques à créer")
+		seedNo = fs.Uint64("seed", 1, "graine du tirage (0 à 9) ; une autre graine ajoute d'autres dossiers à la même base")
+		years = fs.Int("years", 3, "les dossiers s'ouvrent sur ce nombre d'années, jusqu'à maintenant")
+		batch = fs.Int("batch", 2000, "dossiers écrits par transaction")
+		workers = fs.Int("workers", 2, "transactions en parallèle")
+		corpusPath = fs.String("corpus", "", "corpus dont les textes sont repris (défaut : celui livré, dans le binaire)")
+	})
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("seed : argument inattendu %q", fs.Arg(0))}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("seed : argument inattendu %q", rest[0])}
 	}
 	if *cases < 1 || *cases > 10_000_000 {
 		return usageError{"seed : --cases doit être entre 1 et 10 000 000"}
@@ -52,9 +41,12 @@ Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data), 
 	if *years < 1 || *years > 20 {
 		return usageError{"seed : --years doit être entre 1 et 20"}
 	}
-	recs, err := corpus.ReadPath(*corpusPath)
+	recs, err := corpus.Default()
+	if *corpusPath != "" {
+		recs, err = corpus.ReadPath(*corpusPath)
+	}
 	if err != nil {
-		return fmt.Errorf("seed : lancez-le depuis le dossier du dépôt ou donnez --corpus (%w)", err)
+		return fmt.Errorf("seed : %w", err)
 	}
 	places, err := territory.Load()
 	if err != nil {
@@ -68,7 +60,7 @@ Variables : DATABASE_URL (sinon l'adresse écrite par guichet dev dans --data), 
 	if err != nil {
 		return err
 	}
-	store, err := openToolStore(ctx, "seed", *data, stderr)
+	store, err := openToolStore(ctx, "seed", cfg, stderr)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		services = append(services, args[0])
 		args = args[1:]
 	}
-	cfg, rest, err := parseConfig("serve", args, stderr, false)
+	cfg, rest, err := parseConfig("serve", args, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runMigrate applies the migrations to DATABASE_URL.
 func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, _, err := parseConfig("migrate", args, stderr, false)
+	cfg, _, err := parseConfig("migrate", args, stderr, nil)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/territory"
@@ -35,20 +35,21 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
 		return usageError{"token : create ou revoke (guichet token create --role ROLE [--competence C] [--territory T] [--name NOM] [--ttl 720h])"}
 	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var competences, territories listFlag
-	role := fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
-	fs.Var(&competences, "competence", "compétence du périmètre (répétable)")
-	fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
-	name := fs.String("name", "", "nom du jeton (le système qui l'utilise), ex. telephonie")
-	ttl := fs.Duration("ttl", 0, "durée de validité (0 : jusqu'à révocation)")
-	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
-	if err := fs.Parse(args[1:]); err != nil {
+	var role, name *string
+	var ttl *time.Duration
+	cfg, rest, err := parseConfig("token", args[1:], stderr, func(fs *flag.FlagSet) {
+		role = fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
+		fs.Var(&competences, "competence", "compétence du périmètre (répétable)")
+		fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
+		name = fs.String("name", "", "nom du jeton (le système qui l'utilise), ex. telephonie")
+		ttl = fs.Duration("ttl", 0, "durée de validité (0 : jusqu'à révocation)")
+	})
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("token : argument inattendu %q", fs.Arg(0))}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("token : argument inattendu %q", rest[0])}
 	}
 	if args[0] == "create" && !auth.ValidRole(*role) {
 		return usageError{"token create : --role " + strings.Join(auth.Roles(), ", ")}
@@ -60,7 +61,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*name = *role + "-" + strings.Join(competences, "-")
 		*name = strings.TrimSuffix(*name, "-")
 	}
-	svc, closeStore, err := openToolAuth(ctx, "token", *data, stderr)
+	svc, closeStore, err := openToolAuth(ctx, "token", cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -83,12 +84,12 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // openToolAuth opens the accounts and tokens for a command run beside
 // Guichet (see openToolStore); close closes the database.
-func openToolAuth(ctx context.Context, cmd, data string, stderr io.Writer) (*auth.Service, func(), error) {
-	store, err := openToolStore(ctx, cmd, data, stderr)
+func openToolAuth(ctx context.Context, cmd string, cfg Config, stderr io.Writer) (*auth.Service, func(), error) {
+	store, err := openToolStore(ctx, cmd, cfg, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := loadCatalogue(os.Getenv("GUICHET_CATALOGUE"))
+	cat, err := loadCatalogue(cfg.Router.Catalogue)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -113,22 +114,23 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if len(args) == 0 || (args[0] != "create" && args[0] != "disable" && args[0] != "list") {
 		return usageError{"account : create, disable ou list (guichet account create --login L --role ROLE [--name N] [--competence C] [--territory T] [--oidc])"}
 	}
-	fs := flag.NewFlagSet("account "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var competences, territories listFlag
-	login := fs.String("login", "", "identifiant (pour OpenID Connect : l'adresse électronique que donne le fournisseur)")
-	name := fs.String("name", "", "nom affiché")
-	role := fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
-	fs.Var(&competences, "competence", "compétence du périmètre (répétable ; obligatoire pour team)")
-	fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
-	oidc := fs.Bool("oidc", false, "compte sans mot de passe, qui se connecte par OpenID Connect")
-	passwordStdin := fs.Bool("password-stdin", false, "lit le mot de passe sur l'entrée standard (sinon il est généré et affiché)")
-	data := fs.String("data", defaultDataDir(), "dossier de guichet dev, dont on lit l'adresse de la base quand DATABASE_URL n'est pas définie")
-	if err := fs.Parse(args[1:]); err != nil {
+	var login, name, role *string
+	var oidc, passwordStdin *bool
+	cfg, rest, err := parseConfig("account", args[1:], stderr, func(fs *flag.FlagSet) {
+		login = fs.String("login", "", "identifiant (pour OpenID Connect : l'adresse électronique que donne le fournisseur)")
+		name = fs.String("name", "", "nom affiché")
+		role = fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
+		fs.Var(&competences, "competence", "compétence du périmètre (répétable ; obligatoire pour team)")
+		fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
+		oidc = fs.Bool("oidc", false, "compte sans mot de passe, qui se connecte par OpenID Connect")
+		passwordStdin = fs.Bool("password-stdin", false, "lit le mot de passe sur l'entrée standard (sinon il est généré et affiché)")
+	})
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("account : argument inattendu %q", fs.Arg(0))}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("account : argument inattendu %q", rest[0])}
 	}
 	if args[0] != "list" && *login == "" {
 		return usageError{"account " + args[0] + " : --login obligatoire"}
@@ -136,7 +138,7 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if args[0] == "create" && !auth.ValidRole(*role) {
 		return usageError{"account create : --role " + strings.Join(auth.Roles(), ", ")}
 	}
-	svc, closeStore, err := openToolAuth(ctx, "account", *data, stderr)
+	svc, closeStore, err := openToolAuth(ctx, "account", cfg, stderr)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +31,7 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/language/extract"
+	"github.com/ampmetropole/guichet/services/routing/classify"
 )
 
 // MaxLine bounds one record.
@@ -128,23 +130,38 @@ func ReadPath(path string) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	files := []string{path}
 	if st.IsDir() {
-		if files, err = filepath.Glob(filepath.Join(path, "*.jsonl")); err != nil {
-			return nil, fmt.Errorf("corpus: %w", err)
+		recs, err := ReadFS(os.DirFS(path))
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, path)
 		}
-		sort.Strings(files)
-		if len(files) == 0 {
-			return nil, fmt.Errorf("corpus: aucun fichier .jsonl dans %s", path)
-		}
+		return recs, nil
 	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	defer fh.Close()
+	return Read(fh, filepath.Base(path))
+}
+
+// ReadFS reads every *.jsonl file at the root of fsys, in name order.
+func ReadFS(fsys fs.FS) ([]Record, error) {
+	files, err := fs.Glob(fsys, "*.jsonl")
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("corpus: aucun fichier .jsonl")
+	}
+	sort.Strings(files)
 	var all []Record
 	for _, f := range files {
-		fh, err := os.Open(f)
+		fh, err := fsys.Open(f)
 		if err != nil {
 			return nil, fmt.Errorf("corpus: %w", err)
 		}
-		recs, err := Read(fh, filepath.Base(f))
+		recs, err := Read(fh, f)
 		fh.Close()
 		if err != nil {
 			return nil, err
@@ -153,6 +170,10 @@ func ReadPath(path string) ([]Record, error) {
 	}
 	return all, nil
 }
+
+// Default is the labelled corpus shipped in the binary
+// (classify.CorpusFS).
+func Default() ([]Record, error) { return ReadFS(classify.CorpusFS()) }
 
 // capture is an intake that keeps the request instead of publishing it.
 type capture struct{ req schemas.Request }
