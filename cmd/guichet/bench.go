@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
@@ -109,11 +111,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Log.Level = slog.LevelWarn
 	// The load generator is a system with its credential, unlimited.
 	cfg.Auth.DevToken, cfg.APIRate = rand.Text(), 1<<30
-	a, err := startApp(ctx, cfg, appDeps{natsURL: natsURL, databaseURL: dbURL}, []string{"api", "router"}, log)
+	a, err := compose.Start(ctx, cfg, compose.Deps{NATSURL: natsURL, DatabaseURL: dbURL}, []string{"api", "router"}, log)
 	if err != nil {
 		return err
 	}
-	defer a.stop()
+	defer a.Stop()
 
 	bodies, err := benchBodies(ctx, *n)
 	if err != nil {
@@ -139,7 +141,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer conn.Close(ctx)
 	self0, selfOK := selfCPU()
 	pg0, pgOK := postgresCPU(ctx, conn)
-	intake, start, err := benchIntake(ctx, "http://"+a.addr+"/api/v1/requests", cfg.Auth.DevToken, bodies, *conc, *rate)
+	intake, start, err := benchIntake(ctx, "http://"+a.Addr+"/api/v1/requests", cfg.Auth.DevToken, bodies, *conc, *rate)
 	if err != nil {
 		return err
 	}
@@ -186,7 +188,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep.E2EP50, rep.E2EP99 = percentile(e2e, 0.50), percentile(e2e, 0.99)
 
-	if rep.RawJSRPS, err = benchRawJetStream(ctx, a.conn.JS, bodies); err != nil {
+	if rep.RawJSRPS, err = benchRawJetStream(ctx, a.Conn.JS, bodies); err != nil {
 		return err
 	}
 	if rep.RawPGRPS, err = benchRawPostgres(ctx, conn, *n); err != nil {

@@ -1,78 +1,11 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 )
-
-// LogConfig configures logging.
-type LogConfig struct {
-	Level  slog.Level
-	Format string // text | json
-}
-
-// Config is Guichet's whole configuration, parsed once here and passed down.
-type Config struct {
-	Addr        string
-	DataDir     string
-	NATSURL     string
-	DatabaseURL string
-	NATSPort    int
-	PGPort      int
-	PGBin       string
-	Secret      string
-	PublicURL   string
-	Mail        MailConfig
-	WebRate     int
-	APIRate     int // submissions a minute per API credential (requests, calls, scans)
-	AcksPerHour int // acknowledgements one e-mail address receives in an hour
-	IMAP        IMAPConfig
-	Auth        AuthConfig
-	Log         LogConfig
-	Router      RouterConfig
-	Streams     StreamConfig
-}
-
-// MailConfig says how e-mails leave: SMTP when a URL is set, else (dev) the
-// outbox folder.
-type MailConfig struct {
-	SMTPURL string
-	From    string
-}
-
-// AuthConfig says how people and systems sign in.
-type AuthConfig struct {
-	TrustedProxies                                     []string // reverse proxies whose X-Forwarded-For is believed
-	DevToken                                           string   // accepted as an admin bearer token (development)
-	OIDCIssuer, OIDCClientID, OIDCSecret, OIDCRedirect string
-}
-
-// IMAPConfig says which mailbox the mail channel reads.
-type IMAPConfig struct {
-	URL       string
-	Processed string
-	Rejected  string
-	Scanners  []string // senders whose messages are scans: addresses or @domains
-}
-
-// RouterConfig tunes the router service.
-type RouterConfig struct {
-	Workers        int
-	MaxAttempts    int
-	AckWait        time.Duration
-	Model          string  // classifier model file; empty: the shipped one
-	Catalogue      string  // catalogue file (rules); empty: the shipped one
-	TriageBelow    float64 // confidence under which a request goes to triage
-	LinkWindow     time.Duration
-	LinkSimilarity float64
-}
-
-// StreamConfig sizes the JetStream streams.
-type StreamConfig struct {
-	Replicas int
-}
 
 // homeDataDir is where `guichet dev` keeps its data when GUICHET_DATA and
 // --data do not say, and where the commands run beside it find its
@@ -90,3 +23,7 @@ func homeDataDir() string {
 	}
 	return "guichet-data"
 }
+
+// Config is Guichet's configuration (compose.Config), parsed from the
+// settings table.
+type Config = compose.Config

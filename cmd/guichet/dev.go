@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 	"github.com/ampmetropole/guichet/services/platform/pgcluster"
@@ -68,24 +70,24 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	deps := appDeps{natsURL: natsURL, databaseURL: dbURL}
+	deps := compose.Deps{NATSURL: natsURL, DatabaseURL: dbURL}
 	if cfg.Mail.SMTPURL == "" {
-		if deps.outbox, err = mailer.NewOutbox(filepath.Join(dir, "outbox"), cfg.Mail.From); err != nil {
+		if deps.Outbox, err = mailer.NewOutbox(filepath.Join(dir, "outbox"), cfg.Mail.From); err != nil {
 			return err
 		}
 	}
-	services := knownServices
+	services := compose.Services
 	if cfg.IMAP.URL == "" {
 		services = slices.DeleteFunc(slices.Clone(services), func(s string) bool { return s == "imap" })
 	}
-	a, err := startApp(ctx, cfg, deps, services, log)
+	a, err := compose.Start(ctx, cfg, deps, services, log)
 	if err != nil {
 		return err
 	}
-	defer a.stop()
-	base := "http://" + a.addr
+	defer a.Stop()
+	base := "http://" + a.Addr
 	var accounts strings.Builder
-	if err := ensureDemoAccounts(ctx, a.auth, cfg.Secret, &accounts); err != nil {
+	if err := ensureDemoAccounts(ctx, a.Auth, cfg.Secret, &accounts); err != nil {
 		return err
 	}
 	token := "(GUICHET_DEV_TOKEN non défini)"
@@ -109,7 +111,7 @@ Guichet tourne (Ctrl-C pour tout arrêter).
 
 %[6]s
 `, base, natsURL, redact(dbURL), dir, token, accounts.String())
-	err = a.wait(ctx)
+	err = a.Wait(ctx)
 	fmt.Fprintln(stdout, "Arrêt de Guichet…")
 	return err
 }

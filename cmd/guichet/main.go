@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	_ "time/tzdata" // case references and dates use Europe/Paris wherever we run
+
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -29,7 +31,7 @@ type command struct{ name, synopsis, what string }
 func commands() []command {
 	return []command{
 		{"dev", "[--addr HOST:PORT] [--data DIR] [...]", "tout en un processus (NATS et PostgreSQL embarqués)"},
-		{"serve", "SERVICE... [--addr HOST:PORT]", "les services choisis sur NATS_URL et DATABASE_URL ; services : " + strings.Join(knownServices, ", ")},
+		{"serve", "SERVICE... [--addr HOST:PORT]", "les services choisis sur NATS_URL et DATABASE_URL ; services : " + strings.Join(compose.Services, ", ")},
 		{"migrate", "", "applique les migrations sur DATABASE_URL"},
 		{"train", "[--data CORPUS] [--out MODELE]", "apprend le modèle de classification du corpus étiqueté"},
 		{"route-eval", "FICHIER.jsonl [--json] [--errors]", "mesure le routage sur des demandes étiquetées"},
@@ -113,7 +115,7 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+func newLogger(cfg compose.LogConfig, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Level}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/ampmetropole/guichet/services/testkit"
 )
 
@@ -22,14 +24,14 @@ func TestRouterAloneServesProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := startApp(context.Background(), cfg, appDeps{natsURL: nats.ClientURL(), databaseURL: testkit.Database(t)}, []string{"router"}, testkit.Logger(t))
+	a, err := compose.Start(context.Background(), cfg, compose.Deps{NATSURL: nats.ClientURL(), DatabaseURL: testkit.Database(t)}, []string{"router"}, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.stop)
+	t.Cleanup(a.Stop)
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get("http://" + a.addr + path)
+		resp, err := http.Get("http://" + a.Addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}

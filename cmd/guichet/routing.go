@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
-	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
@@ -24,45 +25,6 @@ import (
 	"github.com/ampmetropole/guichet/services/tools/corpus"
 	"github.com/ampmetropole/guichet/services/tools/routeeval"
 )
-
-// loadCatalogue reads GUICHET_CATALOGUE when set, else the embedded one.
-func loadCatalogue(path string) (*catalogue.Catalogue, error) {
-	if path != "" {
-		return catalogue.Load(path)
-	}
-	return catalogue.Default()
-}
-
-// catalogueRules turns the catalogue's phrases into the classifier's rules.
-func catalogueRules(cat *catalogue.Catalogue) (*classify.Rules, error) {
-	var rs []classify.Rule
-	for _, c := range cat.Competences {
-		for _, r := range c.Rules {
-			rs = append(rs, classify.Rule{Competence: c.Code, Phrase: r.Phrase, Weight: r.Weight})
-		}
-	}
-	return classify.CompileRules(rs)
-}
-
-// loadClassifier pairs the model (a file, else the shipped one) with the
-// catalogue's rules.
-func loadClassifier(modelPath string, cat *catalogue.Catalogue) (*classify.Classifier, error) {
-	var m *classify.Model
-	var err error
-	if modelPath != "" {
-		m, err = classify.LoadModel(modelPath)
-	} else {
-		m, err = classify.DefaultModel()
-	}
-	if err != nil {
-		return nil, err
-	}
-	rules, err := catalogueRules(cat)
-	if err != nil {
-		return nil, err
-	}
-	return classify.New(m, rules), nil
-}
 
 // examples reads labelled records and turns each into the tokens the
 // classifier reads of the request its channel would publish.
@@ -101,11 +63,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("train : argument inattendu %q", rest[0])}
 	}
-	cat, err := loadCatalogue(cfg.Router.Catalogue)
+	cat, err := compose.LoadCatalogue(cfg.Router.Catalogue)
 	if err != nil {
 		return err
 	}
-	rules, err := catalogueRules(cat)
+	rules, err := compose.CatalogueRules(cat)
 	if err != nil {
 		return err
 	}
@@ -153,11 +115,11 @@ func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *modelPath == "" {
 		*modelPath = cfg.Router.Model
 	}
-	cat, err := loadCatalogue(*catPath)
+	cat, err := compose.LoadCatalogue(*catPath)
 	if err != nil {
 		return err
 	}
-	c, err := loadClassifier(*modelPath, cat)
+	c, err := compose.LoadClassifier(*modelPath, cat)
 	if err != nil {
 		return err
 	}

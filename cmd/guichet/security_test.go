@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/testkit"
@@ -34,7 +36,7 @@ import (
 // guichet is a running Guichet and what the suite knows of it.
 type guichet struct {
 	base     string
-	a        *app
+	a        *compose.App
 	outbox   *mailer.Outbox
 	devToken string
 }
@@ -60,13 +62,13 @@ func startGuichet(t *testing.T) *guichet {
 	if g.outbox, err = mailer.NewOutbox(t.TempDir(), cfg.Mail.From); err != nil {
 		t.Fatal(err)
 	}
-	g.a, err = startApp(context.Background(), cfg, appDeps{natsURL: nats.ClientURL(), databaseURL: dbURL, outbox: g.outbox},
+	g.a, err = compose.Start(context.Background(), cfg, compose.Deps{NATSURL: nats.ClientURL(), DatabaseURL: dbURL, Outbox: g.outbox},
 		[]string{"api", "web", "agent", "router", "notifier"}, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(g.a.stop)
-	g.base = "http://" + g.a.addr
+	t.Cleanup(g.a.Stop)
+	g.base = "http://" + g.a.Addr
 	for _, acc := range []struct {
 		login, role              string
 		competences, territories []string
@@ -79,7 +81,7 @@ func startGuichet(t *testing.T) *guichet {
 		{"courrier-01", auth.RoleMailroom, nil, nil},
 		{"admin", auth.RoleAdmin, nil, nil},
 	} {
-		if _, err := g.a.auth.CreateAccount(context.Background(), acc.login, acc.login, acc.role, securityPassword, acc.competences, acc.territories); err != nil {
+		if _, err := g.a.Auth.CreateAccount(context.Background(), acc.login, acc.login, acc.role, securityPassword, acc.competences, acc.territories); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +91,7 @@ func startGuichet(t *testing.T) *guichet {
 // token creates an API token of a role for the suite.
 func (g *guichet) token(t *testing.T, name, role string) string {
 	t.Helper()
-	tok, err := g.a.auth.CreateToken(context.Background(), name, role, nil, nil, 0)
+	tok, err := g.a.Auth.CreateToken(context.Background(), name, role, nil, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

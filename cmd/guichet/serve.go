@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 )
 
@@ -24,11 +26,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	services = append(services, rest...)
 	if len(services) == 0 {
-		return usageError{"indiquez au moins un service : " + strings.Join(knownServices, ", ")}
+		return usageError{"indiquez au moins un service : " + strings.Join(compose.Services, ", ")}
 	}
 	for _, s := range services {
-		if !slices.Contains(knownServices, s) {
-			return usageError{fmt.Sprintf("service inconnu %q (connus : %s)", s, strings.Join(knownServices, ", "))}
+		if !slices.Contains(compose.Services, s) {
+			return usageError{fmt.Sprintf("service inconnu %q (connus : %s)", s, strings.Join(compose.Services, ", "))}
 		}
 	}
 	var missing []string
@@ -51,13 +53,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{"variables d'environnement requises : " + strings.Join(missing, ", ")}
 	}
 	log := newLogger(cfg.Log, stderr)
-	a, err := startApp(ctx, cfg, appDeps{natsURL: cfg.NATSURL, databaseURL: cfg.DatabaseURL}, services, log)
+	a, err := compose.Start(ctx, cfg, compose.Deps{NATSURL: cfg.NATSURL, DatabaseURL: cfg.DatabaseURL}, services, log)
 	if err != nil {
 		return err
 	}
-	defer a.stop()
-	log.Info("guichet serving", "services", services, "addr", a.addr)
-	return a.wait(ctx)
+	defer a.Stop()
+	log.Info("guichet serving", "services", services, "addr", a.Addr)
+	return a.Wait(ctx)
 }
 
 // runMigrate applies the migrations to DATABASE_URL.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/configuration.md from the settings table")
@@ -68,7 +70,7 @@ func TestSettingsTable(t *testing.T) {
 			t.Errorf("serve -h does not list %s", s.env)
 		}
 	}
-	for _, svc := range knownServices {
+	for _, svc := range compose.Services {
 		if !strings.Contains(help.String(), svc) {
 			t.Errorf("serve -h does not name the service %s", svc)
 		}

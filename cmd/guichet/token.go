@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/staff/auth"
@@ -89,7 +90,7 @@ func openToolAuth(ctx context.Context, cmd string, cfg Config, stderr io.Writer)
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := loadCatalogue(cfg.Router.Catalogue)
+	cat, err := compose.LoadCatalogue(cfg.Router.Catalogue)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

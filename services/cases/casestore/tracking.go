@@ -176,6 +176,10 @@ func (s *Store) RecordNotification(ctx context.Context, requestID, kind, recipie
 	return nil
 }
 
+// reservationHeld is how long a reservation is taken to be a sending in
+// progress: longer than any send, shorter than the notifier's retries.
+const reservationHeld = time.Minute
+
 // Reservation is what ReserveNotification decided.
 type Reservation int
 
@@ -191,8 +195,9 @@ const (
 // message of kind goes to recipient for a request: not when it was sent
 // already, nor when the address received limit of that kind since a time
 // (then the message is recorded as withheld); otherwise it is reserved and
-// counts at once. A reservation whose sending failed is sent again at the
-// next try: a second copy rather than none.
+// counts at once. A reservation younger than a minute is a sending in
+// progress (Transient: try later); an older one whose sending failed is
+// sent again: a second copy rather than none.
 func (s *Store) ReserveNotification(ctx context.Context, requestID, kind, recipient string, limit int, since time.Time) (Reservation, error) {
 	wrap := func(err error) error {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: reserve notification %s/%s: %w", requestID, kind, err))
@@ -205,11 +210,16 @@ func (s *Store) ReserveNotification(ctx context.Context, requestID, kind, recipi
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('notify:' || $1, 0))`, recipient); err != nil {
 		return 0, wrap(err)
 	}
-	var delivered bool
-	err = tx.QueryRow(ctx, `SELECT delivered FROM notifications WHERE request_id = $1 AND kind = $2`, requestID, kind).Scan(&delivered)
+	var delivered, recent bool
+	err = tx.QueryRow(ctx, `SELECT delivered, sent_at > now() - $3::interval FROM notifications WHERE request_id = $1 AND kind = $2`,
+		requestID, kind, reservationHeld.String()).Scan(&delivered, &recent)
 	switch {
 	case err == nil && delivered:
 		return Delivered, nil
+	case err == nil && recent:
+		// Another notifier may be sending it this very moment (a redelivery
+		// racing the first delivery): try again later rather than twice.
+		return 0, fault.E(fault.Transient, fmt.Errorf("casestore: notification %s/%s being sent", requestID, kind))
 	case err == nil:
 		return Reserved, nil // reserved by an earlier try that did not send
 	case !errors.Is(err, pgx.ErrNoRows):

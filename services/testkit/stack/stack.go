@@ -14,14 +14,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
-	"github.com/ampmetropole/guichet/services/cases/deadline"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/platform/bus"
-	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/testkit"
@@ -49,36 +48,29 @@ type Options struct {
 	Router bool // start a router on REQUESTS
 }
 
-// New starts a stack that the test's cleanup stops.
+// New starts a stack that the test's cleanup stops. Its parts are built
+// by the composition root (compose.NewParts), as Guichet builds its own.
 func New(t *testing.T, opts Options) Stack {
 	t.Helper()
 	ctx := context.Background()
 	var s Stack
-	var err error
-	s.NATS, s.Conn = testkit.Bus(t)
+	s.NATS = testkit.NATS(t)
 	s.DBURL = testkit.Database(t)
-	s.Registry = prometheus.NewRegistry()
-	if s.Validator, err = schemas.NewValidator(); err != nil {
+	cfg := compose.Config{Secret: string(Secret)}
+	cfg.Router.Workers = 2
+	p, err := compose.NewParts(ctx, cfg, s.NATS.ClientURL(), s.DBURL, "guichet test "+t.Name(), testkit.Logger(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Catalogue, err = catalogue.Default(); err != nil {
-		t.Fatal(err)
-	}
-	if s.Places, err = territory.Load(); err != nil {
-		t.Fatal(err)
-	}
-	if s.Store, err = casestore.Open(ctx, casestore.Config{URL: s.DBURL}, s.Validator, testkit.Logger(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Store.Close)
+	t.Cleanup(p.Close)
+	s.Conn, s.Validator, s.Store, s.Intake, s.Catalogue, s.Places, s.Registry = p.Conn, p.Validator, p.Store, p.Intake, p.Catalogue, p.Places, p.Registry
 	if s.Auth, err = auth.New(auth.Config{Secret: string(Secret), PublicURL: "http://127.0.0.1"}, s.Store.DB(), testkit.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
-	if s.Intake, err = intake.New(bus.NewPublisher(s.Conn.JS), s.Store, s.Validator, Secret, testkit.Logger(t)); err != nil {
-		t.Fatal(err)
-	}
 	if opts.Router {
-		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: s.Catalogue, Clock: deadline.New(frtime.Paris())}, s.Conn, s.Store, s.Validator, s.Places, s.Registry, testkit.Logger(t))
+		// The tests' router routes by the competence given at intake (no
+		// classifier), so that what they assert does not hang on a model.
+		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: p.Catalogue, Clock: p.Calendar}, p.Conn, p.Store, p.Validator, p.Places, p.Registry, testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,354 @@
+package compose
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/territory"
+	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
+	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
+	"github.com/ampmetropole/guichet/services/channels/mail/mailroomdesk"
+	"github.com/ampmetropole/guichet/services/channels/mail/scan"
+	"github.com/ampmetropole/guichet/services/channels/phone/console"
+	"github.com/ampmetropole/guichet/services/channels/phone/telephony"
+	"github.com/ampmetropole/guichet/services/channels/web/webform"
+	"github.com/ampmetropole/guichet/services/intake/attachment"
+	"github.com/ampmetropole/guichet/services/outbound/notify"
+	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/clientip"
+	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/textcheck"
+	"github.com/ampmetropole/guichet/services/routing/router"
+	"github.com/ampmetropole/guichet/services/staff/api"
+	"github.com/ampmetropole/guichet/services/staff/auth"
+	"github.com/ampmetropole/guichet/services/staff/backoffice"
+)
+
+// Services that a process can run. api, web and agent share one HTTP
+// server.
+var Services = []string{"api", "web", "agent", "router", "notifier", "imap"}
+
+// Deps are what the process provides beyond configuration.
+type Deps struct {
+	NATSURL, DatabaseURL string
+	Outbox               *mailer.Outbox // development: mail written to a folder; nil otherwise
+}
+
+// App is a set of running services on one NATS and one PostgreSQL.
+type App struct {
+	*Parts
+	// Addr is the HTTP address actually listened on.
+	Addr string
+	// Auth is the sign-in service, when the process serves pages or API.
+	Auth *auth.Service
+
+	router   *router.Router
+	notifier *notify.Notifier
+	mail     *mailroom.Pipeline // scans uploaded by hand, read on in the background
+	server   *http.Server
+	imapStop context.CancelFunc
+	imapDone chan struct{}
+	serveErr chan error
+}
+
+// Start builds the shared parts and starts the services named, each by its
+// own function below. On error everything already started is stopped.
+func Start(ctx context.Context, cfg Config, deps Deps, services []string, log *slog.Logger) (_ *App, err error) {
+	a := &App{serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+	if a.Parts, err = NewParts(ctx, cfg, deps.NATSURL, deps.DatabaseURL, "guichet "+strings.Join(services, "+"), log); err != nil {
+		return nil, err
+	}
+	if slices.Contains(services, "router") {
+		if err := a.startRouter(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(services, "notifier") {
+		if err := a.startNotifier(ctx, cfg, deps); err != nil {
+			return nil, err
+		}
+	}
+	pages := slices.ContainsFunc(services, func(s string) bool { return s == "api" || s == "web" || s == "agent" })
+	if pages || slices.Contains(services, "imap") {
+		a.mail = a.mailPipeline()
+	}
+	if slices.Contains(services, "imap") {
+		if err := a.startIMAP(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	handler := api.Probes(a.ready(), a.Registry)
+	if pages {
+		if handler, err = a.pages(ctx, cfg, deps, services); err != nil {
+			return nil, err
+		}
+	}
+	return a, a.listen(cfg.Addr, handler)
+}
+
+func (a *App) startRouter(ctx context.Context, cfg Config) (err error) {
+	if a.router, err = a.NewRouter(cfg); err != nil {
+		return err
+	}
+	return a.router.Start(ctx)
+}
+
+func (a *App) startNotifier(ctx context.Context, cfg Config, deps Deps) (err error) {
+	sender, err := mailSender(cfg, deps)
+	if err != nil {
+		return err
+	}
+	if a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour}, a.Conn, a.Store, sender,
+		a.Catalogue, a.Validator, a.Log); err != nil {
+		return err
+	}
+	return a.notifier.Start(ctx)
+}
+
+// mailPipeline turns scans and e-mails into requests; nil when the OCR
+// tools are missing (the mail channel is then off, and says so).
+func (a *App) mailPipeline() *mailroom.Pipeline {
+	if a.Intake == nil {
+		return nil // no secret: nothing can be published (serve refuses imap without one)
+	}
+	reader, err := scan.New(scan.Limits{})
+	if err != nil {
+		a.Log.Warn("mail channel off: scans cannot be read", "err", err)
+		return nil
+	}
+	files, err := attachment.NewStore(context.Background(), a.Conn.JS)
+	if err != nil {
+		a.Log.Warn("mail channel off: no attachment store", "err", err)
+		return nil
+	}
+	p := mailroom.New(reader, files, a.Intake, a.Facts)
+	// An upload still being read when its answer is due goes on in the
+	// background; a failure then is shown with the rejected messages.
+	p.SetUploads(mailroom.UploadConfig{Rejections: a.Store, Log: a.Log.With("service", "mailroom")})
+	return p
+}
+
+func (a *App) startIMAP(ctx context.Context, cfg Config) error {
+	if a.mail == nil {
+		return errors.New("le service imap a besoin de poppler-utils et tesseract-ocr-fra (apt-get install poppler-utils tesseract-ocr tesseract-ocr-fra)")
+	}
+	ad, err := imapin.New(imapin.Config{URL: cfg.IMAP.URL, Processed: cfg.IMAP.Processed, Rejected: cfg.IMAP.Rejected, Scanners: cfg.IMAP.Scanners},
+		a.mail, bus.NewPublisher(a.Conn.JS), a.Store, a.Log)
+	if err != nil {
+		return err
+	}
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.imapStop, a.imapDone = cancel, make(chan struct{})
+	go func() { defer close(a.imapDone); ad.Run(ictx) }()
+	return nil
+}
+
+// pages builds the HTTP side: sign-in, the back office, the agent console
+// and the mailroom (agent), the JSON API (api), the citizens' pages (web);
+// health and metrics in every case.
+func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []string) (http.Handler, error) {
+	if a.Intake == nil {
+		return nil, errors.New("GUICHET_SECRET (16 caractères au moins) est requise pour servir des pages ou l'API")
+	}
+	clients, err := clientip.New(cfg.Auth.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	if a.Auth, err = a.newAuth(cfg, clients); err != nil {
+		return nil, err
+	}
+	files, err := attachment.NewStore(ctx, a.Conn.JS)
+	if err != nil {
+		return nil, err
+	}
+	calls := telephony.New(a.Intake, a.Facts)
+	mux := http.NewServeMux()
+	a.Auth.Register(mux)
+	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
+		Clock: a.Calendar, Log: a.Log.With("service", "backoffice")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/bo/", bo)
+	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
+	if slices.Contains(services, "agent") {
+		if err := a.agentPages(mux, calls, files, who); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(services, "api") {
+		h, err := a.jsonAPI(cfg, calls)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+			mux.Handle(p, h)
+		}
+	} else {
+		probes := api.Probes(a.ready(), a.Registry)
+		for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+			mux.Handle(p, probes)
+		}
+	}
+	if slices.Contains(services, "web") {
+		wd := webform.Deps{Intake: a.Intake, Store: a.Store, Files: files, Catalogue: a.Catalogue, Places: a.Places, Log: a.Log.With("service", "web")}
+		if deps.Outbox != nil {
+			wd.Outbox = deps.Outbox
+		}
+		w, err := webform.New(webform.Config{Secret: cfg.Secret, RatePerMinute: cfg.WebRate, ClientIP: clients.Of}, wd)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/", w)
+	}
+	// Text the database would refuse (a NUL, invalid UTF-8) in a path or a
+	// query string gets a 400 here, before anyone hands it to PostgreSQL.
+	return textcheck.Middleware(a.Auth.Middleware(mux), refuseText), nil
+}
+
+// newAuth is the sign-in service, with the competences and territories an
+// account or token may be given.
+func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, error) {
+	c := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken, ClientIP: clients.Of,
+		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || a.Catalogue.Known(c) },
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}
+	if cfg.Auth.OIDCIssuer != "" {
+		c.OIDC = &auth.OIDCConfig{IssuerURL: cfg.Auth.OIDCIssuer, ClientID: cfg.Auth.OIDCClientID,
+			ClientSecret: cfg.Auth.OIDCSecret, RedirectURL: cfg.Auth.OIDCRedirect}
+	}
+	return auth.New(c, a.Store.DB(), a.Log.With("service", "auth"))
+}
+
+// agentPages mounts the call centre's console and the mailroom's desk.
+func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string) error {
+	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField,
+		Agent: who, Tasks: a.Store, Audit: a.Auth.AuditCaller, Log: a.Log.With("service", "agent")})
+	if err != nil {
+		return err
+	}
+	agentOnly := a.Auth.RequirePage(auth.PermAgentConsole)
+	mux.Handle("/agent", agentOnly(c))
+	mux.Handle("/agent/", agentOnly(c))
+	dd := mailroomdesk.Deps{Letters: a.Store, Scans: files, CSRF: a.Auth.CSRFField, Tasks: a.Store, Holders: a.Store,
+		Audit: a.Auth.AuditCaller, Who: who, Log: a.Log.With("service", "mailroom")}
+	if a.mail != nil {
+		dd.Mail, dd.Requests, dd.Correct = a.mail, a.Store, mailroom.NewCorrector(a.mail, a.Store)
+	}
+	d, err := mailroomdesk.New(dd)
+	if err != nil {
+		return err
+	}
+	mailroomOnly := a.Auth.RequirePage(auth.PermMailroom)
+	mux.Handle("/courrier", mailroomOnly(d))
+	mux.Handle("/courrier/", mailroomOnly(d))
+	return nil
+}
+
+// jsonAPI is the API of other systems and of people's tools.
+func (a *App) jsonAPI(cfg Config, calls *telephony.Service) (*api.Handler, error) {
+	d := api.Deps{Intake: a.Intake, Calls: calls, Letters: a.Store, Curate: a.Store, Competences: a.Catalogue, Guard: a.Auth,
+		Workflow: a.Store, Correspondence: a.Store, Settings: a.Catalogue, Clock: a.Calendar, Store: a.Store,
+		Ready: a.ready(), Gatherer: a.Registry, Log: a.Log.With("service", "api"), SystemRate: cfg.APIRate}
+	if a.mail != nil {
+		d.Mail, d.Correct = a.mail, mailroom.NewCorrector(a.mail, a.Store)
+	}
+	return api.New(d, a.Registry)
+}
+
+// ready are the dependencies readiness depends on.
+func (a *App) ready() map[string]api.Pinger {
+	return map[string]api.Pinger{"nats": a.Conn, "postgres": a.Store}
+}
+
+// listen serves handler on addr.
+func (a *App) listen(addr string, handler http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("écoute HTTP sur %s : %w (adresse déjà prise ? choisissez --addr)", addr, err)
+	}
+	a.Addr = ln.Addr().String()
+	a.server = api.NewServer(addr, handler, a.Log)
+	go func() {
+		if err := a.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+	}()
+	return nil
+}
+
+// refuseText answers a path or query string with a character Guichet
+// cannot store: JSON for the API, a plain French sentence elsewhere.
+func refuseText(w http.ResponseWriter, r *http.Request) {
+	msg := "caractère non permis (caractère nul ou encodage invalide) dans l'adresse ou ses paramètres"
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	http.Error(w, "Requête refusée : "+msg+".", http.StatusBadRequest)
+}
+
+// mailSender is SMTP when configured, else the development outbox.
+func mailSender(cfg Config, deps Deps) (notify.Sender, error) {
+	if cfg.Mail.SMTPURL != "" {
+		return mailer.NewSMTP(mailer.SMTPConfig{URL: cfg.Mail.SMTPURL, From: cfg.Mail.From})
+	}
+	if deps.Outbox != nil {
+		return deps.Outbox, nil
+	}
+	return nil, errors.New("le service notifier a besoin de GUICHET_SMTP_URL pour envoyer les courriels")
+}
+
+// Wait blocks until ctx ends or the HTTP server fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-a.serveErr:
+		return fmt.Errorf("serveur HTTP : %w", err)
+	}
+}
+
+// Stop stops the services in the reverse order of their start; safe on an
+// app half started.
+func (a *App) Stop() {
+	if a.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.server.Shutdown(sctx); err != nil {
+			a.Log.Warn("HTTP shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.imapStop != nil {
+		a.imapStop()
+		<-a.imapDone
+	}
+	if a.mail != nil {
+		a.mail.Stop()
+	}
+	if a.notifier != nil {
+		a.notifier.Stop()
+	}
+	if a.router != nil {
+		a.router.Stop()
+	}
+	if a.Parts != nil {
+		a.Parts.Close()
+	}
+}
