@@ -8,7 +8,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
 
-// TestCallersInputs replays what the phone channel, the API and the README
+// TestCallersInputs replays what the phone channel, the API and docs/api.md
 // send, with what they expect back.
 func TestCallersInputs(t *testing.T) {
 	// services/channels/phone/telephony: a VTT with voice spans, format detected.
@@ -23,10 +23,10 @@ func TestCallersInputs(t *testing.T) {
 		t.Errorf("CallerText %q", tr.CallerText())
 	}
 
-	// README: mm:ss times, no newline at the end.
+	// docs/api.md: mm:ss times, no newline at the end.
 	tr = mustParse(t, "vtt", "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Agent>Métropole Aix-Marseille-Provence bonjour\n\n00:03.500 --> 00:12.000\n<v Appelant>je vous appelle pour le dossier a m p deux mille vingt-six zéro zéro zéro zéro zéro un le lampadaire est toujours éteint")
 	if !strings.HasPrefix(tr.CallerText(), "je vous appelle pour le dossier a m p") {
-		t.Errorf("README VTT: %s", show(tr))
+		t.Errorf("docs/api.md VTT: %s", show(tr))
 	}
 
 	// services/staff/api: Google, diarized in the last result, given as the JSON
