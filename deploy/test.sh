@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/setup.sh test
+# go.mod says what the code imports, no more, no less.
+go mod tidy -diff
 go vet ./...
 go test -count=1 -timeout 12m ./...
