@@ -58,8 +58,15 @@ func TestRouterAloneServesProbes(t *testing.T) {
 		t.Errorf("the router's port serves more than its probes: %d", code)
 	}
 	nats.Shutdown()
+	// Readiness names the component that is down, and only that one: each
+	// check has its own deadline.
 	testkit.Eventually(t, 10*time.Second, "readiness lost with NATS", func() bool {
-		code, _ := get("/readyz")
-		return code == http.StatusServiceUnavailable
+		code, body := get("/readyz")
+		var r struct {
+			Checks map[string]string `json:"checks"`
+			Down   []string          `json:"down"`
+		}
+		json.Unmarshal([]byte(body), &r)
+		return code == http.StatusServiceUnavailable && len(r.Down) == 1 && r.Down[0] == "nats" && r.Checks["postgres"] == "ok"
 	})
 }

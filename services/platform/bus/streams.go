@@ -2,7 +2,9 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,9 +44,16 @@ func (c *TopologyConfig) setDefaults() {
 }
 
 // EnsureTopology creates or updates the REQUESTS, CASES and DEAD streams and
-// the attachments object store. It is idempotent and safe at every start.
+// the attachments object store. It is idempotent and safe at every start,
+// and when several processes start at once: a stream that already has the
+// wanted configuration is left alone, one created meanwhile by another
+// process is taken as it is or updated, and a cluster that does not answer
+// yet (a meta leader being elected, a replica catching up) is asked again
+// with back-off until ctx ends or the topology budget (two minutes) runs out.
 func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) error {
 	cfg.setDefaults()
+	ctx, cancel := context.WithTimeout(ctx, topologyBudget)
+	defer cancel()
 	streams := []jetstream.StreamConfig{
 		{Name: StreamRequests, Subjects: []string{SubjectRequests + ".>"}, MaxAge: cfg.MaxAge,
 			Description: "Normalized citizen requests from every channel (request.v1)"},
@@ -60,17 +69,84 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, cfg TopologyCon
 		s.Duplicates = cfg.DuplicateWindow
 		s.Retention = jetstream.LimitsPolicy
 		s.Discard = jetstream.DiscardOld
-		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
+		if err := retry(ctx, func(ctx context.Context) error { return ensureStream(ctx, js, s) }); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", s.Name, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	store := jetstream.ObjectStoreConfig{
 		Bucket:      BucketAttachment,
 		Description: "Files attached to requests, keyed by sha256",
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
+	}
+	if err := retry(ctx, func(ctx context.Context) error {
+		if _, err := js.ObjectStore(ctx, store.Bucket); err == nil {
+			return nil // its configuration is the same at every start
+		}
+		_, err := js.CreateOrUpdateObjectStore(ctx, store)
+		return err
 	}); err != nil {
 		return fmt.Errorf("bus: object store %s: %w", BucketAttachment, err)
 	}
 	return nil
+}
+
+// topologyBudget bounds the wait for a cluster to take the topology, and
+// topologyTry one request to it.
+const (
+	topologyBudget = 2 * time.Minute
+	topologyTry    = 10 * time.Second
+)
+
+// ensureStream creates the stream, or updates it when its configuration
+// differs from want; it leaves alone a stream that already matches, so that
+// processes starting together do not all update it at once.
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	st, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return errRetryNow // created by another process meanwhile: look again
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	have := st.CachedInfo().Config
+	if have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) && have.MaxAge == want.MaxAge &&
+		have.Replicas == want.Replicas && have.Duplicates == want.Duplicates && have.Storage == want.Storage &&
+		have.Retention == want.Retention && have.Discard == want.Discard {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, want)
+	return err
+}
+
+// errRetryNow asks retry to try again without waiting.
+var errRetryNow = errors.New("bus: try again")
+
+// retry calls try, each call bounded by topologyTry, until it succeeds or
+// ctx ends, waiting 250 ms, doubled each time up to 5 s, between failures.
+func retry(ctx context.Context, try func(ctx context.Context) error) error {
+	wait := 250 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, topologyTry)
+		err := try(tctx)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errRetryNow):
+			continue
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (la grappe NATS ne répond pas : %w)", err, ctx.Err())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (la grappe NATS ne répond pas : %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }

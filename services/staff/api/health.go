@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,25 +20,43 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	ready(w, r, h.deps.Ready)
 }
 
+// checkTimeout bounds each readiness check, on its own: a dependency that
+// does not answer never uses up another's time.
+const checkTimeout = 2 * time.Second
+
+// ready asks every dependency at once, each with its own deadline, and
+// names the ones that fail.
 func ready(w http.ResponseWriter, r *http.Request, deps map[string]Pinger) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
 	names := make([]string, 0, len(deps))
 	for n := range deps {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	results := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+			defer cancel()
+			results[i] = deps[n].Ping(ctx)
+		})
+	}
+	wg.Wait()
 	checks := map[string]string{}
-	status := http.StatusOK
-	for _, n := range names {
-		if err := deps[n].Ping(ctx); err != nil {
+	var down []string
+	for i, n := range names {
+		if err := results[i]; err != nil {
 			checks[n] = err.Error()
-			status = http.StatusServiceUnavailable
+			down = append(down, n)
 		} else {
 			checks[n] = "ok"
 		}
 	}
-	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	status, body := http.StatusOK, map[string]any{"ready": len(down) == 0, "checks": checks}
+	if len(down) > 0 {
+		status, body["down"] = http.StatusServiceUnavailable, down
+	}
+	writeJSON(w, status, body)
 }
 
 // Probes serves /healthz, /readyz (every dependency of deps) and /metrics
