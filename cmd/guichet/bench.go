@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/platform/bus"
@@ -381,7 +382,7 @@ func benchRawPostgres(ctx context.Context, conn *pgx.Conn, n int) (float64, erro
 		eventRows := make([][]any, batch)
 		for i := range batch {
 			id := int64(done + i + 1)
-			caseRows[i] = []any{id, fmt.Sprintf("AMP-2026-%06d", id), "eclairage", "pays-d-aix", "received", "normal"}
+			caseRows[i] = []any{id, caseref.Format(2026, int(id)).String(), "eclairage", "pays-d-aix", "received", "normal"}
 			eid, _ := uuid.NewV7()
 			eventRows[i] = []any{eid, id, 1, "created", time.Now(), "router", "bench", payload}
 		}

@@ -55,6 +55,7 @@ func TestDevRunsEverything(t *testing.T) {
 	t.Setenv("GUICHET_SECRET", "")
 	const devToken = "jeton-de-developpement-du-test"
 	t.Setenv("GUICHET_DEV_TOKEN", devToken)
+	t.Setenv("GUICHET_DRAIN", "0s")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer

@@ -20,6 +20,7 @@ import (
 // figures.
 func TestRouterAloneServesProbes(t *testing.T) {
 	nats := testkit.NATS(t)
+	t.Setenv("GUICHET_DRAIN", "0s")
 	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ func startGuichet(t *testing.T) *guichet {
 	t.Setenv("GUICHET_WEB_RATE", "1000")
 	t.Setenv("GUICHET_API_RATE", "20")
 	t.Setenv("GUICHET_SMTP_URL", "")
+	t.Setenv("GUICHET_DRAIN", "0s")
 	cfg, _, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -224,6 +224,17 @@ func settings() []setting {
 		{env: "GUICHET_STREAM_REPLICAS", def: "1", cmds: cmdsServer,
 			fr: "réplicas des flux JetStream (3 sur une grappe)", en: "JetStream replicas (3 on a cluster)",
 			set: intAtLeast(1, func(c *Config) *int { return &c.Streams.Replicas })},
+		{env: "GUICHET_DRAIN", def: "5s", cmds: cmdsRun,
+			fr: "à l'arrêt, durée pendant laquelle le processus se dit « pas prêt » tout en servant encore, avant de fermer son écoute (0s : aussitôt)",
+			en: "on SIGTERM, how long the process reports itself not ready while still serving, before it closes its listener, so that load balancers stop sending to it first (`0s`: at once)",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 || d > 5*time.Minute {
+					return errors.New("durée de 0s à 5m attendue")
+				}
+				c.Drain = d
+				return nil
+			}},
 		{env: "GUICHET_LOG_LEVEL", def: "info", cmds: cmdsAll,
 			fr: "debug, info, warn ou error", en: "`debug`, `info`, `warn`, `error`",
 			set: func(c *Config, v string) error {

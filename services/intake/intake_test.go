@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 var secret = []byte("intake-test-secret-0123456789")
 
 func TestTrackingCode(t *testing.T) {
-	format := regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`)
+	format := regexp.MustCompile(intake.TrackingCodePattern)
 	id := "019ac4e2-5b1a-7c3e-9a10-3f2b6d1e8a99"
 	a := intake.TrackingCode(secret, id)
 	if !format.MatchString(a) {

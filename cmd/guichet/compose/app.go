@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -58,12 +59,25 @@ type App struct {
 	imapStop context.CancelFunc
 	imapDone chan struct{}
 	serveErr chan error
+	drain    time.Duration
+	stopping stopping // reported by readiness once Stop has begun
+}
+
+// stopping is the readiness check that fails once the process is stopping.
+type stopping struct{ on atomic.Bool }
+
+// Ping fails once the process is stopping.
+func (s *stopping) Ping(context.Context) error {
+	if s.on.Load() {
+		return errors.New("arrêt en cours")
+	}
+	return nil
 }
 
 // Start builds the shared parts and starts the services named, each by its
 // own function below. On error everything already started is stopped.
 func Start(ctx context.Context, cfg Config, deps Deps, services []string, log *slog.Logger) (_ *App, err error) {
-	a := &App{serveErr: make(chan error, 1)}
+	a := &App{serveErr: make(chan error, 1), drain: cfg.Drain}
 	defer func() {
 		if err != nil {
 			a.Stop()
@@ -175,7 +189,7 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	if err != nil {
 		return nil, err
 	}
-	calls := telephony.New(a.Intake, a.Facts)
+	calls := telephony.New(a.Intake, a.Facts, telephony.WithCompetences(a.Catalogue.Known))
 	mux := http.NewServeMux()
 	a.Auth.Register(mux)
 	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
@@ -269,9 +283,10 @@ func (a *App) jsonAPI(cfg Config, calls *telephony.Service) (*api.Handler, error
 	return api.New(d, a.Registry)
 }
 
-// ready are the dependencies readiness depends on.
+// ready are what readiness depends on: NATS, PostgreSQL, and the process
+// not being on its way out.
 func (a *App) ready() map[string]api.Pinger {
-	return map[string]api.Pinger{"nats": a.Conn, "postgres": a.Store}
+	return map[string]api.Pinger{"nats": a.Conn, "postgres": a.Store, "process": &a.stopping}
 }
 
 // listen serves handler on addr.
@@ -326,12 +341,24 @@ func (a *App) Wait(ctx context.Context) error {
 }
 
 // Stop stops the services in the reverse order of their start; safe on an
-// app half started.
+// app half started. A process serving HTTP first drains: it reports itself
+// not ready and keeps serving for the drain period, then stops taking
+// connections and finishes the requests under way (10 s at most).
 func (a *App) Stop() {
+	log := slog.New(slog.DiscardHandler)
+	if a.Parts != nil {
+		log = a.Log
+	}
+	start := time.Now()
 	if a.server != nil {
+		a.stopping.on.Store(true)
+		if a.drain > 0 {
+			log.Info("stopping: not ready any more, still serving", "drain", a.drain)
+			time.Sleep(a.drain)
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.server.Shutdown(sctx); err != nil {
-			a.Log.Warn("HTTP shutdown", "err", err)
+			log.Warn("HTTP shutdown", "err", err)
 		}
 		cancel()
 	}
@@ -350,5 +377,6 @@ func (a *App) Stop() {
 	}
 	if a.Parts != nil {
 		a.Parts.Close()
+		log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	}
 }

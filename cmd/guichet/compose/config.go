@@ -32,6 +32,10 @@ type Config struct {
 	Log         LogConfig
 	Router      RouterConfig
 	Streams     StreamConfig
+	// Drain is how long a stopping process keeps serving after it has
+	// reported itself not ready, so that load balancers stop sending to it
+	// before it closes its listener.
+	Drain time.Duration
 }
 
 // MailConfig says how e-mails leave: SMTP when a URL is set, else (dev) the

@@ -3,13 +3,13 @@ package casestore
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
@@ -68,9 +68,6 @@ type CasePage struct {
 	ByState     map[string]int `json:"by_state"`
 }
 
-// caseRefPattern is what a search for one case by its reference looks like.
-var caseRefPattern = regexp.MustCompile(`^(?i)AMP-[0-9]{4}-[0-9]{6,}$`)
-
 // Cases lists the cases a filter selects, the most urgent deadline first
 // (then the oldest), with the total and the count of each pending state. A
 // search lists the matching cases most recent first instead, down to
@@ -116,8 +113,9 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	if f.Overdue {
 		where = append(where, "(c.breached_at IS NOT NULL OR c.deadline < @now) AND c.state IN ('received', 'qualified', 'in_progress')")
 	}
-	if caseRefPattern.MatchString(q) {
-		add("c.ref = upper(@ref)", "ref", q)
+	// A search that is one case's reference, as people type it, finds that case.
+	if ref, ok := caseref.Normalize(q); ok {
+		add("c.ref = @ref", "ref", ref.String())
 		q = ""
 	}
 	args["limit"], args["offset"] = f.Limit, f.Offset

@@ -99,6 +99,7 @@ func TestQueueFiltersSortsAndSearches(t *testing.T) {
 		{"search a stem, the most recent first", casestore.Filter{Scope: scope.Everything(), Q: "lampadaires"}, []string{soon, late}},
 		{"search a reference in lower case", casestore.Filter{Scope: scope.Everything(), Q: strings.ToLower(other)}, []string{other}},
 		{"search a reference", casestore.Filter{Scope: scope.Everything(), Q: other}, []string{other}},
+		{"search a reference as typed", casestore.Filter{Scope: scope.Everything(), Q: typedRef(other)}, []string{other}},
 		{"territory", casestore.Filter{Scope: scope.Everything(), Competence: "eclairage", Territory: "marseille-provence"}, []string{other}},
 	} {
 		p, err := s.Cases(ctx, tc.f)
@@ -303,4 +304,11 @@ func TestScopeListsWhatItSees(t *testing.T) {
 			}
 		}
 	}
+}
+
+// typedRef writes a reference as a person may type it: "AMP-2026-000003"
+// as " amp 2026 3 ".
+func typedRef(ref string) string {
+	parts := strings.Split(ref, "-")
+	return " amp " + parts[1] + " " + strings.TrimLeft(parts[2], "0") + " "
 }

@@ -227,7 +227,9 @@ type CaseRow struct {
 	MergedInto string // reference of the case it was merged into
 }
 
-// CreateCase opens a case with the next reference of the year.
+// CreateCase opens a case with the next reference of the year, in
+// caseref's form: six digits at least, more past the millionth case (lpad
+// alone would cut them).
 func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	if c.Priority == "" {
 		c.Priority = "normal"
@@ -235,7 +237,8 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	row := CaseRow{Competence: c.Competence, Territory: c.Territory}
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline)
-		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' || lpad(nextval('case_ref_seq')::text, 6, '0'),
+		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' ||
+		        (SELECT lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('case_ref_seq') AS n),
 		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5)
 		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline).Scan(&row.ID, &row.Ref, &row.State)
 	if err != nil {

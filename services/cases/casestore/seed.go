@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 )
@@ -114,7 +115,7 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 		searched                               []string
 	)
 	for i, c := range b.Cases {
-		refs[i] = fmt.Sprintf("AMP-%s-%06d", c.OpenedAt.In(frtime.Paris()).Format("2006"), numbers[i])
+		refs[i] = caseref.Format(c.OpenedAt.In(frtime.Paris()).Year(), int(numbers[i])).String()
 		comps, states, prios = append(comps, &c.Competence), append(states, &c.State), append(prios, &c.Priority)
 		terrs, assignees = append(terrs, nullable(c.Territory)), append(assignees, nullable(c.Assignee))
 		deadlines, breached = append(deadlines, c.Deadline), append(breached, c.BreachedAt)

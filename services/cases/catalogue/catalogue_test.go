@@ -1,8 +1,10 @@
 package catalogue
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,58 @@ func TestLoadRefusesABadFileNamingTheLine(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "absent.json")); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestSchemasListTheDefaultCompetences: the competence lists of the JSON
+// Schemas are the default catalogue's codes (with "triage" where a case may
+// wait for a person to choose), no more, so that telephony, the API and the
+// router, which ask the catalogue, and the bus contract agree.
+func TestSchemasListTheDefaultCompetences(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, k := range c.Competences {
+		codes = append(codes, k.Code)
+	}
+	slices.Sort(codes)
+	for _, tt := range []struct {
+		file   string
+		triage bool
+	}{
+		{"request.v1.schema.json", false},
+		{"case-event.v1.schema.json", true},
+	} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "..", "schemas", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema struct {
+			Defs struct {
+				Competence struct {
+					Enum []string `json:"enum"`
+				} `json:"competence"`
+			} `json:"$defs"`
+			Properties struct {
+				Competence struct {
+					Enum []string `json:"enum"`
+				} `json:"competence"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(raw, &schema); err != nil {
+			t.Fatal(err)
+		}
+		enum := slices.Concat(schema.Defs.Competence.Enum, schema.Properties.Competence.Enum)
+		slices.Sort(enum)
+		want := codes
+		if tt.triage {
+			want = slices.Concat(codes, []string{"triage"})
+			slices.Sort(want)
+		}
+		if !slices.Equal(enum, want) {
+			t.Errorf("%s lists the competences %v, want %v", tt.file, enum, want)
+		}
 	}
 }

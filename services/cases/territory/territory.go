@@ -21,14 +21,35 @@ var communesCSV []byte
 //go:embed marseille-arrondissements.csv
 var arrondissementsCSV []byte
 
-// Territory codes, by the name used in the reference data.
-var codes = map[string]string{
-	"Marseille-Provence":            "marseille-provence",
-	"Pays d'Aix":                    "pays-d-aix",
-	"Pays Salonais":                 "pays-salonais",
-	"Pays d'Aubagne et de l'Étoile": "pays-d-aubagne-etoile",
-	"Istres-Ouest Provence":         "istres-ouest-provence",
-	"Pays de Martigues":             "pays-de-martigues",
+// territories are the Métropole's six territorial councils, in the order
+// they are listed: the code Guichet uses and the name used in the reference
+// data. The JSON Schemas' territory lists say the same (a test holds them).
+var territories = [...]struct{ code, name string }{
+	{"marseille-provence", "Marseille-Provence"},
+	{"pays-d-aix", "Pays d'Aix"},
+	{"pays-salonais", "Pays Salonais"},
+	{"pays-d-aubagne-etoile", "Pays d'Aubagne et de l'Étoile"},
+	{"istres-ouest-provence", "Istres-Ouest Provence"},
+	{"pays-de-martigues", "Pays de Martigues"},
+}
+
+// Codes lists the territory codes, Marseille-Provence first.
+func Codes() []string {
+	out := make([]string, len(territories))
+	for i, t := range territories {
+		out[i] = t.code
+	}
+	return out
+}
+
+// codeOf returns the code of the territory the reference data names.
+func codeOf(name string) (string, bool) {
+	for _, t := range territories {
+		if t.name == name {
+			return t.code, true
+		}
+	}
+	return "", false
 }
 
 // Commune is one of the Métropole's communes.
@@ -61,7 +82,7 @@ func Load() (*Directory, error) {
 		if len(r) != 4 {
 			return nil, fmt.Errorf("territory: communes line %d: want 4 columns, got %d", i+1, len(r))
 		}
-		code, ok := codes[r[3]]
+		code, ok := codeOf(r[3])
 		if !ok {
 			return nil, fmt.Errorf("territory: communes line %d: unknown territory %q", i+1, r[3])
 		}
@@ -93,9 +114,9 @@ func Load() (*Directory, error) {
 // TerritoryName names a territory code ("pays-d-aix" → "Pays d'Aix"), or
 // returns "" for an unknown one.
 func TerritoryName(code string) string {
-	for name, c := range codes {
-		if c == code {
-			return name
+	for _, t := range territories {
+		if t.code == code {
+			return t.name
 		}
 	}
 	return ""

@@ -1,6 +1,12 @@
 package territory
 
-import "testing"
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
 
 func TestLoad(t *testing.T) {
 	d, err := Load()
@@ -52,5 +58,75 @@ func TestResolve(t *testing.T) {
 				t.Error("no reason given")
 			}
 		})
+	}
+}
+
+func TestCodes(t *testing.T) {
+	codes := Codes()
+	want := []string{"marseille-provence", "pays-d-aix", "pays-salonais", "pays-d-aubagne-etoile", "istres-ouest-provence", "pays-de-martigues"}
+	if !slices.Equal(codes, want) {
+		t.Fatalf("Codes() = %v, want %v", codes, want)
+	}
+	codes[0] = "lune"
+	if Codes()[0] != "marseille-provence" {
+		t.Error("Codes() hands out its own list")
+	}
+	for _, tt := range []struct{ code, name string }{
+		{"marseille-provence", "Marseille-Provence"},
+		{"pays-d-aubagne-etoile", "Pays d'Aubagne et de l'Étoile"},
+		{"pays-de-martigues", "Pays de Martigues"},
+		{"lune", ""},
+		{"", ""},
+	} {
+		if got := TerritoryName(tt.code); got != tt.name {
+			t.Errorf("TerritoryName(%q) = %q, want %q", tt.code, got, tt.name)
+		}
+	}
+}
+
+// TestSchemasListTheCodes holds every territory list of the JSON Schemas
+// to Codes.
+func TestSchemasListTheCodes(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "schemas", "*.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var walk func(any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, sub := range v {
+					if m, ok := sub.(map[string]any); ok && k == "territory" && m["enum"] != nil {
+						found++
+						var enum []string
+						for _, e := range m["enum"].([]any) {
+							enum = append(enum, e.(string))
+						}
+						if !slices.Equal(enum, Codes()) {
+							t.Errorf("%s: territory enum %v, want Codes() %v", filepath.Base(f), enum, Codes())
+						}
+					}
+					walk(sub)
+				}
+			case []any:
+				for _, sub := range v {
+					walk(sub)
+				}
+			}
+		}
+		walk(doc)
+	}
+	if found < 2 {
+		t.Errorf("found %d territory lists, want those of catalogue.v1 and case-event.v1", found)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 )
 
 // Bounds of the case-reference reader.
@@ -306,8 +308,8 @@ func (d *doc) readRef(j int, short bool) refRead {
 	}
 	if w := d.t[k].w; isDigits(w) && len(w) > 4 && len(w) <= 12 && w[:2] == "20" { // "AMP 2026004213"
 		y, _ := strconv.Atoi(w[:4])
-		if seq, ok := padSeq(w[4:]); ok {
-			return refRead{ref: "AMP-" + w[:4] + "-" + seq, year: y, end: k + 1, strength: 3, ok: true}
+		if seq, ok := seqNumber(w[4:]); ok {
+			return refRead{ref: caseref.Format(y, seq).String(), year: y, end: k + 1, strength: 3, ok: true}
 		}
 		return refRead{end: j}
 	}
@@ -462,8 +464,8 @@ func (s seqRead) strength() int {
 }
 
 func (s seqRead) ref() refRead {
-	seq, _ := padSeq(s.digits)
-	return refRead{ref: "AMP-" + strconv.Itoa(s.year) + "-" + seq, year: s.year, end: s.end, strength: s.strength(), ok: true}
+	seq, _ := seqNumber(s.digits)
+	return refRead{ref: caseref.Format(s.year, seq).String(), year: s.year, end: s.end, strength: s.strength(), ok: true}
 }
 
 // readSeq reads the sequence number after the year, which ends at j. The
@@ -636,7 +638,7 @@ func (d *doc) seqOf(idx []int, year, after int) (seqRead, bool) {
 	if len(s.digits) == 0 {
 		return seqRead{}, false
 	}
-	if _, ok := padSeq(s.digits); !ok {
+	if _, ok := seqNumber(s.digits); !ok {
 		return seqRead{}, false
 	}
 	s.year = year
@@ -707,13 +709,16 @@ func (d *doc) greedySeq(j int) seqRead {
 	return s
 }
 
-// padSeq left-pads a sequence number to six digits; all zeros is no number.
-func padSeq(s string) (string, bool) {
+// seqNumber reads the digits of a sequence number, six at most once
+// leading zeros beyond six are dropped; all zeros is no number. caseref
+// pads it to six digits.
+func seqNumber(s string) (int, bool) {
 	if len(s) > 6 {
 		s = strings.TrimLeft(s, "0")
 	}
 	if len(s) == 0 || len(s) > 6 || strings.Trim(s, "0") == "" || !isDigits(s) {
-		return "", false
+		return 0, false
 	}
-	return strings.Repeat("0", 6-len(s)) + s, true
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }

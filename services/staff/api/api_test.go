@@ -49,7 +49,7 @@ func setup(t *testing.T) testBundle {
 		t.Fatal(err)
 	}
 	mail := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
-	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known)),
 		Mail: mail, Letters: st.Store, Correct: mailroom.NewCorrector(mail, st.Store), Curate: st.Store, Competences: st.Catalogue,
 		Guard: st.Auth, Workflow: st.Store, Correspondence: st.Store, Settings: st.Catalogue, Clock: deadline.New(frtime.Paris()),
 		Ready: map[string]api.Pinger{"nats": st.Conn, "postgres": st.Store}, Gatherer: st.Registry, Log: testkit.Logger(t)}, st.Registry)

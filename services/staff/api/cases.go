@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/staff/auth"
@@ -37,15 +38,30 @@ func (h *Handler) guarded(pattern string, perm auth.Permission, fn http.HandlerF
 	if h.deps.Guard == nil {
 		return
 	}
+	if strings.Contains(pattern, "{ref}") {
+		fn = canonicalRef(fn)
+	}
 	h.mux.Handle(pattern, h.deps.Guard.RequireAPI(perm)(h.instrument(pattern, fn)))
+}
+
+// canonicalRef puts the {ref} of the path in canonical form, so that a
+// route answers for "amp-2026-004213" what it answers for
+// "AMP-2026-004213"; what is no reference is left for scoped to refuse.
+func canonicalRef(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ref, ok := caseref.Normalize(r.PathValue("ref")); ok {
+			r.SetPathValue("ref", ref.String())
+		}
+		fn(w, r)
+	}
 }
 
 // scoped loads a case the caller may see; another team's case is "not
 // found", never "forbidden", so that its existence does not leak.
 func (h *Handler) scoped(w http.ResponseWriter, r *http.Request, ref string) (casestore.Case, auth.Principal, bool) {
 	p, _ := auth.FromContext(r.Context())
-	if !caseRefPattern.MatchString(ref) {
-		writeJSONError(w, http.StatusBadRequest, "référence de dossier invalide (AMP-AAAA-NNNNNN attendu) : "+truncate(ref, 64), nil)
+	if _, err := caseref.Parse(ref); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "référence de dossier invalide ("+caseref.Shape+" attendu) : "+truncate(ref, 64), nil)
 		return casestore.Case{}, p, false
 	}
 	c, err := h.deps.Store.Case(r.Context(), ref)

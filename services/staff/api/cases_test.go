@@ -55,6 +55,10 @@ func TestAuthorizationWalk(t *testing.T) {
 		{"GET", "/api/v1/cases/" + ref, "", dechetsAix, 404},
 		{"GET", "/api/v1/cases/" + ref, "", agent, 200},
 		{"GET", "/api/v1/cases/" + ref, "", dechets, 200},
+		{"GET", "/api/v1/cases/" + strings.ToLower(ref), "", voirie, 404},
+		{"GET", "/api/v1/cases/" + strings.ToLower(ref), "", dechets, 200},
+		{"GET", "/api/v1/cases/pas-un-dossier", "", dechets, 400},
+		{"POST", "/api/v1/cases/" + strings.ToLower(ref) + "/transitions", `{"to": "qualified"}`, voirie, 404},
 		{"POST", "/api/v1/cases/" + ref + "/transitions", `{"to": "qualified"}`, "", 401},
 		{"POST", "/api/v1/cases/" + ref + "/transitions", `{"to": "qualified"}`, agent, 403},
 		{"POST", "/api/v1/cases/" + ref + "/transitions", `{"to": "qualified"}`, voirie, 404},
@@ -72,6 +76,13 @@ func TestAuthorizationWalk(t *testing.T) {
 	} {
 		if code, body := as(t, tc.token, tc.method, u+tc.path, tc.body); code != tc.want {
 			t.Errorf("%s %s with %q: %d %v, want %d", tc.method, tc.path, prefix(tc.token), code, body, tc.want)
+		}
+	}
+	// A reference as people type it is the case's; the answer says it in
+	// canonical form.
+	for _, typed := range []string{strings.ToLower(ref), "%20" + strings.ReplaceAll(strings.ToLower(ref), "-", "%20")} {
+		if code, c := as(t, dechets, "GET", u+"/api/v1/cases/"+typed, ""); code != 200 || c["ref"] != ref {
+			t.Errorf("GET /api/v1/cases/%s: %d, ref %v; want 200, %s", typed, code, c["ref"], ref)
 		}
 	}
 	// A team member's queue holds only their competences and territories.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/staff/auth"
@@ -39,7 +40,7 @@ type curation struct {
 }
 
 // readCuration reads the body and checks the caller may see the case (and
-// the one named by "into").
+// the one named by "into", put in canonical form like the path's).
 func (h *Handler) readCuration(w http.ResponseWriter, r *http.Request) (curation, bool) {
 	var c curation
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -53,7 +54,10 @@ func (h *Handler) readCuration(w http.ResponseWriter, r *http.Request) (curation
 	if !ok {
 		return c, false
 	}
-	if c.Into != "" && caseRefPattern.MatchString(c.Into) && c.Into != r.PathValue("ref") {
+	if ref, ok := caseref.Normalize(c.Into); ok {
+		c.Into = ref.String()
+	}
+	if _, err := caseref.Parse(c.Into); err == nil && c.Into != r.PathValue("ref") {
 		if _, _, ok := h.scoped(w, r, c.Into); !ok {
 			return c, false
 		}
@@ -110,7 +114,7 @@ func (h *Handler) move(w http.ResponseWriter, r *http.Request, c curation, to st
 			return
 		}
 	}
-	if to != "" && !caseRefPattern.MatchString(to) {
+	if _, err := caseref.Parse(to); to != "" && err != nil {
 		writeJSONError(w, http.StatusBadRequest, "into : référence de dossier invalide", nil)
 		return
 	}
@@ -134,8 +138,8 @@ func (h *Handler) mergeCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !caseRefPattern.MatchString(c.Into) {
-		writeJSONError(w, http.StatusBadRequest, "into : référence du dossier qui reçoit (AMP-AAAA-NNNNNN) obligatoire", nil)
+	if _, err := caseref.Parse(c.Into); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "into : référence du dossier qui reçoit ("+caseref.Shape+") obligatoire", nil)
 		return
 	}
 	if _, err := h.deps.Curate.Merge(r.Context(), r.PathValue("ref"), c.Into, c.change()); err != nil {

@@ -72,6 +72,8 @@ func TestPeopleCorrectTheRouter(t *testing.T) {
 		{"/api/v1/cases/" + a + "/split", `{"request_ids": ["0190d3a8-0000-7000-8000-000000000000"], "reason": "y"}`, 400},
 		{"/api/v1/cases/" + a + "/split", `{"request_ids": [], "reason": "y"}`, 400},
 		{"/api/v1/cases/" + a + "/merge", `{"into": "` + a + `", "reason": "y"}`, 400},
+		{"/api/v1/cases/" + strings.ToLower(a) + "/merge", `{"into": "` + strings.ToLower(a) + `", "reason": "y"}`, 400}, // the same case, typed
+		{"/api/v1/cases/" + a + "/merge", `{"into": "AMP-2026", "reason": "y"}`, 400},
 		{"/api/v1/cases/" + a + "/unmerge", `{"reason": "y"}`, 409},
 	} {
 		if code, got := do(t, "POST", u+tc.path, tc.body); code != tc.code {
@@ -93,17 +95,19 @@ func TestPeopleCorrectTheRouter(t *testing.T) {
 		t.Fatalf("link back: %d %v", code, back)
 	}
 
-	// Merge the other citizen's case into the first, then undo it.
-	code, merged := do(t, "POST", u+"/api/v1/cases/"+bRef+"/merge", `{"into": "`+a+`", "reason": "même adresse"}`)
+	// Merge the other citizen's case into the first, then undo it; the
+	// references may be typed in lower case, the answers say them in
+	// canonical form.
+	code, merged := do(t, "POST", u+"/api/v1/cases/"+strings.ToLower(bRef)+"/merge", `{"into": " `+strings.ToLower(a)+`", "reason": "même adresse"}`)
 	if code != 200 || merged["ref"] != a || last(merged)["type"] != "merged" {
 		t.Fatalf("merge: %d %v", code, merged)
 	}
 	_, gone := do(t, "GET", u+"/api/v1/cases/"+bRef, "")
-	if gone["state"] != "merged" {
-		t.Errorf("merged case state %v", gone["state"])
+	if gone["state"] != "merged" || gone["merged_into"] != a {
+		t.Errorf("merged case: state %v, into %v", gone["state"], gone["merged_into"])
 	}
-	code, restored := do(t, "POST", u+"/api/v1/cases/"+bRef+"/unmerge", `{"reason": "pas la même adresse"}`)
-	if code != 200 || restored["state"] != "received" || last(restored)["type"] != "unmerged" {
+	code, restored := do(t, "POST", u+"/api/v1/cases/"+strings.ToLower(bRef)+"/unmerge", `{"reason": "pas la même adresse"}`)
+	if code != 200 || restored["ref"] != bRef || restored["state"] != "received" || last(restored)["type"] != "unmerged" {
 		t.Fatalf("unmerge: %d %v", code, restored)
 	}
 

@@ -47,7 +47,7 @@ func callAs(t *testing.T, token, method, url, body string) (int, map[string]any,
 func intakeServer(t *testing.T, rate int) (*httptest.Server, stack.Stack) {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)),
+	h, err := api.New(api.Deps{Intake: st.Intake, Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known)),
 		Guard: st.Auth, Workflow: st.Store, Settings: st.Catalogue, Clock: deadline.New(frtime.Paris()),
 		Ready: map[string]api.Pinger{"nats": st.Conn}, Gatherer: st.Registry, Log: testkit.Logger(t), SystemRate: rate}, st.Registry)
 	if err != nil {

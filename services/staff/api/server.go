@@ -227,10 +227,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-var (
-	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	caseRefPattern = regexp.MustCompile(`^AMP-[0-9]{4}-[0-9]{6,}$`)
-)
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // NewServer wraps a handler in an http.Server with bounded timeouts.
 func NewServer(addr string, h http.Handler, log *slog.Logger) *http.Server {

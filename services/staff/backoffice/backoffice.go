@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
@@ -95,6 +96,7 @@ func New(d Deps) (*Handler, error) {
 		"percent":         func(f *float64) string { return fmt.Sprintf("%.0f %%", *f*100) },
 		"number":          message.NewPrinter(language.French).Sprint, // 10 000, as French writes it
 		"pieceID":         func(key string) string { return strings.TrimPrefix(key, "sha256/") },
+		"caseRefPattern":  func() string { return caseref.TypedPattern },
 	}
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
 	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {

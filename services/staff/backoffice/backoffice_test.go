@@ -300,8 +300,12 @@ func TestCaseActions(t *testing.T) {
 		t.Fatalf("split: %d\n%s", code, page)
 	}
 	newRef := regexp.MustCompile(`<h1>Dossier (AMP-\d{4}-\d+)</h1>`).FindStringSubmatch(page)[1]
-	code, page = julie.post(page, "/bo/dossiers/"+newRef+"/fusionner", url.Values{"dans": {ref}, "motif": {"finalement le même"}})
-	if code != 200 || !strings.Contains(page, "Dossier fusionné dans celui-ci.") {
+	if !strings.Contains(page, `name="dans" required pattern="\s*[Aa][Mm][Pp][`) {
+		t.Errorf("the merge form does not check the reference as caseref reads it:\n%s", page)
+	}
+	// The reference of the case that receives, as a person types it.
+	code, page = julie.post(page, "/bo/dossiers/"+newRef+"/fusionner", url.Values{"dans": {" " + strings.ToLower(ref) + " "}, "motif": {"finalement le même"}})
+	if code != 200 || !strings.Contains(page, "Dossier fusionné dans celui-ci.") || !strings.Contains(page, "<h1>Dossier "+ref+"</h1>") {
 		t.Fatalf("merge: %d\n%s", code, page)
 	}
 	_, page = julie.get("/bo/dossiers/" + newRef)

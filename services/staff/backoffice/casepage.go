@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
@@ -318,7 +319,10 @@ func (h *Handler) merge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	into := strings.ToUpper(strings.TrimSpace(r.PostFormValue("dans")))
+	into := strings.TrimSpace(r.PostFormValue("dans"))
+	if ref, ok := caseref.Normalize(into); ok {
+		into = ref.String()
+	}
 	target, err := h.deps.Store.CaseFile(r.Context(), into)
 	terr := ""
 	if err == nil && target.Territory != nil {

@@ -30,7 +30,7 @@ type queuePage struct {
 
 func (h *Handler) territories() []option {
 	var out []option
-	for _, c := range []string{"marseille-provence", "pays-d-aix", "pays-salonais", "pays-d-aubagne-etoile", "istres-ouest-provence", "pays-de-martigues"} {
+	for _, c := range territory.Codes() {
 		out = append(out, option{c, territory.TerritoryName(c)})
 	}
 	return out

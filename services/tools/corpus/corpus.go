@@ -204,6 +204,11 @@ func (noFiles) Put(_ context.Context, f attachment.File) (schemas.Attachment, er
 	return schemas.Attachment{Name: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)), SHA256: f.SHA256, ObjectKey: "sha256/" + f.SHA256}, nil
 }
 
+// noCompetence judges the competence an agent chose for an evaluation
+// call: its record names none, what the router makes of it is what is
+// evaluated.
+func noCompetence(string) bool { return false }
+
 // Builder turns records into requests through the channels' code.
 type Builder struct {
 	facts *extract.Extractor
@@ -242,7 +247,7 @@ func (b *Builder) Request(ctx context.Context, r Record, at time.Time) (schemas.
 		}
 		call := telephony.Call{CallID: "eval-" + r.ID, CallerNumber: str(r.CallerNumber), AgentID: "eval", Direction: "inbound",
 			StartedAt: at, EndedAt: at.Add(3 * time.Minute), Transcript: telephony.FileTranscript("text", []byte(tr.String()))}
-		if _, err := telephony.New(in, b.facts).Accept(ctx, call, telephony.From{Adapter: "eval"}); err != nil {
+		if _, err := telephony.New(in, b.facts, telephony.WithCompetences(noCompetence)).Accept(ctx, call, telephony.From{Adapter: "eval"}); err != nil {
 			return schemas.Request{}, fmt.Errorf("corpus: %s: %w", r.ID, err)
 		}
 	case "mail":

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
@@ -113,7 +114,7 @@ func (m *memory) OpenCasesOf(_ context.Context, citizenID int64, since time.Time
 }
 
 func (m *memory) CreateCase(_ context.Context, nc casestore.NewCase) (casestore.CaseRow, error) {
-	return m.create(nc, fmt.Sprintf("AMP-2026-%06d", 900000+len(m.cases)+1)), nil
+	return m.create(nc, caseref.Format(2026, 900000+len(m.cases)+1).String()), nil
 }
 
 func (m *memory) create(nc casestore.NewCase, ref string) casestore.CaseRow {

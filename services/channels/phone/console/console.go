@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
@@ -163,17 +163,11 @@ type logForm struct {
 	Direction  string
 }
 
-var caseRefPattern = regexp.MustCompile(`(?i)^\s*AMP-?\s*([0-9]{4})-?\s*([0-9]{1,})\s*$`)
-
 // query reads what the agent typed (or the screen-pop number) into a search.
 func query(s string) casestore.CitizenQuery {
 	s = strings.TrimSpace(s)
-	if m := caseRefPattern.FindStringSubmatch(s); m != nil {
-		n := m[2]
-		for len(n) < 6 {
-			n = "0" + n
-		}
-		return casestore.CitizenQuery{CaseRef: "AMP-" + m[1] + "-" + n}
+	if ref, ok := caseref.Normalize(s); ok {
+		return casestore.CitizenQuery{CaseRef: ref.String()}
 	}
 	if strings.Contains(s, "@") {
 		if e, err := citizen.NormalizeEmail(s); err == nil {

@@ -27,7 +27,7 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 func setup(t *testing.T) (stack.Stack, *httptest.Server, string) {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
-	h, err := console.New(console.Deps{Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places)), Catalogue: st.Catalogue,
+	h, err := console.New(console.Deps{Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known)), Catalogue: st.Catalogue,
 		Tasks: st.Store, Agent: func(r *http.Request) string { return r.Header.Get("X-Test-Signed-In") }, Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,8 @@ func TestScreenPopShowsCallerAndHistory(t *testing.T) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
-	for q, want := range map[string]string{"lea@example.net": ref, "martinez": ref, strings.ToLower(ref): ref, "inconnu": "Aucun appelant connu"} {
+	for q, want := range map[string]string{"lea@example.net": ref, "martinez": ref, strings.ToLower(ref): ref,
+		"amp " + ref[4:8] + " " + strings.TrimLeft(ref[9:], "0"): ref, "inconnu": "Aucun appelant connu"} {
 		if _, body := get(t, srv.URL+"/agent?q="+url.QueryEscape(q)); !strings.Contains(body, want) {
 			t.Errorf("search %q: no %q", q, want)
 		}

@@ -12,10 +12,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/caseref"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
 	"github.com/ampmetropole/guichet/services/channels/phone/transcript"
 	"github.com/ampmetropole/guichet/services/intake"
@@ -87,12 +90,46 @@ type From struct {
 type Service struct {
 	intake  Intake
 	extract *extract.Extractor
+	known   func(competence string) bool
 	now     func() time.Time
 }
 
+// Option configures the phone channel.
+type Option func(*Service)
+
+// WithCompetences makes known the judge of the competence an agent
+// chooses for a call: the catalogue's Known. Without it, the embedded
+// default catalogue judges, which a catalogue loaded from a file
+// (GUICHET_CATALOGUE) may contradict.
+func WithCompetences(known func(competence string) bool) Option {
+	return func(s *Service) { s.known = known }
+}
+
 // New returns the phone channel.
-func New(in Intake, ex *extract.Extractor) *Service {
-	return &Service{intake: in, extract: ex, now: time.Now}
+func New(in Intake, ex *extract.Extractor, opts ...Option) *Service {
+	s := &Service{intake: in, extract: ex, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.known == nil {
+		s.known = defaultCompetences()
+	}
+	return s
+}
+
+// defaultCompetences is the embedded catalogue's Known, read once the
+// first time a call names a competence.
+func defaultCompetences() func(string) bool {
+	load := sync.OnceValue(func() *catalogue.Catalogue {
+		c, err := catalogue.Default()
+		if err != nil {
+			// The embedded catalogue is checked by its tests: a build that
+			// cannot read it is broken.
+			panic(fmt.Errorf("telephony: %w", err))
+		}
+		return c
+	})
+	return func(code string) bool { return load().Known(code) }
 }
 
 // Accepted is what the channel answers once the request is stored.
@@ -103,10 +140,7 @@ type Accepted struct {
 	Attribution  *transcript.Attribution `json:"speaker_attribution,omitempty"`
 }
 
-var (
-	callIDPattern  = regexp.MustCompile(`^[A-Za-z0-9._:@/+=-]{1,128}$`)
-	caseRefPattern = regexp.MustCompile(`^AMP-[0-9]{4}-[0-9]{6,}$`)
-)
+var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@/+=-]{1,128}$`)
 
 // Accept checks the call, reads its transcript, and publishes the request.
 // Errors of kind fault.Invalid or fault.TooLarge name the field at fault.
@@ -186,14 +220,17 @@ func (s *Service) check(c *Call) error {
 	if !c.StartedAt.IsZero() && c.StartedAt.After(s.now().Add(time.Hour)) {
 		add("started_at : dans le futur")
 	}
-	c.CaseRef = strings.ToUpper(strings.TrimSpace(c.CaseRef))
-	if c.CaseRef != "" && !caseRefPattern.MatchString(c.CaseRef) {
-		add("case_ref : référence de dossier AMP-AAAA-NNNNNN attendue")
+	if c.CaseRef = strings.TrimSpace(c.CaseRef); c.CaseRef != "" {
+		if ref, ok := caseref.Normalize(c.CaseRef); ok {
+			c.CaseRef = ref.String()
+		} else {
+			add("case_ref : référence de dossier %s attendue", caseref.Shape)
+		}
 	}
 	if utf8.RuneCountInString(c.Summary) > 10000 {
 		add("summary : 10 000 caractères au plus")
 	}
-	if c.Competence != "" && !validCompetence(c.Competence) {
+	if c.Competence != "" && !s.known(c.Competence) {
 		add("competence : code inconnu « %s »", truncate(c.Competence, 40))
 	}
 	if len(problems) > 0 {
@@ -205,15 +242,6 @@ func (s *Service) check(c *Call) error {
 func hiddenNumber(n string) bool {
 	switch strings.ToLower(n) {
 	case "anonymous", "anonyme", "masqué", "masque", "unknown", "private", "restricted":
-		return true
-	}
-	return false
-}
-
-func validCompetence(code string) bool {
-	switch code {
-	case "voirie", "proprete", "dechets", "eau_assainissement", "eclairage", "mobilite", "stationnement",
-		"urbanisme", "habitat", "environnement", "espaces_verts", "economie", "hors_competence":
 		return true
 	}
 	return false

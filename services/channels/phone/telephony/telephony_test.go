@@ -10,6 +10,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/phone/telephony"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/language/extract"
@@ -80,7 +81,7 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 	}
 	existing := waitRouted(t, st, web.ID)
 
-	svc := telephony.New(st.Intake, extract.New(st.Places))
+	svc := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	says := "oui bonjour euh je vous appelle pour le dossier " + spokenRef(t, existing.Ref) + " le bac est toujours pas ramassé"
 	acc, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil {
@@ -117,7 +118,7 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 
 func TestExtractedFactsFillTheRequest(t *testing.T) {
 	st := stack.New(t, stack.Options{})
-	svc := telephony.New(st.Intake, extract.New(st.Places))
+	svc := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	says := "bonjour je m'appelle Simone Aubert j'habite douze avenue de la fontaine à gardanne " +
 		"il y a une fuite d'eau sur le trottoir vous pouvez me rappeler au zéro six trente-neuf quatre-vingt-dix-huit quatorze vingt-sept"
 	c := call("call-0002", telephony.FileTranscript("vtt", []byte(vtt(says))))
@@ -149,7 +150,7 @@ func TestExtractedFactsFillTheRequest(t *testing.T) {
 
 func TestBadCallsAreRefusedAndNothingPublished(t *testing.T) {
 	st := stack.New(t, stack.Options{})
-	svc := telephony.New(st.Intake, extract.New(st.Places))
+	svc := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	ok := vtt("il y a un trou")
 	tests := []struct {
 		name   string
@@ -198,7 +199,7 @@ func TestBadCallsAreRefusedAndNothingPublished(t *testing.T) {
 // call by its id.
 func TestRequestIDIsStableKeyedAndV7(t *testing.T) {
 	st := stack.New(t, stack.Options{})
-	svc := telephony.New(st.Intake, extract.New(st.Places))
+	svc := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	a, _ := svc.RequestID("pbx", "call-1", start)
 	b, _ := svc.RequestID("pbx", "call-1", start)
@@ -211,7 +212,7 @@ func TestRequestIDIsStableKeyedAndV7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := telephony.New(other, extract.New(st.Places)).RequestID("pbx", "call-1", start); e == a {
+	if e, _ := telephony.New(other, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known)).RequestID("pbx", "call-1", start); e == a {
 		t.Fatalf("the id does not depend on the server's secret: %s", e)
 	}
 	if a[14] != '7' || !strings.ContainsRune("89ab", rune(a[19])) {
@@ -221,5 +222,70 @@ func TestRequestIDIsStableKeyedAndV7(t *testing.T) {
 	raw := `{"id":"` + a + `","schema":"request.v1","channel":"phone","received_at":"2026-11-27T09:00:00Z","tracking_code":"7KQ4-M2XD-9HPA","source":{"adapter":"t"},"body":"","language":"fr"}`
 	if err := v.ValidateRequest([]byte(raw)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// capture is an intake that keeps the requests instead of publishing them.
+type capture struct{ reqs []schemas.Request }
+
+func (c *capture) Submit(_ context.Context, req schemas.Request) (intake.Receipt, error) {
+	c.reqs = append(c.reqs, req)
+	return intake.Receipt{ID: req.ID}, nil
+}
+
+func (c *capture) DerivedID(namespace, key string, at time.Time) string {
+	return intake.KeyedID([]byte("telephony-test-secret"), namespace, key, at)
+}
+
+// The agent's case reference is read as people type it, and the
+// competence they choose is judged by the catalogue given, the embedded one
+// by default.
+func TestAgentChoicesAreReadAndJudged(t *testing.T) {
+	places, err := territory.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := extract.New(places)
+	withPolice := func(code string) bool { return code == "police" }
+	tests := []struct {
+		name    string
+		opts    []telephony.Option
+		ref     string
+		comp    string
+		wantRef string // "": refused
+	}{
+		{"canonical reference", nil, "AMP-2026-004213", "", "AMP-2026-004213"},
+		{"reference in lower case, spaced", nil, "  amp-2026-004213 ", "", "AMP-2026-004213"},
+		{"reference typed short", nil, "amp 2026 4213", "", "AMP-2026-004213"},
+		{"not a reference", nil, "DOSSIER-12", "", ""},
+		{"default catalogue knows voirie", nil, "", "voirie", "-"},
+		{"default catalogue refuses police", nil, "", "police", ""},
+		{"default catalogue refuses triage", nil, "", "triage", ""},
+		{"a catalogue with police", []telephony.Option{telephony.WithCompetences(withPolice)}, "", "police", "-"},
+		{"a catalogue without voirie", []telephony.Option{telephony.WithCompetences(withPolice)}, "", "voirie", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &capture{}
+			c := call(fmt.Sprintf("choice-%d", i), nil)
+			c.Summary, c.CaseRef, c.Competence = "Appel de suivi", tt.ref, tt.comp
+			_, err := telephony.New(in, ex, tt.opts...).Accept(context.Background(), c, telephony.From{Adapter: "telephony"})
+			if tt.wantRef == "" {
+				if fault.KindOf(err) != fault.Invalid || len(in.reqs) != 0 {
+					t.Fatalf("accepted (%v), want refused", err)
+				}
+				return
+			}
+			if err != nil || len(in.reqs) != 1 {
+				t.Fatalf("refused: %v", err)
+			}
+			req := in.reqs[0]
+			if tt.ref != "" && (req.Link == nil || req.Link.CaseRef != tt.wantRef) {
+				t.Errorf("link %+v, want %s", req.Link, tt.wantRef)
+			}
+			if tt.comp != "" && (req.Hints == nil || req.Hints.Competence != tt.comp) {
+				t.Errorf("hints %+v, want %s", req.Hints, tt.comp)
+			}
+		})
 	}
 }

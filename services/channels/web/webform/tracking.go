@@ -3,44 +3,16 @@ package webform
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
-
-var trackingPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`)
-
-// normalizeCode accepts a code typed loosely (lower case, spaces, no dashes,
-// O for 0, I or L for 1) and returns it in canonical form, or "".
-func normalizeCode(s string) string {
-	s = strings.ToUpper(s)
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == 'O':
-			b.WriteRune('0')
-		case r == 'I' || r == 'L':
-			b.WriteRune('1')
-		case (r >= '0' && r <= '9') || (r >= 'A' && r <= 'Z'):
-			b.WriteRune(r)
-		}
-	}
-	c := b.String()
-	if len(c) != 12 {
-		return ""
-	}
-	c = c[:4] + "-" + c[4:8] + "-" + c[8:]
-	if !trackingPattern.MatchString(c) {
-		return ""
-	}
-	return c
-}
 
 // receiptPage is the acknowledgement of receipt.
 type receiptPage struct {
@@ -53,8 +25,8 @@ type receiptPage struct {
 }
 
 func (h *Handler) showReceipt(w http.ResponseWriter, r *http.Request) {
-	code := normalizeCode(r.PathValue("code"))
-	if code == "" {
+	code, ok := intake.NormalizeTrackingCode(r.PathValue("code"))
+	if !ok {
 		h.notFound(w, r)
 		return
 	}
@@ -91,8 +63,8 @@ func (h *Handler) findTracking(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "find", findPage{Title: "Suivre une demande"})
 		return
 	}
-	code := normalizeCode(typed)
-	if code == "" {
+	code, ok := intake.NormalizeTrackingCode(typed)
+	if !ok {
 		h.render(w, r, http.StatusUnprocessableEntity, "find", findPage{Title: "Suivre une demande", Code: typed,
 			Error: "Ce code n'a pas la bonne forme : 12 caractères, par exemple 7KQ4-M2XD-9HPA."})
 		return
@@ -127,8 +99,8 @@ func (h *Handler) trackingPage(t casestore.Tracking) trackingPage {
 // loadTracking finds the request of the code in the path, answering 404 or
 // 503 itself when it cannot.
 func (h *Handler) loadTracking(w http.ResponseWriter, r *http.Request) (casestore.Tracking, bool) {
-	code := normalizeCode(r.PathValue("code"))
-	if code == "" {
+	code, ok := intake.NormalizeTrackingCode(r.PathValue("code"))
+	if !ok {
 		h.trackingNotFound(w, r)
 		return casestore.Tracking{}, false
 	}
@@ -150,7 +122,7 @@ func (h *Handler) trackingNotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
-	if code := normalizeCode(r.PathValue("code")); code != "" && code != r.PathValue("code") {
+	if code, ok := intake.NormalizeTrackingCode(r.PathValue("code")); ok && code != r.PathValue("code") {
 		http.Redirect(w, r, "/suivi/"+code, http.StatusMovedPermanently)
 		return
 	}
@@ -159,7 +131,7 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := h.trackingPage(t)
-	if sent := normalizeCode(r.URL.Query().Get("envoye")); sent != "" {
+	if sent, ok := intake.NormalizeTrackingCode(r.URL.Query().Get("envoye")); ok {
 		page.Sent = sent
 	}
 	h.render(w, r, http.StatusOK, "tracking", page)
