@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "guichet: %v\n", err)
+		reportError(stderr, err)
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
@@ -108,6 +108,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// reportError writes why guichet ends: one JSON line when the logs are JSON
+// (GUICHET_LOG_FORMAT=json, so that a collector reads it like every other
+// line), else a sentence.
+func reportError(w io.Writer, err error) {
+	if os.Getenv("GUICHET_LOG_FORMAT") == "json" {
+		slog.New(slog.NewJSONHandler(w, nil)).Error("guichet: arrêt sur erreur", "err", err.Error())
+		return
+	}
+	fmt.Fprintf(w, "guichet: %v\n", err)
 }
 
 // usageError is a mistake on the command line.

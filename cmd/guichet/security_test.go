@@ -167,9 +167,7 @@ func (g *guichet) form(t *testing.T, client *http.Client, path string, fields ur
 	return resp, string(raw)
 }
 
-func noFollow() *http.Client {
-	return &http.Client{Timeout: 40 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+func noFollow() *http.Client { return testkit.NoRedirect() }
 
 // citizen fills in the request form and returns the tracking code.
 func (g *guichet) citizen(t *testing.T, email, competence, subject, description, postalCode string, files ...upload) string {

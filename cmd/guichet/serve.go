@@ -58,8 +58,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Stop()
-	log.Info("guichet serving", "services", services, "addr", a.Addr)
-	return a.Wait(ctx)
+	log.Info("guichet serving", "services", services, "addr", a.Addr, "version", version)
+	err = a.Wait(ctx)
+	log.Info("guichet stopping", "services", services, "reason", context.Cause(ctx))
+	return err
 }
 
 // runMigrate applies the migrations to DATABASE_URL.

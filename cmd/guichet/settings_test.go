@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -108,5 +110,19 @@ func TestParseConfigPrecedence(t *testing.T) {
 	parseConfig("migrate", []string{"-h"}, &help, nil)
 	if strings.Contains(help.String(), "GUICHET_ROUTER") || strings.Contains(help.String(), "-addr") || !strings.Contains(help.String(), "DATABASE_URL") {
 		t.Errorf("migrate -h:\n%s", help.String())
+	}
+}
+
+// A fatal error is one JSON line when the logs are JSON.
+func TestFatalErrorAsJSON(t *testing.T) {
+	t.Setenv("GUICHET_LOG_FORMAT", "json")
+	t.Setenv("NATS_URL", "")
+	var stderr bytes.Buffer
+	if code := run([]string{"serve", "api"}, io.Discard, &stderr); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(stderr.Bytes(), &line); err != nil || line["level"] != "ERROR" || !strings.Contains(fmt.Sprint(line["err"]), "NATS_URL") {
+		t.Fatalf("stderr is not one JSON line naming the problem: %q (%v)", stderr.String(), err)
 	}
 }

@@ -126,7 +126,7 @@ func (a *App) startNotifier(ctx context.Context, cfg Config, deps Deps) (err err
 	if err != nil {
 		return err
 	}
-	if a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour}, a.Conn, a.Store, sender,
+	if a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour, Metrics: a.Registry}, a.Conn, a.Store, sender,
 		a.Catalogue, a.Validator, a.Log); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (n *Notifier) breach(ctx context.Context, m bus.Message) error {
 	fmt.Fprintf(&b, "État : %s\nConstaté le : %s\n\nLe dossier : %s/bo/dossiers/%s\n\n-- \nGuichet, %s\n",
 		e.State, frtime.DateTime(e.At), n.cfg.PublicURL, e.CaseRef, n.cat.Organisation.Name)
 	msg := mailer.Message{To: to, Subject: "Délai dépassé — dossier " + e.CaseRef, Body: b.String(), Headers: map[string]string{"X-Guichet-Case": e.CaseRef}}
-	if err := n.sender.Send(ctx, msg); err != nil {
+	if err := n.send(ctx, "breach", msg); err != nil {
 		return fmt.Errorf("notify: breach of %s: %w", e.CaseRef, err)
 	}
 	n.log.Info("supervisor told of a breached deadline", "case", e.CaseRef, "to", to)

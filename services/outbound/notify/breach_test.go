@@ -38,14 +38,7 @@ func TestSupervisorToldOfABreachOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "case opened", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, rc.ID)
 	testkit.Exec(t, st.DBURL, `UPDATE cases SET deadline = now() - interval '1 minute' WHERE ref = $1`, ref)
 	var msgs []mailer.Stored
 	testkit.Eventually(t, 20*time.Second, "supervisor e-mailed", func() bool {

@@ -56,7 +56,7 @@ func (n *Notifier) merged(ctx context.Context, m bus.Message) error {
 		if req.Citizen == nil || req.Citizen.Email == "" || told[req.Citizen.Email] {
 			continue
 		}
-		if err := n.sender.Send(ctx, n.mergeNotice(req, e.CaseRef, into)); err != nil {
+		if err := n.send(ctx, "merged", n.mergeNotice(req, e.CaseRef, into)); err != nil {
 			return fmt.Errorf("notify: merge notice of %s: %w", id, err)
 		}
 		told[req.Citizen.Email] = true

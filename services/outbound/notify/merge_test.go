@@ -32,25 +32,6 @@ func startNotifier(t *testing.T, st stack.Stack, cfg notify.Config) *mailer.Outb
 	return outbox
 }
 
-// routedTo submits a request and waits for its case.
-func routedTo(t *testing.T, st stack.Stack, req schemas.Request) (string, string) {
-	t.Helper()
-	ctx := context.Background()
-	rc, err := st.Intake.Submit(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "case opened", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
-	return ref, rc.TrackingCode
-}
-
 // A citizen whose case a team merges into another is told, once, the new
 // reference, with the code that keeps working.
 func TestMergedCitizenIsTold(t *testing.T) {
@@ -61,8 +42,8 @@ func TestMergedCitizenIsTold(t *testing.T) {
 		return schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: body,
 			Citizen: &schemas.Citizen{Name: "Bruno", Email: email}, Hints: &schemas.Hints{Competence: "voirie"}}
 	}
-	into, _ := routedTo(t, st, web("anne@example.org", "Nid-de-poule rue Breteuil."))
-	from, code := routedTo(t, st, web("bruno@example.org", "Trou rue Breteuil."))
+	into, _ := routedCode(t, st, web("anne@example.org", "Nid-de-poule rue Breteuil."))
+	from, code := routedCode(t, st, web("bruno@example.org", "Trou rue Breteuil."))
 	if _, err := st.Store.Merge(ctx, from, into, casestore.Change{Actor: "sup", Reason: "même trou"}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +113,11 @@ func TestAcknowledgementsLimitedPerAddress(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d acknowledgements to one address, limit 2", n)
 	}
+}
+
+// routedCode routes a request and returns its case and tracking code.
+func routedCode(t *testing.T, st stack.Stack, req schemas.Request) (string, string) {
+	t.Helper()
+	ref, rc := st.Route(t, req)
+	return ref, rc.TrackingCode
 }

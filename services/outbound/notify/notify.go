@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
@@ -46,6 +48,9 @@ type Config struct {
 	MaxAttempts int
 	Backoff     []time.Duration
 	AckWait     time.Duration
+	// Metrics registers the notifier's figures (guichet_notifier_*); nil:
+	// counted, not exported.
+	Metrics prometheus.Registerer
 	// AcksPerHour bounds the acknowledgements one address receives in an
 	// hour (default DefaultAcksPerHour): whoever types someone else's
 	// address into forms cannot flood their mailbox through Guichet.
@@ -71,6 +76,7 @@ type Notifier struct {
 	breaches *bus.Consumer
 	replies  *bus.Consumer
 	merges   *bus.Consumer
+	metrics  *metrics
 }
 
 // New builds a notifier; Start runs it.
@@ -79,8 +85,12 @@ func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.
 	if cfg.AcksPerHour <= 0 {
 		cfg.AcksPerHour = DefaultAcksPerHour
 	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	return &Notifier{cfg: cfg, conn: conn, store: store, sender: sender, cat: cat, validate: v,
-		log: log.With("service", "notifier")}, nil
+		log: log.With("service", "notifier"), metrics: m}, nil
 }
 
 // Start creates the durable consumers — acknowledgements of web requests,
@@ -149,10 +159,11 @@ func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
 		return nil
 	case res == casestore.Withheld:
 		n.log.Warn("acknowledgement withheld: its address received enough this hour", "request_id", req.ID, "limit", n.cfg.AcksPerHour)
+		n.metrics.withheld.Inc()
 		return nil
 	}
 	msg := n.acknowledgement(req)
-	if err := n.sender.Send(ctx, msg); err != nil {
+	if err := n.send(ctx, KindAcknowledgement, msg); err != nil {
 		return fmt.Errorf("notify: acknowledgement of %s: %w", req.ID, err)
 	}
 	n.log.Info("acknowledgement sent", "request_id", req.ID)

@@ -42,7 +42,7 @@ func (n *Notifier) reply(ctx context.Context, m bus.Message) error {
 	fmt.Fprintf(&b, "\n\n-- \n%s — %s\nDossier %s. Ce message est envoyé par une adresse qui ne reçoit pas de réponse : pour nous écrire, rappelez la référence %[3]s sur la page de suivi de votre demande, ou appelez le %s (%s).\n",
 		n.cat.Organisation.Name, n.cat.ServiceFor(e.Competence), e.CaseRef, n.cat.Organisation.Phone, n.cat.Organisation.Hours)
 	msg := mailer.Message{To: to, Subject: subject, Body: b.String(), Headers: map[string]string{"X-Guichet-Case": e.CaseRef}}
-	if err := n.sender.Send(ctx, msg); err != nil {
+	if err := n.send(ctx, KindReply, msg); err != nil {
 		return fmt.Errorf("notify: reply on %s: %w", e.CaseRef, err)
 	}
 	n.log.Info("reply sent", "case", e.CaseRef)

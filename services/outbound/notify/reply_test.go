@@ -35,14 +35,7 @@ func TestRepliesByEmailAreSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "case opened", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, rc.ID)
 	ch := casestore.Change{Actor: "julie"}
 	if _, err := st.Store.Reply(ctx, ref, casestore.ReplyRequest{Channel: casestore.ReplyCallback, To: "+33639981427", Message: "Rappeler pour fixer la livraison."}, ch); err != nil {
 		t.Fatal(err)

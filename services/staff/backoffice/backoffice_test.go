@@ -117,14 +117,7 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ref string
-		testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-			s, err := st.Store.RequestStatus(ctx, rc.ID)
-			if err == nil && s.CaseRef != nil {
-				ref = *s.CaseRef
-			}
-			return ref != ""
-		})
+		ref := st.CaseRef(t, rc.ID)
 		return ref
 	}
 	bin := submit(schemas.Request{Channel: "web", Subject: "Bac jaune cassé", Body: "Le couvercle du bac jaune est arraché.",
@@ -272,14 +265,7 @@ func TestCaseActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-		s, err := st.Store.RequestStatus(ctx, first.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, first.ID)
 	second, err := st.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"}, Body: "Et les encombrants, dossier " + ref,
 		Citizen: &schemas.Citizen{Email: "lea@example.net"}, Hints: &schemas.Hints{Competence: "dechets"}})
 	if err != nil {
@@ -329,14 +315,7 @@ func TestEveryPageNeedsTheRightPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, rc.ID)
 	people := map[string]person{}
 	for _, a := range []struct {
 		login, role string
@@ -350,7 +329,7 @@ func TestEveryPageNeedsTheRightPerson(t *testing.T) {
 		}
 		people[a.login] = signIn(t, srv.URL, a.login, "mot-de-passe-"+a.login)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	noRedirect := testkit.NoRedirect()
 	c := "/bo/dossiers/" + ref
 	// who → status; "-" is nobody signed in.
 	for _, tc := range []struct {

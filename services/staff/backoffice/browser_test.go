@@ -4,13 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/staff/auth"
-	"github.com/ampmetropole/guichet/services/testkit"
 	"github.com/ampmetropole/guichet/services/testkit/browser"
 )
 
@@ -29,14 +27,7 @@ func TestBrowserTeamMemberWorksACase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, rc.ID)
 
 	b := browser.Start(t, 1280, 900)
 	var state string

@@ -106,3 +106,40 @@ func AsBearer(token string, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// Submit publishes a request through the stack's intake (the "test"
+// adapter when the request names none) and returns its receipt.
+func (s Stack) Submit(t testing.TB, req schemas.Request) intake.Receipt {
+	t.Helper()
+	if req.Source.Adapter == "" {
+		req.Source.Adapter = "test"
+	}
+	rc, err := s.Intake.Submit(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// CaseRef waits (10 s at most) for a request to be routed and returns the
+// reference of its case.
+func (s Stack) CaseRef(t testing.TB, requestID string) string {
+	t.Helper()
+	var ref string
+	testkit.Eventually(t, 10*time.Second, "request "+requestID+" routed", func() bool {
+		st, err := s.Store.RequestStatus(context.Background(), requestID)
+		if err == nil && st.CaseRef != nil {
+			ref = *st.CaseRef
+		}
+		return ref != ""
+	})
+	return ref
+}
+
+// Route submits a request, waits for it to be routed and returns its
+// case's reference and its receipt.
+func (s Stack) Route(t testing.TB, req schemas.Request) (string, intake.Receipt) {
+	t.Helper()
+	rc := s.Submit(t, req)
+	return s.CaseRef(t, rc.ID), rc
+}

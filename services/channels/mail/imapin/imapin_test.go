@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	stdpng "image/png"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
@@ -43,26 +40,8 @@ func (m mailbox) url() string {
 // memServer starts go-imap's in-memory server on loopback.
 func memServer(t *testing.T) mailbox {
 	t.Helper()
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser("courrier", "secret")
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		InsecureAuth: true,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close(); ln.Close() })
-	return mailbox{addr: ln.Addr().String(), user: "courrier", pass: "secret"}
+	addr, user, pass := testkit.IMAPServer(t)
+	return mailbox{addr: addr, user: user, pass: pass}
 }
 
 func client(t *testing.T, m mailbox) *imapclient.Client {

@@ -31,7 +31,7 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
+var noRedirect = testkit.NoRedirect()
 
 func upload(t *testing.T, url string, data []byte) *http.Response {
 	t.Helper()
@@ -193,14 +193,7 @@ func TestLettersToPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-		s, err := st.Store.RequestStatus(ctx, rc.ID)
-		if err == nil && s.CaseRef != nil {
-			ref = *s.CaseRef
-		}
-		return ref != ""
-	})
+	ref := st.CaseRef(t, rc.ID)
 	if _, err := st.Store.Reply(ctx, ref, casestore.ReplyRequest{Channel: casestore.ReplyLetter, To: "M. Paul Roux\n8 avenue de la Gare\n13400 Aubagne",
 		Subject: "Votre bac", Message: "Un bac neuf arrive jeudi."}, casestore.Change{Actor: "julie"}); err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
+var noRedirect = testkit.NoRedirect()
 
 func setup(t *testing.T) (stack.Stack, *httptest.Server, string) {
 	t.Helper()
@@ -40,20 +40,7 @@ func setup(t *testing.T) (stack.Stack, *httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, srv, waitRef(t, st, rc.ID)
-}
-
-func waitRef(t *testing.T, st stack.Stack, id string) string {
-	t.Helper()
-	var ref string
-	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
-		rs, err := st.Store.RequestStatus(context.Background(), id)
-		if err == nil && rs.CaseRef != nil {
-			ref = *rs.CaseRef
-		}
-		return ref != ""
-	})
-	return ref
+	return st, srv, st.CaseRef(t, rc.ID)
 }
 
 func get(t *testing.T, u string) (int, string) {
@@ -124,7 +111,7 @@ func TestLogCallOntoCaseOrAsNewRequest(t *testing.T) {
 		t.Fatalf("new request: %d", resp.StatusCode)
 	}
 	loc, _ := url.Parse(resp.Header.Get("Location"))
-	newRef := waitRef(t, st, loc.Query().Get("journalise"))
+	newRef := st.CaseRef(t, loc.Query().Get("journalise"))
 	nc, _ := st.Store.Case(ctx, newRef)
 	if newRef == ref || nc.Competence != "dechets" {
 		t.Fatalf("new request went to %s (%s)", newRef, nc.Competence)
@@ -173,7 +160,6 @@ func TestCallBacks(t *testing.T) {
 	if m == nil || !strings.Contains(string(page), "Rappeler pour fixer un rendez-vous.") {
 		t.Fatalf("call-backs:\n%s", page)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	done, _ := http.NewRequest("POST", srv.URL+string(m[1]), strings.NewReader(""))
 	done.Header.Set("X-Test-Signed-In", "agent-07") // who auth would say is signed in
 	resp, err = noRedirect.Do(done)

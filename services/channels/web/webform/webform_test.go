@@ -79,7 +79,7 @@ func setup(t *testing.T, opts options) testBundle {
 }
 
 // noRedirect lets tests see the 303 answers.
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
+var noRedirect = testkit.NoRedirect()
 
 type upload struct {
 	field, name string
