@@ -54,6 +54,7 @@ type App struct {
 
 	router   *router.Router
 	notifier *notify.Notifier
+	files    *attachment.Store  // attachments and scans, for pages and the mail channel
 	mail     *mailroom.Pipeline // scans uploaded by hand, read on in the background
 	server   *http.Server
 	imapStop context.CancelFunc
@@ -98,6 +99,9 @@ func Start(ctx context.Context, cfg Config, deps Deps, services []string, log *s
 	}
 	pages := slices.ContainsFunc(services, func(s string) bool { return s == "api" || s == "web" || s == "agent" })
 	if pages || slices.Contains(services, "imap") {
+		if a.files, err = attachment.NewStore(ctx, a.Conn.JS); err != nil {
+			return nil, err
+		}
 		a.mail = a.mailPipeline()
 	}
 	if slices.Contains(services, "imap") {
@@ -144,12 +148,7 @@ func (a *App) mailPipeline() *mailroom.Pipeline {
 		a.Log.Warn("mail channel off: scans cannot be read", "err", err)
 		return nil
 	}
-	files, err := attachment.NewStore(context.Background(), a.Conn.JS)
-	if err != nil {
-		a.Log.Warn("mail channel off: no attachment store", "err", err)
-		return nil
-	}
-	p := mailroom.New(reader, files, a.Intake, a.Facts)
+	p := mailroom.New(reader, a.files, a.Intake, a.Facts)
 	// An upload still being read when its answer is due goes on in the
 	// background; a failure then is shown with the rejected messages.
 	p.SetUploads(mailroom.UploadConfig{Rejections: a.Store, Log: a.Log.With("service", "mailroom")})
@@ -185,10 +184,7 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	if a.Auth, err = a.newAuth(cfg, clients); err != nil {
 		return nil, err
 	}
-	files, err := attachment.NewStore(ctx, a.Conn.JS)
-	if err != nil {
-		return nil, err
-	}
+	files := a.files
 	calls := telephony.New(a.Intake, a.Facts, telephony.WithCompetences(a.Catalogue.Known))
 	mux := http.NewServeMux()
 	a.Auth.Register(mux)
