@@ -224,7 +224,7 @@ func settings() []setting {
 		{env: "GUICHET_STREAM_REPLICAS", def: "1", cmds: cmdsServer,
 			fr: "réplicas des flux JetStream (3 sur une grappe)", en: "JetStream replicas (3 on a cluster)",
 			set: intAtLeast(1, func(c *Config) *int { return &c.Streams.Replicas })},
-		{env: "GUICHET_DRAIN", def: "5s", cmds: cmdsRun,
+		{env: "GUICHET_DRAIN", def: "5s", cmds: []string{"serve"}, // guichet dev has no load balancer to wait for
 			fr: "à l'arrêt, durée pendant laquelle le processus se dit « pas prêt » tout en servant encore, avant de fermer son écoute (0s : aussitôt)",
 			en: "on SIGTERM, how long the process reports itself not ready while still serving, before it closes its listener, so that load balancers stop sending to it first (`0s`: at once)",
 			set: func(c *Config, v string) error {
