@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
 
@@ -23,9 +24,22 @@ type Tracking struct {
 	ReceivedAt time.Time
 	RoutedAt   *time.Time
 	Request    schemas.Request
+	// ThreadCode is the tracking code of the thread's first request: the
+	// one code the citizen keeps, whichever of the thread's codes was typed.
+	ThreadCode string
 	Case       *CaseSummary // nil until routed; without its events
-	Messages   []Contact    // this request and the follow-ups sent from its status pages, oldest first
-	Replies    []Reply      // replies addressed to those, oldest first
+	// Deadline is when the team is due to answer (business hours from the
+	// catalogue), nil while the clock is paused (the case waits, or is
+	// resolved or finished) or before routing.
+	Deadline *time.Time
+	// WaitingOn says whom a waiting case waits for, its deadline paused:
+	// "citizen" or "third_party"; "" when it does not wait.
+	WaitingOn string
+	// Messages are this request and the follow-ups sent from its status
+	// pages, oldest first, routed or not yet: a follow-up shows as soon as
+	// the intake has recorded it.
+	Messages []Contact
+	Replies  []Reply // replies addressed to those, oldest first
 	// Regrouped is set when a team merged or moved the request out of the
 	// case it first went to: the citizen is told, with both references.
 	Regrouped *Regrouping
@@ -40,12 +54,26 @@ type Regrouping struct {
 
 // Contact is one of the citizen's requests in a case.
 type Contact struct {
-	Code       string
-	Channel    string
-	ReceivedAt time.Time
-	Subject    string
-	Body       string
-	Files      []string
+	Code        string
+	Channel     string
+	ReceivedAt  time.Time
+	Subject     string
+	Body        string
+	Files       []string             // the attachments' names
+	Attachments []schemas.Attachment // the attachments: name, type, size, sha256, object key
+}
+
+// Attachment returns the file with that sha256 if a request of the thread
+// carries it: the status page serves no other file.
+func (t Tracking) Attachment(sha string) (schemas.Attachment, bool) {
+	for _, m := range t.Messages {
+		for _, a := range m.Attachments {
+			if a.SHA256 == sha && sha != "" {
+				return a, true
+			}
+		}
+	}
+	return schemas.Attachment{}, false
 }
 
 // Reply is a message a team addressed to the citizen.
@@ -76,7 +104,9 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	if err := json.Unmarshal(raw, &t.Request); err != nil {
 		return t, fmt.Errorf("casestore: tracking %s: payload: %w", code, err)
 	}
-	// The thread: its first request and every follow-up of it.
+	// The thread: its first request and every follow-up of it, whether the
+	// router has handled them yet or not (a follow-up just posted is
+	// recorded by the intake before its sender sees this page again).
 	rows, err := s.pool.Query(ctx, `
 		SELECT id::text, tracking_code, payload FROM requests
 		WHERE id = $1 OR thread_id = $1
@@ -95,23 +125,32 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return Contact{}, err
 		}
+		if id == thread {
+			t.ThreadCode = code
+		}
 		ids = append(ids, id)
 		return contactOf(code, r), nil
 	})
 	if err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: thread: %w", code, err))
 	}
+	if t.ThreadCode == "" {
+		t.ThreadCode = t.Code // not expected (a thread_id names a recorded request): this code stands for it
+	}
 	if caseID == nil {
 		return t, nil
 	}
 	var c CaseSummary
-	var territory *string
-	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at FROM cases WHERE id = $1`, *caseID).
-		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt); err != nil {
+	var territory, waitingOn *string
+	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at, deadline, waiting_on FROM cases WHERE id = $1`, *caseID).
+		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt, &t.Deadline, &waitingOn); err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: case: %w", code, err))
 	}
 	if territory != nil {
 		c.Territory = *territory
+	}
+	if waitingOn != nil && c.State == lifecycle.Waiting {
+		t.WaitingOn = *waitingOn
 	}
 	t.Case = &c
 
@@ -151,6 +190,7 @@ func contactOf(code string, r schemas.Request) Contact {
 	for _, a := range r.Attachments {
 		c.Files = append(c.Files, a.Name)
 	}
+	c.Attachments = r.Attachments
 	return c
 }
 

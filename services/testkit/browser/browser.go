@@ -1,5 +1,8 @@
 // Package browser starts a real headless Chromium (Debian's, installed by
-// deploy/setup.sh test) for the browser tests, through chromedp.
+// deploy/setup.sh test) for the browser tests, through chromedp, and gives
+// them what they check pages with: axe-core's WCAG 2.1 A/AA rules (Axe,
+// vendored, no network), sideways scrolling at a width (Overflowing), and
+// keys pressed as a keyboard does (Press).
 package browser
 
 import (

@@ -71,9 +71,20 @@ type formPage struct {
 }
 
 func (h *Handler) formPage(v formValues, errs formErrors) formPage {
-	return formPage{Title: "Faire une demande", V: v, Errors: errs, Competences: h.deps.Catalogue.Competences,
+	title := "Faire une demande"
+	if len(errs) > 0 {
+		title = errorTitle(title, len(errs))
+	}
+	return formPage{Title: title, V: v, Errors: errs, Competences: h.deps.Catalogue.Competences,
 		Communes: h.deps.Places.Communes(), Accept: attachment.AcceptedTypes, MaxFiles: attachment.MaxFiles,
 		Org: h.deps.Catalogue.Organisation}
+}
+
+// failedForm is the form again with a failure not tied to a field.
+func (h *Handler) failedForm(v formValues, failure string) formPage {
+	page := h.formPage(v, nil)
+	page.Title, page.Failure = errorTitle(page.Title, 0), failure
+	return page
 }
 
 func (h *Handler) showForm(w http.ResponseWriter, r *http.Request) {
@@ -181,24 +192,27 @@ func (h *Handler) validate(v formValues) (schemas.Request, formErrors) {
 			who.Phone = phone
 		}
 	}
-	if v.Email == "" && v.Phone == "" {
+	// One error for one problem: without any way to reach them, the
+	// citizen is told so once, not again about the reply they chose.
+	noContact := v.Email == "" && v.Phone == ""
+	if noContact {
 		errs.add("email", "Indiquez au moins une adresse e-mail ou un numéro de téléphone, pour que nous puissions vous répondre.")
 	}
 	switch v.Reply {
 	case "":
 		who.PreferredReplyChannel = map[bool]string{true: "email", false: "phone"}[v.Email != ""]
 	case "email":
-		if v.Email == "" {
-			errs.add("reponse", "Pour une réponse par e-mail, indiquez votre adresse e-mail.")
+		if v.Email == "" && !noContact {
+			errs.add("reponse", "Vous avez choisi une réponse par e-mail : indiquez votre adresse e-mail, ou choisissez une réponse par téléphone.")
 		}
 		who.PreferredReplyChannel = "email"
 	case "telephone":
-		if v.Phone == "" {
-			errs.add("reponse", "Pour une réponse par téléphone, indiquez votre numéro.")
+		if v.Phone == "" && !noContact {
+			errs.add("reponse", "Vous avez choisi une réponse par téléphone : indiquez votre numéro, ou choisissez une réponse par e-mail.")
 		}
 		who.PreferredReplyChannel = "phone"
 	default:
-		errs.add("reponse", "Choisissez comment vous souhaitez être recontacté(e).")
+		errs.add("reponse", "Choisissez comment vous souhaitez être recontacté(e) : par e-mail ou par téléphone.")
 	}
 	req.Citizen = who
 	return req, errs
@@ -329,9 +343,7 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 		// Robots fill every field; a person never sees this one. Nothing is
 		// stored, and a person who got here by autofill can send again.
 		v.Honeypot = ""
-		page := h.formPage(v, nil)
-		page.Failure = honeypotMessage
-		h.render(w, r, http.StatusUnprocessableEntity, "form", page)
+		h.render(w, r, http.StatusUnprocessableEntity, "form", h.failedForm(v, honeypotMessage))
 		return
 	}
 	req, errs := h.validate(v)
@@ -344,9 +356,8 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 	receipt, err := h.deps.Intake.Submit(r.Context(), req)
 	if err != nil {
 		h.deps.Log.Error("web request not published", "err", err)
-		page := h.formPage(v, nil)
-		page.Failure = "Votre demande n'a pas pu être enregistrée pour le moment (incident technique). Vos informations sont conservées ci-dessous : renvoyez le formulaire dans quelques instants."
-		h.render(w, r, http.StatusServiceUnavailable, "form", page)
+		h.render(w, r, http.StatusServiceUnavailable, "form", h.failedForm(v,
+			"Votre demande n'a pas pu être enregistrée pour le moment (incident technique). Vos informations sont conservées ci-dessous : renvoyez le formulaire dans quelques instants."))
 		return
 	}
 	http.Redirect(w, r, "/demande/accuse/"+receipt.TrackingCode, http.StatusSeeOther)

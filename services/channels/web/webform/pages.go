@@ -44,3 +44,55 @@ func (h *Handler) showOutboxMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "outbox", outboxPage{Title: m.Subject, Message: &m})
 }
+
+// infoPage is one of the pages every page's footer links to: legal notice,
+// personal data, accessibility statement.
+type infoPage struct {
+	Title string
+	Org   catalogue.Organisation
+	// The accessibility statement's facts (see accessibility).
+	Conformance string
+	StatementOn string
+	Axe         string
+}
+
+// conformance is the RGAA conformance state of the citizen pages, as every
+// footer and the accessibility statement state it. The RGAA allows
+// "partiellement conforme" or "totalement conforme" only on the results of
+// a conformance audit (at least 50 % or all of its criteria met): none has
+// been done yet, and automated checks are no audit, so the state is "non
+// conforme" until one is.
+const conformance = "non conforme"
+
+// statementOn is when the accessibility statement was written; axeVersion
+// is the version of axe-core the browser tests check the pages with
+// (services/testkit/browser, which tests may import and this package may
+// not: a test holds the two equal).
+const (
+	statementOn = "7 décembre 2026"
+	axeVersion  = "4.14.1"
+)
+
+func (h *Handler) info(title string) infoPage {
+	return infoPage{Title: title, Org: h.deps.Catalogue.Organisation, Conformance: conformance, StatementOn: statementOn, Axe: axeVersion}
+}
+
+func (h *Handler) showLegalNotice(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "legal", h.info("Mentions légales"))
+}
+
+func (h *Handler) showPersonalData(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "privacy", h.info("Données personnelles"))
+}
+
+func (h *Handler) showAccessibility(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "accessibility", h.info("Déclaration d'accessibilité"))
+}
+
+// showFavicon serves the icon browsers ask for at /favicon.ico; pages also
+// link the SVG one (static/icone.svg).
+func (h *Handler) showFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, staticFiles, "static/favicon.ico")
+}

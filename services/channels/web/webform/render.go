@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ampmetropole/guichet/services/platform/htmlpage"
-
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/platform/htmlpage"
 )
 
 func (h *Handler) funcs() template.FuncMap {
@@ -32,6 +32,21 @@ func (h *Handler) funcs() template.FuncMap {
 			return map[string]string{"web": "formulaire en ligne", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
 		},
 		"keep": h.keepToken,
+		// org is the organisation (catalogue), for the layout's header and
+		// footer whatever the page.
+		"org":         func() catalogue.Organisation { return h.deps.Catalogue.Organisation },
+		"conformance": func() string { return conformance },
+		"place":       h.place,
+		"thumbnail":   thumbnail,
+		"size":        fileSize,
+		"telURI": func(phone string) template.URL {
+			return template.URL("tel:" + strings.Map(func(r rune) rune {
+				if (r >= '0' && r <= '9') || r == '+' {
+					return r
+				}
+				return -1
+			}, phone))
+		},
 		"paragraphs": func(s string) []string {
 			var out []string
 			for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
@@ -41,6 +56,55 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return out
 		},
+	}
+}
+
+// place writes a request's location as the citizen gave it: the address
+// typed, the postal code and the commune's name ("" when none was given).
+func (h *Handler) place(loc *schemas.Location) string {
+	if loc == nil {
+		return ""
+	}
+	var parts []string
+	if a := strings.TrimSpace(loc.Address); a != "" {
+		parts = append(parts, a)
+	}
+	town := loc.PostalCode
+	if c, ok := h.deps.Places.ByINSEE(loc.CommuneINSEE); ok {
+		town = strings.TrimSpace(town + " " + c.Name)
+	}
+	if town != "" {
+		parts = append(parts, town)
+	}
+	if len(parts) == 0 && loc.Lat != nil && loc.Lon != nil {
+		parts = append(parts, strings.ReplaceAll(fmt.Sprintf("position %.5f ; %.5f", *loc.Lat, *loc.Lon), ".", ","))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fileSize writes a file's size in French, as the status page lists files.
+func fileSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d octets", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%d Ko", (n+1023)/1024)
+	default:
+		return strings.Replace(fmt.Sprintf("%.1f Mo", float64(n)/(1024*1024)), ".", ",", 1)
+	}
+}
+
+// errorTitle is the title of a page that comes back with errors: screen
+// readers say the title first, so it tells at once that something is to be
+// corrected, and how much.
+func errorTitle(title string, n int) string {
+	switch n {
+	case 0:
+		return "Erreur : " + title
+	case 1:
+		return "Erreur : " + title + " (1 point à corriger)"
+	default:
+		return fmt.Sprintf("Erreur : %s (%d points à corriger)", title, n)
 	}
 }
 

@@ -1,9 +1,11 @@
 package webform
 
 import (
+	"context"
+	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -56,21 +58,57 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // findTracking is the "follow a request" entry: a form, or a redirect to
-// the code typed in it.
+// the page of the code typed in it. A code that is malformed or unknown
+// comes back in the field as typed, with the error, so that the typo shows.
 func (h *Handler) findTracking(w http.ResponseWriter, r *http.Request) {
-	typed := r.URL.Query().Get("code")
+	typed := strings.TrimSpace(r.URL.Query().Get("code"))
 	if typed == "" {
-		h.render(w, r, http.StatusOK, "find", findPage{Title: "Suivre une demande"})
+		page := findPage{Title: "Suivre une demande"}
+		if _, asked := r.URL.Query()["code"]; asked {
+			page.Error = "Indiquez votre code de suivi : 12 caractères, par exemple 7KQ4-M2XD-9HPA."
+			page.Title = errorTitle(page.Title, 1)
+			h.render(w, r, http.StatusUnprocessableEntity, "find", page)
+			return
+		}
+		h.render(w, r, http.StatusOK, "find", page)
 		return
+	}
+	if utf8.RuneCountInString(typed) > maxTypedCode {
+		typed = string([]rune(typed)[:maxTypedCode])
 	}
 	code, ok := intake.NormalizeTrackingCode(typed)
 	if !ok {
-		h.render(w, r, http.StatusUnprocessableEntity, "find", findPage{Title: "Suivre une demande", Code: typed,
-			Error: "Ce code n'a pas la bonne forme : 12 caractères, par exemple 7KQ4-M2XD-9HPA."})
+		h.render(w, r, http.StatusUnprocessableEntity, "find", findPage{Title: errorTitle("Suivre une demande", 1), Code: typed,
+			Error: malformedCode(typed)})
+		return
+	}
+	switch _, err := h.deps.Store.Tracking(r.Context(), code); {
+	case fault.KindOf(err) == fault.NotFound:
+		h.trackingNotFound(w, r, typed)
+		return
+	case err != nil:
+		h.unavailable(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/suivi/"+code, http.StatusSeeOther)
 }
+
+// malformedCode says what is wrong with a code that is no tracking code.
+func malformedCode(typed string) string {
+	n := 0
+	for _, r := range strings.ToUpper(typed) {
+		if (r >= '0' && r <= '9') || (r >= 'A' && r <= 'Z') {
+			n++
+		}
+	}
+	if n != 12 {
+		return fmt.Sprintf("Un code de suivi compte 12 lettres ou chiffres, par exemple 7KQ4-M2XD-9HPA : vous en avez saisi %d. Vérifiez-le sur votre accusé de réception.", n)
+	}
+	return "Ce code contient la lettre U, qui n'est jamais utilisée dans les codes de suivi. Vérifiez-le sur votre accusé de réception (par exemple un V mal lu)."
+}
+
+// maxTypedCode bounds what the find page shows again of a code typed.
+const maxTypedCode = 40
 
 type findPage struct {
 	Title string
@@ -82,7 +120,8 @@ type findPage struct {
 type trackingPage struct {
 	Title    string
 	T        casestore.Tracking
-	Sent     string // tracking code of a follow-up just sent
+	Sent     bool // a follow-up was just added
+	Late     bool // the deadline has passed
 	Message  string
 	Kept     []schemas.Attachment
 	Errors   formErrors
@@ -93,20 +132,34 @@ type trackingPage struct {
 }
 
 func (h *Handler) trackingPage(t casestore.Tracking) trackingPage {
-	return trackingPage{Title: "Suivi de votre demande", T: t, Accept: attachment.AcceptedTypes, MaxFiles: attachment.MaxFiles, Org: h.deps.Catalogue.Organisation}
+	if t.ThreadCode == "" {
+		t.ThreadCode = t.Code
+	}
+	return trackingPage{Title: "Suivi de votre demande", T: t, Late: t.Deadline != nil && h.now().After(*t.Deadline),
+		Accept: attachment.AcceptedTypes, MaxFiles: attachment.MaxFiles, Org: h.deps.Catalogue.Organisation}
+}
+
+// failed renders the status page again with its errors or its failure.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, status int, page trackingPage) {
+	page.Title = errorTitle(page.Title, len(page.Errors))
+	h.render(w, r, status, "tracking", page)
 }
 
 // loadTracking finds the request of the code in the path, answering 404 or
 // 503 itself when it cannot.
 func (h *Handler) loadTracking(w http.ResponseWriter, r *http.Request) (casestore.Tracking, bool) {
-	code, ok := intake.NormalizeTrackingCode(r.PathValue("code"))
+	typed := r.PathValue("code")
+	if utf8.RuneCountInString(typed) > maxTypedCode {
+		typed = string([]rune(typed)[:maxTypedCode])
+	}
+	code, ok := intake.NormalizeTrackingCode(typed)
 	if !ok {
-		h.trackingNotFound(w, r)
+		h.trackingNotFound(w, r, typed)
 		return casestore.Tracking{}, false
 	}
 	t, err := h.deps.Store.Tracking(r.Context(), code)
 	if fault.KindOf(err) == fault.NotFound {
-		h.trackingNotFound(w, r)
+		h.trackingNotFound(w, r, typed)
 		return t, false
 	}
 	if err != nil {
@@ -116,9 +169,11 @@ func (h *Handler) loadTracking(w http.ResponseWriter, r *http.Request) (casestor
 	return t, true
 }
 
-func (h *Handler) trackingNotFound(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusNotFound, "find", findPage{Title: "Suivre une demande",
-		Error: "Aucune demande ne correspond à ce code. Vérifiez-le sur votre accusé de réception ; une demande envoyée à l'instant peut mettre quelques secondes à apparaître."})
+// trackingNotFound answers 404 with the find page, the code as typed in
+// its field.
+func (h *Handler) trackingNotFound(w http.ResponseWriter, r *http.Request, typed string) {
+	h.render(w, r, http.StatusNotFound, "find", findPage{Title: errorTitle("Suivre une demande", 1), Code: typed,
+		Error: "Aucune demande ne correspond au code «\u00a0" + typed + "\u00a0». Vérifiez chaque caractère sur votre accusé de réception ou dans l'e-mail de confirmation ; une demande envoyée à l'instant peut mettre quelques secondes à apparaître."})
 }
 
 func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
@@ -131,9 +186,7 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := h.trackingPage(t)
-	if sent, ok := intake.NormalizeTrackingCode(r.URL.Query().Get("envoye")); ok {
-		page.Sent = sent
-	}
+	page.Sent = r.URL.Query().Get("envoye") != ""
 	h.render(w, r, http.StatusOK, "tracking", page)
 }
 
@@ -151,15 +204,16 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 		defer r.MultipartForm.RemoveAll()
 	}
 	page := h.trackingPage(t)
+	t = page.T
 	page.Message = strings.TrimSpace(r.PostFormValue("message"))
 	if r.PostFormValue("site_web") != "" {
 		page.Failure = honeypotMessage
-		h.render(w, r, http.StatusUnprocessableEntity, "tracking", page)
+		h.failed(w, r, http.StatusUnprocessableEntity, page)
 		return
 	}
 	if t.Case == nil {
 		page.Failure = "Votre demande est en cours d'orientation : vous pourrez ajouter un message dans quelques instants. Votre texte est conservé ci-dessous."
-		h.render(w, r, http.StatusConflict, "tracking", page)
+		h.failed(w, r, http.StatusConflict, page)
 		return
 	}
 	switch n := utf8.RuneCountInString(page.Message); {
@@ -170,12 +224,14 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Kept = h.readFiles(r, "fichiers", &page.Errors)
 	if len(page.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "tracking", page)
+		h.failed(w, r, http.StatusUnprocessableEntity, page)
 		return
 	}
 	req := schemas.Request{
-		Channel:     schemas.ChannelWeb,
-		Source:      schemas.Source{Adapter: "webform", ExternalID: "suivi:" + t.Code},
+		Channel: schemas.ChannelWeb,
+		// The thread's first code: the one code the citizen keeps, which
+		// the acknowledgement of the message should name.
+		Source:      schemas.Source{Adapter: "webform", ExternalID: "suivi:" + t.ThreadCode},
 		Citizen:     t.Request.Citizen,
 		Subject:     "Message complémentaire — " + t.Case.Ref,
 		Body:        page.Message,
@@ -188,8 +244,37 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.deps.Log.Error("follow-up not published", "err", err)
 		page.Failure = "Votre message n'a pas pu être enregistré pour le moment (incident technique). Il est conservé ci-dessous : renvoyez-le dans quelques instants."
-		h.render(w, r, http.StatusServiceUnavailable, "tracking", page)
+		h.failed(w, r, http.StatusServiceUnavailable, page)
 		return
 	}
-	http.Redirect(w, r, "/suivi/"+t.Code+"?envoye="+url.QueryEscape(receipt.TrackingCode), http.StatusSeeOther)
+	// The message has its own tracking code, which the citizen is not
+	// given: the thread's page shows it, under the code they already hold.
+	// The intake recorded it before answering; should that record have
+	// failed (it is only logged), the router records it in a moment: wait
+	// for it briefly so that the page shows the message.
+	h.awaitRecord(r.Context(), receipt.TrackingCode)
+	http.Redirect(w, r, "/suivi/"+t.ThreadCode+"?envoye=1", http.StatusSeeOther)
+}
+
+// recordWait bounds the wait for a follow-up's record before its sender
+// is shown the thread's page again.
+const recordWait = 2 * time.Second
+
+// awaitRecord waits, recordWait at most, until the request of code is
+// recorded.
+func (h *Handler) awaitRecord(ctx context.Context, code string) {
+	ctx, cancel := context.WithTimeout(ctx, recordWait)
+	defer cancel()
+	for {
+		_, err := h.deps.Store.Tracking(ctx, code)
+		if fault.KindOf(err) != fault.NotFound {
+			return // recorded, or the store is away: nothing to wait for
+		}
+		select {
+		case <-ctx.Done():
+			h.deps.Log.Warn("follow-up not yet recorded: its page may miss it for a moment")
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

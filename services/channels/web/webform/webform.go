@@ -47,10 +47,11 @@ type Store interface {
 	Tracking(ctx context.Context, code string) (casestore.Tracking, error)
 }
 
-// Files stores attachments.
+// Files stores attachments, and reads back those the status page shows.
 type Files interface {
 	Put(ctx context.Context, f attachment.File) (schemas.Attachment, error)
 	Info(ctx context.Context, sha string) (schemas.Attachment, error)
+	Get(ctx context.Context, key string) ([]byte, error)
 }
 
 // Outbox lists the e-mails written instead of sent (development).
@@ -120,6 +121,11 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /suivi", h.findTracking)
 	mux.HandleFunc("GET /suivi/{code}", h.showTracking)
 	mux.HandleFunc("POST /suivi/{code}", h.limited(h.submitFollowUp))
+	mux.HandleFunc("GET /suivi/{code}/pieces/{sha}", h.showAttachment)
+	mux.HandleFunc("GET /mentions-legales", h.showLegalNotice)
+	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
+	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
+	mux.HandleFunc("GET /favicon.ico", h.showFavicon)
 	if deps.Outbox != nil {
 		mux.HandleFunc("GET /courriels", h.showOutbox)
 		mux.HandleFunc("GET /courriels/{id}", h.showOutboxMessage)

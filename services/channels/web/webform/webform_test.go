@@ -32,24 +32,26 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 type testBundle struct {
-	srv    *httptest.Server
-	conn   *bus.Conn
-	store  *casestore.Store
-	files  *attachment.Store
-	outbox *mailer.Outbox
-	dbURL  string
+	srv       *httptest.Server
+	conn      *bus.Conn
+	store     *casestore.Store
+	files     *attachment.Store
+	outbox    *mailer.Outbox
+	dbURL     string
+	validator *schemas.Validator
 }
 
 type options struct {
 	rate     int
 	notifier bool
+	noRouter bool // requests are recorded, not routed: the test routes them (routeByHand)
 }
 
 // setup serves the web channel over the real bus, database and router.
 func setup(t *testing.T, opts options) testBundle {
 	t.Helper()
 	ctx := context.Background()
-	st := stack.New(t, stack.Options{Router: true})
+	st := stack.New(t, stack.Options{Router: !opts.noRouter})
 	outbox, err := mailer.NewOutbox(t.TempDir(), "Métropole <ne-pas-repondre@example.org>")
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +77,7 @@ func setup(t *testing.T, opts options) testBundle {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return testBundle{srv: srv, conn: st.Conn, store: st.Store, files: files, outbox: outbox, dbURL: st.DBURL}
+	return testBundle{srv: srv, conn: st.Conn, store: st.Store, files: files, outbox: outbox, dbURL: st.DBURL, validator: st.Validator}
 }
 
 // noRedirect lets tests see the 303 answers.
