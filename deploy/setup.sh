@@ -3,8 +3,10 @@
 # PostgreSQL server binaries (initdb, postgres) that `guichet dev` and the
 # tests run a private cluster from, poppler + tesseract (French) that read
 # scanned letters, and (with the argument "test") Chromium for the browser
-# tests and Dovecot for the IMAP tests (which run their own throwaway server,
-# never the system one). As root it installs them with apt-get; otherwise it prints the
+# tests, Dovecot for the IMAP tests (which run their own throwaway server,
+# never the system one), and Node.js with the npm packages of the test SMS
+# centre (services/platform/sms/testdata/smsc, an SMPP server the SMS tests
+# start). As root it installs them with apt-get; otherwise it prints the
 # exact command to run. Safe to run again.
 set -euo pipefail
 
@@ -41,9 +43,27 @@ if [ "${1:-}" = "test" ]; then
   have_chromium || packages+=(chromium)
   # A real IMAP server: services/testkit/dovecot runs dovecot with its own configuration.
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || packages+=(dovecot-imapd)
+  # The SMS tests run an independent SMPP server, written with the npm
+  # package smpp, under Node.js (its packages are installed below).
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
-[ ${#packages[@]} -eq 0 ] && exit 0
+# install_smsc installs the test SMS centre's npm packages, exactly as its
+# package-lock.json says, when they are missing or older than the lock file.
+install_smsc() {
+  local smsc
+  smsc="$(cd "$(dirname "$0")/.." && pwd)/services/platform/sms/testdata/smsc"
+  if [ ! -f "$smsc/node_modules/smpp/package.json" ] || [ "$smsc/package-lock.json" -nt "$smsc/node_modules/.package-lock.json" ]; then
+    echo "Installation des paquets npm du centre SMS de test : $smsc" >&2
+    npm ci --prefix "$smsc" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+if [ ${#packages[@]} -eq 0 ]; then
+  if [ "${1:-}" = "test" ]; then install_smsc; fi
+  exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installation de : ${packages[*]}" >&2
@@ -59,6 +79,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   have_postgres || { echo "PostgreSQL installé mais initdb/postgres introuvables" >&2; exit 1; }
+  if [ "${1:-}" = "test" ]; then install_smsc; fi
 else
   echo "Il manque : ${packages[*]}. Installez-les avec :" >&2
   echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2

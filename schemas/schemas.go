@@ -54,7 +54,8 @@ type Source struct {
 	Adapter    string `json:"adapter"`
 	ExternalID string `json:"external_id,omitempty"`
 	OperatorID string `json:"operator_id,omitempty"`
-	System     string `json:"system,omitempty"` // the API token that submitted it; set by Guichet
+	MessageID  string `json:"message_id,omitempty"` // an e-mail's Message-ID, for the reply to thread under it
+	System     string `json:"system,omitempty"`     // the API token that submitted it; set by Guichet
 }
 
 // Link is the case someone entitled to chose for a request: an agent, or the

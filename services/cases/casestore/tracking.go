@@ -27,6 +27,9 @@ type Tracking struct {
 	// ThreadCode is the tracking code of the thread's first request: the
 	// one code the citizen keeps, whichever of the thread's codes was typed.
 	ThreadCode string
+	// NoticesOff is set when the citizen turned the thread's status
+	// notices off.
+	NoticesOff bool
 	Case       *CaseSummary // nil until routed; without its events
 	// Deadline is when the team is due to answer (business hours from the
 	// catalogue), nil while the clock is paused (the case waits, or is
@@ -92,9 +95,11 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	var caseID *int64
 	var thread string
 	err := s.pool.QueryRow(ctx, `
-		SELECT tracking_code, status, received_at, routed_at, payload, case_id, COALESCE(thread_id, id)::text
-		FROM requests WHERE tracking_code = $1`, code).
-		Scan(&t.Code, &t.Status, &t.ReceivedAt, &t.RoutedAt, &raw, &caseID, &thread)
+		SELECT r.tracking_code, r.status, r.received_at, r.routed_at, r.payload, r.case_id, COALESCE(r.thread_id, r.id)::text,
+		       COALESCE(p.notices_off, false)
+		FROM requests r LEFT JOIN notice_preferences p ON p.thread_id = COALESCE(r.thread_id, r.id)
+		WHERE r.tracking_code = $1`, code).
+		Scan(&t.Code, &t.Status, &t.ReceivedAt, &t.RoutedAt, &raw, &caseID, &thread, &t.NoticesOff)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, notFound("tracking code", code)
 	}

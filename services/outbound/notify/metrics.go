@@ -10,7 +10,8 @@ import (
 )
 
 // metrics are what the notifier counts, by kind of message
-// (acknowledgement, reply, merged, breach).
+// (acknowledgement, status, reply, merged, breach) and way (email, sms,
+// letter).
 type metrics struct {
 	sent, failed *prometheus.CounterVec
 	withheld     prometheus.Counter
@@ -19,9 +20,9 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "guichet_notifier_sent_total",
-			Help: "Messages sent to citizens and staff, by kind."}, []string{"kind"}),
+			Help: "Messages sent to citizens and staff (letters: put in the mailroom's batch), by kind and way."}, []string{"kind", "by"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "guichet_notifier_send_failures_total",
-			Help: "Sendings that failed (retried later), by kind."}, []string{"kind"}),
+			Help: "Sendings that failed (retried later), by kind and way."}, []string{"kind", "by"}),
 		withheld: prometheus.NewCounter(prometheus.CounterOpts{Name: "guichet_notifier_acknowledgements_withheld_total",
 			Help: "Acknowledgements not sent because their address had received its hourly share."}),
 	}
@@ -36,12 +37,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// send sends a message of a kind and counts it.
+// send sends an e-mail of a kind and counts it.
 func (n *Notifier) send(ctx context.Context, kind string, msg mailer.Message) error {
 	if err := n.sender.Send(ctx, msg); err != nil {
-		n.metrics.failed.WithLabelValues(kind).Inc()
+		n.metrics.failed.WithLabelValues(kind, ByEmail).Inc()
 		return err
 	}
-	n.metrics.sent.WithLabelValues(kind).Inc()
+	n.metrics.sent.WithLabelValues(kind, ByEmail).Inc()
 	return nil
 }

@@ -1,7 +1,12 @@
-// Package notify sends citizens the messages Guichet owes them — for now the
-// acknowledgement of receipt of a web request, by e-mail when an address was
-// given. It follows the REQUESTS stream with its own durable consumer, so a
-// mail server that is away delays messages without losing them.
+// Package notify sends citizens the messages Guichet owes them, on the way
+// they asked for or came by — e-mail, SMS to a mobile, or a letter the
+// mailroom prints: the acknowledgement of receipt of every request
+// (ack.go), a notice when their case changes state (status.go), the teams'
+// e-mailed replies, merges; and tells supervisors of breached deadlines. It
+// follows the REQUESTS and CASES streams with its own durable consumers, so
+// a mail server or an SMS centre that is away delays messages without
+// losing them: each is sent once, retried, and dead-lettered past its
+// attempts.
 package notify
 
 import (
@@ -17,15 +22,11 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/platform/bus"
-	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 )
 
 // Durable is the notifier's consumer name on REQUESTS.
 const Durable = "notifier"
-
-// KindAcknowledgement is the acknowledgement of receipt.
-const KindAcknowledgement = "acknowledgement"
 
 // Sender delivers an e-mail (SMTP, or the development outbox).
 type Sender interface {
@@ -40,6 +41,10 @@ type Store interface {
 	RecordNotification(ctx context.Context, requestID, kind, recipient string) error
 	ReserveNotification(ctx context.Context, requestID, kind, recipient string, limit int, since time.Time) (casestore.Reservation, error)
 	Request(ctx context.Context, id string) (schemas.Request, error)
+	ThreadOf(ctx context.Context, requestID string) (casestore.Thread, error)
+	CaseThreads(ctx context.Context, ref string) (state string, threads []casestore.Thread, err error)
+	QueuePostalNotice(ctx context.Context, n casestore.PostalNotice) (bool, error)
+	RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error
 }
 
 // Config tunes the notifier.
@@ -51,10 +56,14 @@ type Config struct {
 	// Metrics registers the notifier's figures (guichet_notifier_*); nil:
 	// counted, not exported.
 	Metrics prometheus.Registerer
-	// AcksPerHour bounds the acknowledgements one address receives in an
-	// hour (default DefaultAcksPerHour): whoever types someone else's
-	// address into forms cannot flood their mailbox through Guichet.
+	// AcksPerHour bounds the acknowledgements one address or mobile
+	// receives in an hour (default DefaultAcksPerHour): whoever types
+	// someone else's address into forms cannot flood their mailbox through
+	// Guichet.
 	AcksPerHour int
+	// SMS sends text messages; nil: nobody is reached by SMS (e-mail or
+	// letter instead, when they gave one).
+	SMS SMS
 }
 
 // DefaultAcksPerHour is how many acknowledgements an address receives in
@@ -72,7 +81,9 @@ type Notifier struct {
 	cat      *catalogue.Catalogue
 	validate *schemas.Validator
 	log      *slog.Logger
+	sms      SMS
 	consumer *bus.Consumer
+	statuses *bus.Consumer
 	breaches *bus.Consumer
 	replies  *bus.Consumer
 	merges   *bus.Consumer
@@ -89,16 +100,19 @@ func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{cfg: cfg, conn: conn, store: store, sender: sender, cat: cat, validate: v,
+	return &Notifier{cfg: cfg, conn: conn, store: store, sender: sender, sms: cfg.SMS, cat: cat, validate: v,
 		log: log.With("service", "notifier"), metrics: m}, nil
 }
 
-// Start creates the durable consumers — acknowledgements of web requests,
-// supervisors told of breached deadlines, teams' e-mailed replies — and
-// handles messages until Stop.
+// Start creates the durable consumers — acknowledgements of requests on
+// every channel, status notices, supervisors told of breached deadlines,
+// teams' e-mailed replies, merges — and handles messages until Stop.
 func (n *Notifier) Start(ctx context.Context) error {
 	var err error
-	if n.consumer, err = n.startConsumer(ctx, bus.StreamRequests, Durable, bus.RequestSubject(schemas.ChannelWeb), 2, n.handle); err != nil {
+	if n.consumer, err = n.startConsumer(ctx, bus.StreamRequests, Durable, bus.SubjectRequests+".>", 2, n.acknowledge); err != nil {
+		return err
+	}
+	if n.statuses, err = n.startConsumer(ctx, bus.StreamCases, DurableStatus, bus.SubjectCases+".*."+schemas.EventStateChanged, 1, n.status); err != nil {
 		return err
 	}
 	if n.breaches, err = n.startConsumer(ctx, bus.StreamCases, DurableBreaches, bus.SubjectCases+".*."+schemas.EventBreached, 1, n.breach); err != nil {
@@ -132,6 +146,9 @@ func (n *Notifier) Stop() {
 	if n.consumer != nil {
 		n.consumer.Stop()
 	}
+	if n.statuses != nil {
+		n.statuses.Stop()
+	}
 	if n.breaches != nil {
 		n.breaches.Stop()
 	}
@@ -143,66 +160,3 @@ func (n *Notifier) Stop() {
 	}
 }
 
-func (n *Notifier) handle(ctx context.Context, m bus.Message) error {
-	req, err := n.validate.DecodeRequest(m.Data)
-	if err != nil {
-		return nil // the router dead-letters invalid requests; nothing to acknowledge
-	}
-	if req.Citizen == nil || req.Citizen.Email == "" {
-		return nil
-	}
-	to := strings.ToLower(req.Citizen.Email)
-	switch res, err := n.store.ReserveNotification(ctx, req.ID, KindAcknowledgement, to, n.cfg.AcksPerHour, time.Now().Add(-time.Hour)); {
-	case err != nil:
-		return err
-	case res == casestore.Delivered:
-		return nil
-	case res == casestore.Withheld:
-		n.log.Warn("acknowledgement withheld: its address received enough this hour", "request_id", req.ID, "limit", n.cfg.AcksPerHour)
-		n.metrics.withheld.Inc()
-		return nil
-	}
-	msg := n.acknowledgement(req)
-	if err := n.send(ctx, KindAcknowledgement, msg); err != nil {
-		return fmt.Errorf("notify: acknowledgement of %s: %w", req.ID, err)
-	}
-	n.log.Info("acknowledgement sent", "request_id", req.ID)
-	// Sent but not recorded (database away) means a second copy on retry:
-	// better than none.
-	return n.store.RecordNotification(ctx, req.ID, KindAcknowledgement, to)
-}
-
-func (n *Notifier) acknowledgement(req schemas.Request) mailer.Message {
-	org := n.cat.Organisation
-	when := frtime.DateTime(req.ReceivedAt)
-	link := n.cfg.PublicURL + "/suivi/" + req.TrackingCode
-	var b strings.Builder
-	greeting := "Bonjour,"
-	if name := strings.TrimSpace(req.Citizen.Name); name != "" {
-		greeting = "Bonjour " + name + ","
-	}
-	fmt.Fprintf(&b, "%s\n\n", greeting)
-	var subject string
-	if strings.HasPrefix(req.Source.ExternalID, "suivi:") && len(req.CaseRefs) > 0 {
-		subject = "Votre message a bien été reçu — dossier " + req.CaseRefs[0]
-		fmt.Fprintf(&b, "La %s a bien reçu le %s votre message complémentaire sur le dossier %s.\nIl a été ajouté à votre dossier et transmis au service qui le traite.\n\n", org.Name, when, req.CaseRefs[0])
-	} else {
-		hint := ""
-		if req.Hints != nil {
-			hint = req.Hints.Competence
-		}
-		subject = "Accusé de réception de votre demande — code " + req.TrackingCode
-		fmt.Fprintf(&b, "La %s a bien reçu votre demande le %s.\n\n", org.Name, when)
-		if req.Subject != "" {
-			fmt.Fprintf(&b, "Objet : %s\n", req.Subject)
-		}
-		fmt.Fprintf(&b, "Service chargé de votre demande : %s\n", n.cat.ServiceFor(hint))
-		b.WriteString("Si elle relève d'un autre service ou d'une autre administration, elle lui sera transmise et vous en serez informé(e).\n\n")
-	}
-	fmt.Fprintf(&b, "Code de suivi : %s\n", req.TrackingCode)
-	fmt.Fprintf(&b, "Suivez votre demande et ajoutez-y des informations : %s\n\n", link)
-	fmt.Fprintf(&b, "Pour joindre le service : %s, %s, %s.\nPar courrier : %s, %s, en rappelant votre code de suivi.\n\n", org.ServiceDesk, org.Phone, org.Hours, org.Name, org.Address)
-	b.WriteString("Ce message est envoyé automatiquement : merci de ne pas y répondre.\n")
-	return mailer.Message{To: req.Citizen.Email, Subject: subject, Body: b.String(),
-		Headers: map[string]string{"X-Guichet-Request-Id": req.ID, "X-Guichet-Tracking-Code": req.TrackingCode}}
-}

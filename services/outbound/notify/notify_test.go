@@ -42,7 +42,8 @@ func TestOneAcknowledgementPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	follow, err := in.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "webform", ExternalID: "suivi:" + rc.TrackingCode},
-		Body: "Toujours éteint.", Citizen: &schemas.Citizen{Email: "karim@example.org"}, CaseRefs: []string{"AMP-2026-000001"}})
+		Body: "Toujours éteint.", Citizen: &schemas.Citizen{Email: "karim@example.org"}, CaseRefs: []string{"AMP-2026-000001"},
+		Link: &schemas.Link{CaseRef: "AMP-2026-000001", By: schemas.LinkByTrackingCode, RequestID: rc.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func compose(from *mail.Address, m Message, now time.Time) (*gomail.Msg, error) 
 		}
 		msg.SetGenHeader(gomail.Header(canon), value)
 	}
-	msg.Subject(m.Subject)
+	msg.SetGenHeaderPreformatted(gomail.HeaderSubject, encodeSubject(m.Subject))
 	msg.SetDateWithValue(now)
 	msg.SetMessageIDWithValue(rand.Text() + "@" + domainOf(from.Address))
 	// Every line of a text body ends with a line break on the wire; the
@@ -122,6 +122,51 @@ func compose(from *mail.Address, m Message, now time.Time) (*gomail.Msg, error) 
 	// round-trips whether or not it ended with a line break.
 	msg.SetBodyString(gomail.TypeTextPlain, normalizeNewlines(m.Body)+"\n")
 	return msg, nil
+}
+
+// encodeSubject writes a subject as RFC 2047 encoded words, folded so that
+// the first stays on the "Subject:" line: folded straight after the colon,
+// as the mail library does with a long first word, the subject reads with a
+// leading space in some mail clients. A short ASCII subject is left as is.
+func encodeSubject(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e || s[i] == '=' || s[i] == '?' {
+			ascii = false
+			break
+		}
+	}
+	if ascii && len("Subject: ")+len(s) <= 76 {
+		return s
+	}
+	const open, end = "=?UTF-8?q?", "?="
+	limit := 76 - len("Subject: ") // the first line; the next ones start with a space
+	var words []string
+	var w strings.Builder
+	for _, r := range s {
+		var enc strings.Builder
+		for _, b := range []byte(string(r)) {
+			switch {
+			case b == ' ':
+				enc.WriteByte('_')
+			case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', strings.IndexByte("!*+-/", b) >= 0:
+				enc.WriteByte(b)
+			default:
+				fmt.Fprintf(&enc, "=%02X", b)
+			}
+		}
+		// A character's bytes stay in one word: a word is whole UTF-8.
+		if w.Len() > 0 && len(open)+w.Len()+enc.Len()+len(end) > limit {
+			words = append(words, open+w.String()+end)
+			w.Reset()
+			limit = 76 - 1
+		}
+		w.WriteString(enc.String())
+	}
+	if w.Len() > 0 || len(words) == 0 {
+		words = append(words, open+w.String()+end)
+	}
+	return strings.Join(words, "\r\n ")
 }
 
 // headerName checks an extra header name and returns its canonical form.

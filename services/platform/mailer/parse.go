@@ -25,7 +25,7 @@ type Stored struct {
 	Subject string            // decoded (RFC 2047)
 	Date    time.Time         // zero when the message has no valid Date header
 	Body    string            // decoded text (quoted-printable/base64 undone, charset utf-8), line breaks as "\n"
-	Headers map[string]string // the X-Guichet-* headers, names in canonical MIME form; never nil
+	Headers map[string]string // the X-Guichet-* headers and those that thread or mark a message (In-Reply-To, References, Auto-Submitted), names in canonical MIME form; never nil
 }
 
 // maxPartDepth bounds the nesting of multipart bodies.
@@ -64,11 +64,22 @@ func parseStored(id string, data []byte) (Stored, error) {
 		st.Date = d
 	}
 	for name, values := range msg.Header {
-		if strings.HasPrefix(name, "X-Guichet-") && len(values) > 0 {
+		if (strings.HasPrefix(name, "X-Guichet-") || keptHeader(name)) && len(values) > 0 {
 			st.Headers[name] = decodeHeader(dec, values[0])
 		}
 	}
 	return st, nil
+}
+
+// keptHeader says which headers other than X-Guichet-* a stored message
+// is read back with: how it threads under the citizen's message, and that a
+// machine sent it.
+func keptHeader(name string) bool {
+	switch name {
+	case "In-Reply-To", "References", "Auto-Submitted":
+		return true
+	}
+	return false
 }
 
 // textBody returns the text of the first text/plain entity in (h, r);

@@ -53,6 +53,11 @@ type Message struct {
 	Date        time.Time
 	Text        string
 	Attachments []Attachment
+	// Automatic says why the message was sent by a machine — an absence
+	// reply, a delivery failure, a mailing list (RFC 3834) — and is empty
+	// for a message a person wrote. Nobody answers those: answering an
+	// absence reply with an acknowledgement is how mail loops start.
+	Automatic string
 }
 
 // Parse reads one message. A malformed message, one over the limits or in
@@ -83,6 +88,7 @@ func Parse(r io.Reader, l Limits) (Message, error) {
 	if from, err := h.AddressList("From"); err == nil && len(from) > 0 {
 		m.FromName, m.FromAddress = from[0].Name, strings.ToLower(from[0].Address)
 	}
+	m.Automatic = automatic(h, m.FromAddress)
 	var plain, htmlText []string
 	budget := l.MaxBytes
 	for parts := 0; ; parts++ {
@@ -136,6 +142,37 @@ func Parse(r io.Reader, l Limits) (Message, error) {
 }
 
 // partName names an inline part from its Content-Type "name" parameter.
+// automatic tells a message a machine sent, from the headers RFC 3834 and
+// the common mail servers set: why, or "" for a person's message.
+func automatic(h mail.Header, from string) string {
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" {
+		if kind, _, _ := strings.Cut(v, ";"); strings.TrimSpace(kind) != "no" {
+			return "Auto-Submitted: " + strings.TrimSpace(kind)
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v {
+	case "bulk", "junk", "list", "auto_reply":
+		return "Precedence: " + v
+	}
+	for _, k := range []string{"X-Autoreply", "X-Autorespond", "List-Id", "List-Unsubscribe"} {
+		if h.Get(k) != "" {
+			return k
+		}
+	}
+	if strings.TrimSpace(h.Get("Return-Path")) == "<>" {
+		return "Return-Path: <>"
+	}
+	if ct, _, _ := h.ContentType(); ct == "multipart/report" {
+		return "Content-Type: multipart/report"
+	}
+	local, _, _ := strings.Cut(from, "@")
+	switch local {
+	case "mailer-daemon", "postmaster":
+		return "expéditeur " + local
+	}
+	return ""
+}
+
 func partName(h message.Header) string {
 	if _, params, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && params["name"] != "" {
 		return params["name"]

@@ -103,3 +103,37 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(strings.NewReader(string(raw)), Limits{MaxBytes: 1 << 20, MaxParts: 20})
 	})
 }
+
+// Messages a machine sent (absence replies, delivery failures, lists) are
+// told from a person's, who may well write "je suis absent" themselves.
+func TestAutomatic(t *testing.T) {
+	person := "From: Léa <lea@example.net>\nSubject: Absent\nContent-Type: text/plain\n\nJe suis absente du 3 au 10, le lampadaire est toujours éteint.\n"
+	tests := []struct {
+		name, headers, want string
+	}{
+		{"a person", "", ""},
+		{"a person says no", "Auto-Submitted: no\n", ""},
+		{"absence reply", "Auto-Submitted: auto-replied\n", "Auto-Submitted: auto-replied"},
+		{"generated with a comment", "Auto-Submitted: auto-generated; owner-email=\"x@example.net\"\n", "Auto-Submitted: auto-generated"},
+		{"precedence bulk", "Precedence: bulk\n", "Precedence: bulk"},
+		{"precedence list", "Precedence: List\n", "Precedence: list"},
+		{"X-Autoreply", "X-Autoreply: yes\n", "X-Autoreply"},
+		{"mailing list", "List-Id: <voisins.example.net>\n", "List-Id"},
+		{"bounce path", "Return-Path: <>\n", "Return-Path: <>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse(strings.NewReader(crlf(tt.headers+person)), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Automatic != tt.want {
+				t.Errorf("Automatic = %q, want %q", m.Automatic, tt.want)
+			}
+		})
+	}
+	bounce := "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\n\n--B\nContent-Type: text/plain\n\nÉchec de remise.\n--B--\n"
+	if m, err := Parse(strings.NewReader(crlf(bounce)), Limits{}); err != nil || m.Automatic == "" {
+		t.Errorf("bounce: %q, %v", m.Automatic, err)
+	}
+}

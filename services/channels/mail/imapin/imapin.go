@@ -365,6 +365,11 @@ func (a *Adapter) process(ctx context.Context, raw []byte, key string, arrived t
 		}
 		return nil
 	}
+	if m.Automatic != "" {
+		// An absence reply or a bounce, often to one of our own notices:
+		// no request, and above all no acknowledgement in return.
+		return fault.E(fault.Invalid, fmt.Errorf("imapin: message automatique (%s) : ni demande ni accusé de réception", m.Automatic))
+	}
 	_, err = a.pipeline.Email(ctx, m, mailroom.Origin{Adapter: "imap-mail", Key: key, ReceivedAt: arrived})
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"image"
 	stdpng "image/png"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
 	"github.com/ampmetropole/guichet/services/channels/mail/scan"
@@ -106,6 +108,10 @@ Content-Transfer-Encoding: quoted-printable
 Bonjour, un d=E9p=F4t sauvage =AB matelas et gravats =BB bloque le trottoir =
 du 9 boulevard Anatole France, 13600 La Ciotat. Merci d'intervenir.
 `
+
+// absenceReply is a citizen's mail server answering one of our notices
+// while they are away.
+const absenceReply = "From: Hélène Moreau <helene.moreau@example.net>\nSubject: =?UTF-8?Q?R=C3=A9ponse_automatique?=\nAuto-Submitted: auto-replied\nContent-Type: text/plain; charset=utf-8\n\nJe suis absente jusqu'au 12 décembre.\n"
 
 const brokenMail = "From: x@example.org\nSubject: Scan casse\nContent-Type: multipart/mixed\n\nbody\n"
 
@@ -241,11 +247,25 @@ func testMailbox(t *testing.T, m mailbox) {
 	if rejected != 1 || ocr != 1 || mail != 1 || len(letters) != 4 {
 		t.Errorf("letters: %d rejected, %d OCR, %d e-mail, %d in all", rejected, ocr, mail, len(letters))
 	}
-	// A later message is a new request; nothing old comes back.
+	// A later message is a new request; nothing old comes back. An absence
+	// reply is no request: rejected with its reason, so that no
+	// acknowledgement answers it.
 	appendMessage(t, c, strings.Replace(citizenMail, "9 boulevard", "11 boulevard", 1))
+	appendMessage(t, c, absenceReply)
 	run(p, inboxEmpty)
 	if n := testkit.StreamMsgs(t, st.Conn, bus.StreamRequests); n != 4 {
 		t.Fatalf("%d requests after the restart, want 4", n)
+	}
+	if got := count(t, c, "Rejetes"); got != 2 {
+		t.Errorf("%d messages rejected after the absence reply, want 2", got)
+	}
+	if letters, err = st.Store.Letters(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(letters, func(l casestore.Letter) bool {
+		return l.Status == "rejected" && l.Reason != nil && strings.Contains(*l.Reason, "Auto-Submitted: auto-replied")
+	}) {
+		t.Errorf("absence reply not shown as rejected with its reason: %+v", letters)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
@@ -24,6 +25,9 @@ func (p *Pipeline) Email(ctx context.Context, m email.Message, o Origin) (Result
 	var res Result
 	f := p.extract.Extract(m.Subject + "\n" + m.Text)
 	req := p.newRequest(schemas.ChannelEmail, o, m.Date, m.Subject, m.Text, f)
+	if id := strings.TrimSpace(m.MessageID); messageID(id) {
+		req.Source.MessageID = id
+	}
 	who := &schemas.Citizen{Name: truncate(firstNonEmpty(m.FromName, f.Name), 200), Phone: f.Phone, PreferredReplyChannel: "email"}
 	if addr, err := citizen.NormalizeEmail(m.FromAddress); err == nil {
 		who.Email = addr
@@ -54,4 +58,19 @@ func (p *Pipeline) Email(ctx context.Context, m email.Message, o Origin) (Result
 func ScanKey(data []byte) string {
 	sum := sha256.Sum256(data)
 	return "upload:" + hex.EncodeToString(sum[:])
+}
+
+// messageID says whether id can name the e-mail in a reply's In-Reply-To
+// (and passes request.v1's pattern): printable ASCII without spaces or
+// angle brackets, 256 bytes at most. Any other is left out.
+func messageID(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < '!' || c > '~' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
 }

@@ -99,7 +99,7 @@ func TestCitizenEmailBecomesARequest(t *testing.T) {
 	}
 	files, _ := attachment.NewStore(ctx, st.Conn.JS)
 	p := mailroom.New(reader, files, st.Intake, extract.New(st.Places))
-	m := email.Message{FromName: "Karim Benali", FromAddress: "Karim.Benali@example.org", Subject: "Lampadaire éteint à Aubagne",
+	m := email.Message{MessageID: "CAF7x9=2b@mail.example.org", FromName: "Karim Benali", FromAddress: "Karim.Benali@example.org", Subject: "Lampadaire éteint à Aubagne",
 		Text: "Bonjour, le lampadaire du 4 avenue Jeanne d'Arc, 13400 Aubagne, est éteint.",
 		Attachments: []email.Attachment{
 			{Name: "photo.pdf", ContentType: "application/pdf", Data: testkit.TextPDF([]string{"photo"})},
@@ -117,8 +117,19 @@ func TestCitizenEmailBecomesARequest(t *testing.T) {
 	}
 	req := tr.Request
 	if req.Channel != "email" || req.Citizen.Email != "karim.benali@example.org" || req.Citizen.Name != "Karim Benali" ||
-		len(req.Attachments) != 1 || req.Attachments[0].Name != "photo.pdf" || req.Location == nil || req.Location.PostalCode != "13400" {
+		len(req.Attachments) != 1 || req.Attachments[0].Name != "photo.pdf" || req.Location == nil || req.Location.PostalCode != "13400" ||
+		req.Source.MessageID != "CAF7x9=2b@mail.example.org" {
 		t.Fatalf("request %+v", req)
+	}
+	// A Message-ID no reply could name is left out; the request is taken.
+	odd := m
+	odd.MessageID, odd.Subject = "id avec espaces <et> chevrons", "Encore le lampadaire"
+	res2, err := p.Email(ctx, odd, mailroom.Origin{Adapter: "imap-mail", Key: "imap:INBOX:7:100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr2, err := st.Store.Tracking(ctx, res2.Receipt.TrackingCode); err != nil || tr2.Request.Source.MessageID != "" {
+		t.Fatalf("odd Message-ID: %+v %v", tr2.Request.Source, err)
 	}
 	again, err := p.Email(ctx, m, o)
 	if err != nil || again.Receipt.ID != res.Receipt.ID || !again.Receipt.Duplicate {

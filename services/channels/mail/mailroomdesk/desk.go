@@ -85,6 +85,11 @@ type Deps struct {
 	// Holders says which requests carry a file: a scan is shown only when
 	// a letter or an e-mail carries it.
 	Holders Holders
+	// Notices and Print: the letters owed to citizens who wrote by post
+	// (acknowledgements, status notices), printed in batches at
+	// /courrier/accuses; nil: not shown.
+	Notices Notices
+	Print   Printer
 	// Audit writes to the audit log in the name of the signed-in operator
 	// (auth.Service.AuditCaller): the list of letters read, every scan
 	// shown, uploaded and corrected; nil: nothing written.
@@ -109,6 +114,7 @@ type Handler struct {
 	deps       Deps
 	page       *template.Template
 	correction *template.Template
+	notices    *template.Template
 	mux        *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
@@ -134,15 +140,25 @@ func New(deps Deps) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailroomdesk: %w", err)
 	}
+	nt, err := template.New("notices.html").Funcs(funcs).ParseFS(templateFiles, "templates/notices.html")
+	if err != nil {
+		return nil, fmt.Errorf("mailroomdesk: %w", err)
+	}
 	if deps.Requests == nil {
 		deps.Correct = nil
 	}
-	h := &Handler{deps: deps, page: t, correction: c, mux: http.NewServeMux()}
+	h := &Handler{deps: deps, page: t, correction: c, notices: nt, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
 	if deps.Tasks != nil && deps.Who != nil {
 		h.mux.HandleFunc("POST /courrier/reponses/{id}/poste", h.posted)
+	}
+	if deps.Notices != nil && deps.Print != nil && deps.Who != nil {
+		h.mux.HandleFunc("GET /courrier/accuses", h.showNotices)
+		h.mux.HandleFunc("GET /courrier/accuses/lot.pdf", h.batchPDF)
+		h.mux.HandleFunc("GET /courrier/accuses/{id}", h.noticePDF)
+		h.mux.HandleFunc("POST /courrier/accuses/postes", h.noticesPosted)
 	}
 	if deps.Correct != nil {
 		h.mux.HandleFunc("GET /courrier/lettres/{id}/correction", h.correctForm)
@@ -168,6 +184,9 @@ type page struct {
 	CSRF      template.HTML
 	ToPost    []casestore.ReplyTask
 	Posted    bool
+	// Owed counts the acknowledgements and notices waiting to be posted;
+	// -1 when the desk does not print them.
+	Owed int
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -199,6 +218,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 			h.deps.Log.Error("letters to post", "err", err)
 		}
 		p.ToPost = tasks
+	}
+	p.Owed = -1
+	if h.deps.Notices != nil && h.deps.Print != nil && h.deps.Who != nil {
+		if owed, err := h.deps.Notices.PendingPostalNotices(r.Context(), batchSize+1); err == nil {
+			p.Owed = len(owed)
+		}
 	}
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
