@@ -29,8 +29,10 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/phone/telephony"
 	"github.com/ampmetropole/guichet/services/channels/phone/transcript"
+	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 )
 
 //go:embed templates/*.html
@@ -68,6 +70,9 @@ type Deps struct {
 	Agent func(r *http.Request) string
 	// Tasks: the call-backs to make; nil: not shown.
 	Tasks Tasks
+	// SMS says that receipts go by SMS to callers' mobiles (an SMS sender
+	// is configured): the console then tells the agent so.
+	SMS bool
 	// Audit writes to the audit log in the name of the signed-in agent
 	// (auth.Service.AuditCaller): every look-up of a person is recorded.
 	Audit func(ctx context.Context, action, target string, details map[string]any)
@@ -144,6 +149,8 @@ type page struct {
 	Searched    bool
 	Cards       []casestore.CitizenCard
 	Logged      string // request id just logged
+	Code        string // its tracking code, for the agent to read out
+	SMSReceipt  bool   // the code also goes to the caller's mobile by SMS
 	Error       string
 	Form        logForm
 	Competences []catalogue.Competence
@@ -190,7 +197,10 @@ func query(s string) casestore.CitizenQuery {
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := page{Agent: h.agent(r, q.Get("agent")), CallID: q.Get("appel"), Logged: q.Get("journalise")}
+	p := page{Agent: h.agent(r, q.Get("agent")), CallID: q.Get("appel"), Logged: q.Get("journalise"), SMSReceipt: q.Get("sms") == "1"}
+	if code, ok := intake.NormalizeTrackingCode(q.Get("code")); ok {
+		p.Code = code
+	}
 	p.Query = q.Get("q")
 	if caller := q.Get("caller"); caller != "" {
 		if e164, err := citizen.NormalizePhone(caller); err == nil {
@@ -332,7 +342,10 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, p)
 		return
 	}
-	v := url.Values{"journalise": {accepted.RequestID}, "agent": {p.Agent}}
+	v := url.Values{"journalise": {accepted.RequestID}, "agent": {p.Agent}, "code": {accepted.TrackingCode}}
+	if h.deps.SMS && accepted.Phone != "" && sms.CheckRecipient(accepted.Phone) == nil {
+		v.Set("sms", "1")
+	}
 	if p.Caller != "" {
 		v.Set("caller", p.Caller)
 	} else {

@@ -28,7 +28,7 @@ func setup(t *testing.T) (stack.Stack, *httptest.Server, string) {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
 	h, err := console.New(console.Deps{Store: st.Store, Calls: telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known)), Catalogue: st.Catalogue,
-		Tasks: st.Store, Agent: func(r *http.Request) string { return r.Header.Get("X-Test-Signed-In") }, Log: testkit.Logger(t)})
+		Tasks: st.Store, SMS: true, Agent: func(r *http.Request) string { return r.Header.Get("X-Test-Signed-In") }, Log: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +180,34 @@ func TestCallBacks(t *testing.T) {
 	}
 	if resp, _ := noRedirect.PostForm(srv.URL+"/agent/rappels/0190d3a8-0000-7000-8000-000000000000/fait", url.Values{}); resp.StatusCode != 404 {
 		t.Errorf("unknown call-back: %d", resp.StatusCode)
+	}
+}
+
+// Once a call is logged, the agent sees its tracking code to read out, and
+// whether the caller also gets it by SMS (a mobile) or must note it (a
+// landline); a code in the address that is no code is not shown.
+func TestLoggedCallShowsTheCode(t *testing.T) {
+	st, srv, _ := setup(t)
+	for _, tt := range []struct{ caller, says string }{
+		{"+33687654321", "Il le reçoit aussi par SMS sur son mobile"},
+		{"+33491000000", "Invitez-le à le noter"},
+	} {
+		resp := postForm(t, srv.URL+"/agent/appels", url.Values{"caller": {tt.caller}, "agent": {"agent-01"}, "direction": {"inbound"},
+			"cible": {"nouvelle"}, "competence": {"dechets"}, "resume": {"Demande de composteur"}, "call_id": {"code-" + tt.caller}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d", tt.caller, resp.StatusCode)
+		}
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		tr, err := st.Store.Tracking(context.Background(), loc.Query().Get("code"))
+		if err != nil || tr.Request.ID != loc.Query().Get("journalise") {
+			t.Fatalf("%s: the code in %s is not the call's: %v", tt.caller, loc, err)
+		}
+		_, body := get(t, srv.URL+loc.String())
+		if !strings.Contains(body, "Code de suivi à lire à l'appelant : <strong class=\"code-suivi\">"+tr.Code+"</strong>") || !strings.Contains(body, tt.says) {
+			t.Errorf("%s: the console does not show the code and %q", tt.caller, tt.says)
+		}
+	}
+	if _, body := get(t, srv.URL+"/agent?journalise=x&code=%3Cscript%3E"); strings.Contains(body, "Code de suivi à lire") {
+		t.Error("a code that is no code is shown")
 	}
 }

@@ -138,6 +138,10 @@ type Accepted struct {
 	TrackingCode string                  `json:"tracking_code"`
 	Duplicate    bool                    `json:"duplicate"`
 	Attribution  *transcript.Attribution `json:"speaker_attribution,omitempty"`
+	// Phone is the number Guichet keeps to reach the caller (E.164; the
+	// one said aloud, else the line), "" when none: the agent's console
+	// says whether the receipt goes there by SMS. Not in the API's answer.
+	Phone string `json:"-"`
 }
 
 var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@/+=-]{1,128}$`)
@@ -175,6 +179,9 @@ func (s *Service) Accept(ctx context.Context, c Call, from From) (Accepted, erro
 		return Accepted{}, err
 	}
 	a := Accepted{RequestID: rc.ID, TrackingCode: rc.TrackingCode, Duplicate: rc.Duplicate}
+	if req.Citizen != nil {
+		a.Phone = req.Citizen.Phone
+	}
 	if tr != nil {
 		a.Attribution = &tr.Attribution
 	}
