@@ -49,6 +49,7 @@ type Store interface {
 	Reroute(ctx context.Context, ref, competence, territory string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Dashboard(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.Dashboard, error)
+	Satisfaction(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.SatisfactionFigures, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	MoveRequests(ctx context.Context, fromRef string, ids []string, toRef string, ch casestore.Change) (string, []casestore.OutboxMsg, error)
@@ -99,6 +100,7 @@ func New(d Deps) (*Handler, error) {
 		"caseRefPattern":  func() string { return caseref.TypedPattern },
 	}
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
+	funcs["average"] = func(f float64) string { return message.NewPrinter(language.French).Sprintf("%.1f", f) } // 3,7
 	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {
 		t, err := template.New(name+".html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

@@ -210,10 +210,20 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	if code, page := nadia.get("/bo/dossiers?q=couvercle+arrache&state=qualified"); code != 200 || !strings.Contains(page, bin) {
 		t.Errorf("search: %d\n%s", code, page)
 	}
+	if _, body := nadia.get("/bo/tableau"); !strings.Contains(body, "Aucun avis donné sur cette période.") {
+		t.Error("the dashboard does not say no citizen answered")
+	}
+	// A citizen's answer (recorded as the status page does, see casestore).
+	testkit.Exec(t, st.DBURL, `INSERT INTO satisfaction (case_id, thread_id, score, comment, competence, territory, channel)
+		SELECT c.id, r.id, 4, 'Merci', c.competence, c.territory, r.channel FROM cases c JOIN requests r ON r.case_id = c.id WHERE c.ref = $1 LIMIT 1`, bin)
 	code, page = nadia.get("/bo/tableau")
 	if code != 200 || !strings.Contains(page, "Dossiers ouverts par compétence") || !strings.Contains(page, "<strong>2</strong> dossier(s) ouvert(s)") ||
 		!strings.Contains(page, "<th scope=\"row\">Déchets</th><td>1</td>") {
 		t.Errorf("dashboard: %d\n%s", code, page)
+	}
+	if !strings.Contains(page, "Note moyenne <strong>4,0 sur 5</strong>, 1 avis") ||
+		!strings.Contains(page, "<tr><th scope=\"row\">Déchets</th><td>1</td><td>4,0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>0</td></tr>") {
+		t.Errorf("dashboard without the satisfaction figures:\n%s", page)
 	}
 	// The queue shows what is to be dealt with; finished cases are a
 	// choice away, and a search looks through them too.

@@ -27,9 +27,27 @@ type chart struct {
 	Bars      []bar
 }
 
+// satisfactionDays is the period the satisfaction figures cover: answers
+// are fewer than requests, a quarter gives figures worth reading.
+const satisfactionDays = 90
+
+// satisfactionTable is the answers under one kind of label.
+type satisfactionTable struct {
+	ID, Title, Column string
+	Rows              []satisfactionRow
+}
+
+type satisfactionRow struct {
+	Label string
+	casestore.Satisfaction
+}
+
 type dashboardPage struct {
 	page
-	D         casestore.Dashboard
+	D            casestore.Dashboard
+	S            casestore.SatisfactionFigures
+	SDays        int
+	Satisfaction []satisfactionTable
 	Charts    []chart
 	DayBars   []bar
 	DaysWidth int
@@ -68,6 +86,22 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		hbars("territoires", "Dossiers ouverts par territoire", d.ByTerritory, tl),
 		hbars("canaux", "Dossiers ouverts par canal du premier contact", d.ByChannel, channelLabel),
 		hbars("etats", "Dossiers ouverts par état", d.ByState, lifecycle.Label),
+	}
+	if data.S, err = h.deps.Store.Satisfaction(r.Context(), p.Scope(), satisfactionDays, time.Now()); err != nil {
+		h.deps.Log.Error("dashboard: satisfaction", "err", err)
+	}
+	data.SDays = satisfactionDays
+	table := func(id, title, column string, xs []casestore.Satisfaction, label func(string) string) satisfactionTable {
+		t := satisfactionTable{ID: id, Title: title, Column: column}
+		for _, x := range xs {
+			t.Rows = append(t.Rows, satisfactionRow{Label: label(x.Key), Satisfaction: x})
+		}
+		return t
+	}
+	data.Satisfaction = []satisfactionTable{
+		table("avis-competences", "Par compétence", "Compétence", data.S.ByCompetence, h.competenceLabel),
+		table("avis-territoires", "Par territoire", "Territoire", data.S.ByTerritory, tl),
+		table("avis-canaux", "Par canal", "Canal", data.S.ByChannel, channelLabel),
 	}
 	top := 1
 	for _, day := range d.Days {
