@@ -98,6 +98,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 Guichet tourne (Ctrl-C pour tout arrêter).
   Formulaire     %[1]s/demande
   Suivi          %[1]s/suivi
+  Mes demandes   %[1]s/mes-demandes
   Courriels      %[1]s/courriels   (envoyés dans %[4]s/outbox)
   Connexion      %[1]s/bo/connexion
   Console agent  %[1]s/agent?caller=0639981427&agent=agent-01

@@ -56,6 +56,7 @@ func TestDevRunsEverything(t *testing.T) {
 	const devToken = "jeton-de-developpement-du-test"
 	t.Setenv("GUICHET_DEV_TOKEN", devToken)
 	t.Setenv("GUICHET_DRAIN", "0s")
+	t.Setenv("GUICHET_GEOCODER_URL", banServer(t)+"/reverse/")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -143,13 +144,10 @@ func TestDevRunsEverything(t *testing.T) {
 		t.Fatalf("case: %d %s", resp.StatusCode, raw)
 	}
 
-	// The citizen pages and the development outbox are served too, and the
-	// acknowledgement of the request above was "sent" there.
-	if resp, err := http.Get(base + "/demande"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /demande: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
-	}
+	// The citizen pages (the form with its map) and the development outbox
+	// are served too, and the acknowledgement of the request above was
+	// "sent" there.
+	checkFormMap(t, base)
 	testkit.Eventually(t, 10*time.Second, "acknowledgement in the outbox page", func() bool {
 		resp, err := http.Get(base + "/courriels")
 		if err != nil {
@@ -159,6 +157,7 @@ func TestDevRunsEverything(t *testing.T) {
 		page, _ := io.ReadAll(resp.Body)
 		return bytes.Contains(page, []byte("karim@example.org")) && bytes.Contains(page, []byte(receipt.TrackingCode))
 	})
+	checkSpace(t, base, "karim@example.org", receipt.TrackingCode)
 
 	// The demo accounts are printed; the mailroom's signs in and opens its page.
 	m := regexp.MustCompile(`courrier-01\s+(\S+)`).FindStringSubmatch(stdout.String())

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ampmetropole/guichet/services/channels/web/webform"
 )
 
 // setting is one option of Guichet, declared once: its environment
@@ -144,6 +146,27 @@ func settings() []setting {
 		{env: "GUICHET_WEB_RATE", def: "10", cmds: cmdsRun,
 			fr: "envois de formulaires par minute et par adresse IP", en: "form submissions a minute per client address",
 			set: intAtLeast(1, func(c *Config) *int { return &c.WebRate })},
+		{env: "GUICHET_MAP_TILES", def: webform.PlanIGN, cmds: cmdsRun,
+			fr: "tuiles de la carte du formulaire : modèle d'URL avec {z}, {x} et {y}, en https, un seul hôte (défaut : Plan IGN de la Géoplateforme) ; none : pas de carte",
+			en: "the web form's map tiles: a URL template with `{z}`, `{x}`, `{y}` (Web Mercator), https, one host (its origin is added to the pages' CSP `img-src`; no `{s}`); the default is Plan IGN from the Géoplateforme; `none`: no map, the form as without JavaScript",
+			set: func(c *Config, v string) error {
+				if v == "none" {
+					v = ""
+				}
+				c.Map.Tiles = v
+				return nil
+			}},
+		{env: "GUICHET_MAP_ATTRIBUTION", defNote: "`" + webform.PlanIGNAttribution + "` with the default tiles; required with others", cmds: cmdsRun,
+			fr:  "crédit du fond de carte, affiché sous la carte (texte ; obligatoire avec d'autres tuiles que Plan IGN)",
+			en:  "the credit of the map's tiles, shown under the map, as text",
+			set: str(func(c *Config) *string { return &c.Map.Attribution })},
+		{env: "GUICHET_GEOCODER_URL", defNote: "none (the pin only)", cmds: cmdsRun,
+			fr:  "géocodeur inverse au format de la BAN qui remplit l'adresse et la commune depuis le repère (ex. https://api-adresse.data.gouv.fr/reverse/ ou https://data.geopf.fr/geocodage/reverse) ; interrogé par le serveur seulement",
+			en:  "the reverse geocoder, in the format of the Base Adresse Nationale, that fills the address and commune from the pin (e.g. `https://api-adresse.data.gouv.fr/reverse/` or `https://data.geopf.fr/geocodage/reverse`): Guichet's server asks it (3 s and 64 KiB at most) through `GET /adresse/inverse`, the citizen's browser never does; only the Métropole's communes are taken",
+			set: str(func(c *Config) *string { return &c.Map.GeocoderURL })},
+		{env: "GUICHET_GEOCODER_RATE", def: "30", cmds: cmdsRun,
+			fr: "recherches d'adresse depuis la carte par minute et par adresse IP", en: "address look-ups from the map (`GET /adresse/inverse`) a minute per client address",
+			set: intAtLeast(1, func(c *Config) *int { return &c.Map.GeocoderRate })},
 		{env: "GUICHET_API_RATE", def: "600", cmds: cmdsRun,
 			fr: "dépôts par minute et par jeton d'API : demandes, appels, scans", en: "submissions (requests, calls, scans) a minute per API token, as many at once",
 			set: intAtLeast(1, func(c *Config) *int { return &c.APIRate })},
@@ -203,6 +226,16 @@ func settings() []setting {
 		{env: "GUICHET_OIDC_REDIRECT_URL", defNote: "none", cmds: cmdsRun,
 			fr: "adresse de retour enregistrée chez le fournisseur (…/bo/oidc/callback)", en: "the redirect URL registered at the provider (`…/bo/oidc/callback`)",
 			set: str(func(c *Config) *string { return &c.Auth.OIDCRedirect })},
+		{env: "GUICHET_FRANCECONNECT_ISSUER", defNote: "none (one-time links only)", cmds: cmdsRun,
+			fr:  "FranceConnect pour « Mes demandes » (ex. https://oidc.franceconnect.gouv.fr/api/v2) ; adresse de retour : GUICHET_PUBLIC_URL/mes-demandes/franceconnect/retour",
+			en:  "FranceConnect's issuer for the citizens' sign-in to « Mes demandes » (e.g. `https://oidc.franceconnect.gouv.fr/api/v2`); with the two below, the button « S'identifier avec FranceConnect ». Register `GUICHET_PUBLIC_URL` + `/mes-demandes/franceconnect/retour` as its redirect URI and `/mes-demandes/deconnecte` as its post-logout redirect URI",
+			set: str(func(c *Config) *string { return &c.FranceConnect.Issuer })},
+		{env: "GUICHET_FRANCECONNECT_CLIENT_ID", defNote: "none", cmds: cmdsRun,
+			fr: "identifiant de Guichet chez FranceConnect", en: "Guichet's client id at FranceConnect",
+			set: str(func(c *Config) *string { return &c.FranceConnect.ClientID })},
+		{env: "GUICHET_FRANCECONNECT_CLIENT_SECRET", defNote: "none", cmds: cmdsRun,
+			fr: "secret de Guichet chez FranceConnect", en: "Guichet's client secret at FranceConnect",
+			set: str(func(c *Config) *string { return &c.FranceConnect.ClientSecret })},
 		{env: "GUICHET_MODEL", defNote: "the shipped model", cmds: []string{"dev", "serve", "bench", "route-eval"},
 			fr:  "fichier du modèle de classification (défaut : celui livré, appris par guichet train)",
 			en:  "classifier model file written by `guichet train`",

@@ -219,7 +219,12 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 		if deps.Outbox != nil {
 			wd.Outbox = deps.Outbox
 		}
-		w, err := webform.New(webform.Config{Secret: cfg.Secret, RatePerMinute: cfg.WebRate, ClientIP: clients.Of}, wd)
+		wc := webform.Config{Secret: cfg.Secret, RatePerMinute: cfg.WebRate, ClientIP: clients.Of}
+		a.citizenSpace(cfg, deps, &wc, &wd)
+		if err := a.formMap(cfg, &wc, &wd); err != nil {
+			return nil, err
+		}
+		w, err := webform.New(wc, wd)
 		if err != nil {
 			return nil, err
 		}

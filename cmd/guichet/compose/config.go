@@ -25,6 +25,8 @@ type Config struct {
 	PublicURL   string
 	Mail        MailConfig
 	WebRate     int
+	// Map is the web form's map (map.go).
+	Map         MapConfig
 	APIRate     int // submissions a minute per API credential (requests, calls, scans)
 	AcksPerHour int // acknowledgements one e-mail address receives in an hour
 	IMAP        IMAPConfig
@@ -36,6 +38,10 @@ type Config struct {
 	// reported itself not ready, so that load balancers stop sending to it
 	// before it closes its listener.
 	Drain time.Duration
+
+	// FranceConnect is the citizens' sign-in to "Mes demandes" with
+	// FranceConnect; off without an issuer.
+	FranceConnect FranceConnectConfig
 }
 
 // MailConfig says how e-mails leave: SMTP when a URL is set, else (dev) the
@@ -50,6 +56,14 @@ type AuthConfig struct {
 	TrustedProxies                                     []string // reverse proxies whose X-Forwarded-For is believed
 	DevToken                                           string   // accepted as an admin bearer token (development)
 	OIDCIssuer, OIDCClientID, OIDCSecret, OIDCRedirect string
+}
+
+// FranceConnectConfig is the client Guichet is at FranceConnect (or any
+// OpenID Connect provider standing in for it). Its redirect URI is
+// GUICHET_PUBLIC_URL + /mes-demandes/franceconnect/retour, its
+// post-logout redirect URI GUICHET_PUBLIC_URL + /mes-demandes/deconnecte.
+type FranceConnectConfig struct {
+	Issuer, ClientID, ClientSecret string
 }
 
 // IMAPConfig says which mailbox the mail channel reads.

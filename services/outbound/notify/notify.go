@@ -159,4 +159,3 @@ func (n *Notifier) Stop() {
 		n.merges.Stop()
 	}
 }
-

@@ -48,10 +48,10 @@ type dashboardPage struct {
 	S            casestore.SatisfactionFigures
 	SDays        int
 	Satisfaction []satisfactionTable
-	Charts    []chart
-	DayBars   []bar
-	DaysWidth int
-	Error     string
+	Charts       []chart
+	DayBars      []bar
+	DaysWidth    int
+	Error        string
 }
 
 // hbars draws counts as horizontal bars, the longest 230 units wide.

@@ -320,7 +320,7 @@ func TestBrowserKeyboardOnlyForm(t *testing.T) {
 			break
 		}
 	}
-	want := []string{"lien #contenu", "lien /", "lien /demande", "lien /suivi",
+	want := []string{"lien #contenu", "lien /", "lien /demande", "lien /suivi", "lien /mes-demandes",
 		"competence", "objet", "description", "adresse", "code_postal", "commune", "nom", "email", "telephone", "reponse-email", "fichiers",
 		"lien mailto:dpd@ampmetropole.fr", "button submit"}
 	if strings.Join(order, " → ") != strings.Join(want, " → ") {
@@ -383,7 +383,7 @@ func TestBrowserKeyboardOnlyForm(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(b.srv.URL+"/demande"), chromedp.WaitVisible(chromedp.ID("objet"))); err != nil {
 		t.Fatal(err)
 	}
-	for range 5 {
+	for range 6 { // the skip link, the header's four links, the domain
 		press(kb.Tab)
 	}
 	if f := press(kb.ArrowDown); f != "competence" {

@@ -30,6 +30,7 @@ type formValues struct {
 	Email       string
 	Phone       string
 	Reply       string
+	Lat, Lon    string // the map's pin, as its hidden fields carry it
 	Honeypot    string
 	Kept        []schemas.Attachment // files already checked and stored
 }
@@ -68,6 +69,7 @@ type formPage struct {
 	Accept      string
 	MaxFiles    int
 	Org         catalogue.Organisation
+	Map         mapPage // the map, when there is one
 }
 
 func (h *Handler) formPage(v formValues, errs formErrors) formPage {
@@ -77,7 +79,7 @@ func (h *Handler) formPage(v formValues, errs formErrors) formPage {
 	}
 	return formPage{Title: title, V: v, Errors: errs, Competences: h.deps.Catalogue.Competences,
 		Communes: h.deps.Places.Communes(), Accept: attachment.AcceptedTypes, MaxFiles: attachment.MaxFiles,
-		Org: h.deps.Catalogue.Organisation}
+		Org: h.deps.Catalogue.Organisation, Map: h.carte.page()}
 }
 
 // failedForm is the form again with a failure not tied to a field.
@@ -106,6 +108,7 @@ func readValues(r *http.Request) formValues {
 		Competence: f("competence"), Subject: f("objet"), Description: strings.TrimSpace(r.PostFormValue("description")),
 		Address: f("adresse"), PostalCode: strings.ReplaceAll(f("code_postal"), " ", ""), Commune: f("commune"),
 		Name: f("nom"), Email: f("email"), Phone: f("telephone"), Reply: f("reponse"), Honeypot: r.PostFormValue("site_web"),
+		Lat: f("lat"), Lon: f("lon"),
 	}
 }
 
@@ -135,6 +138,12 @@ func (h *Handler) validate(v formValues) (schemas.Request, formErrors) {
 	req.Subject, req.Body = v.Subject, v.Description
 
 	loc := &schemas.Location{}
+	// The map comes first in the form, its error too.
+	if p, perr := parsePosition(v.Lat, v.Lon); perr != nil {
+		errs.add("carte", "%s", perr.Message)
+	} else if p != nil {
+		loc.Lat, loc.Lon = &p.Lat, &p.Lon
+	}
 	if utf8.RuneCountInString(v.Address) > 300 {
 		errs.add("adresse", "L'adresse est trop longue : 300 caractères au plus.")
 	}
@@ -347,6 +356,9 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, errs := h.validate(v)
+	if errs.For("carte") != "" {
+		v.Lat, v.Lon = "", "" // not sent again as they were: the citizen places the pin anew
+	}
 	v.Kept = h.readFiles(r, "fichiers", &errs)
 	if len(errs) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, "form", h.formPage(v, errs))

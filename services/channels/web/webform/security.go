@@ -8,19 +8,28 @@ import (
 )
 
 // contentSecurityPolicy allows nothing but our own files: no inline script
-// or style, no framing, forms only to ourselves.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// or style, no framing, forms only to ourselves; images from the map's tile
+// server too, when the form has a map (tileOrigin, checked by tileOrigin()).
+func contentSecurityPolicy(tileOrigin string) string {
+	img := "img-src 'self' data:"
+	if tileOrigin != "" {
+		img += " " + tileOrigin
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; " + img + "; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
 
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(csp string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		// Tracking codes are in URLs: never hand them to another site.
 		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		// The form's map may ask for the citizen's position, when they
+		// press its button; no other site may, framed or not.
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if strings.HasPrefix(r.URL.Path, "/static/") {
 			hd.Set("Cache-Control", "public, max-age=3600")

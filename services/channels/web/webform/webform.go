@@ -70,6 +70,13 @@ type Config struct {
 	// ClientIP tells the client's address (behind a trusted reverse
 	// proxy); nil: the connection's address.
 	ClientIP func(r *http.Request) string
+	// Map puts a map on the form (map.go); its zero value: none.
+	Map MapConfig
+	// PublicURL is the site's address, for the links "Mes demandes" sends
+	// (espace.go); its cookies are Secure unless it is http:// on loopback.
+	PublicURL string
+	// Space tunes "Mes demandes" (espace.go).
+	Space SpaceConfig
 }
 
 // Deps are the web channel's collaborators.
@@ -81,6 +88,15 @@ type Deps struct {
 	Places    *territory.Directory
 	Outbox    Outbox // nil outside development
 	Log       *slog.Logger
+	// Geocoder fills the address from the map's pin (GET /adresse/inverse);
+	// nil: the pin only.
+	Geocoder Geocoder
+	// Space keeps the links and sessions of "Mes demandes" and finds a
+	// person's requests (espace.go); nil: no "Mes demandes". Mail and SMS
+	// send its links; nil: not by that means.
+	Space SpaceStore
+	Mail  Mailer
+	SMS   SMSSender
 }
 
 // Handler serves the citizen pages.
@@ -92,6 +108,8 @@ type Handler struct {
 	handler http.Handler
 	keepKey []byte           // keys the files kept between two sendings of a form
 	now     func() time.Time // the clock of keep tokens
+	carte   mapView          // the form's map (map.go)
+	space   *space           // "Mes demandes" (espace.go); nil: none
 }
 
 // New builds the web channel.
@@ -106,6 +124,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	key.Write([]byte("guichet webform keep"))
 	h := &Handler{cfg: cfg, deps: deps, limiter: ratelimit.New(cfg.RatePerMinute, time.Minute), keepKey: key.Sum(nil), now: time.Now}
 	var err error
+	if h.carte, err = newMapView(cfg.Map, deps.Geocoder); err != nil {
+		return nil, err
+	}
 	if h.pages, err = parsePages(h.funcs()); err != nil {
 		return nil, err
 	}
@@ -126,15 +147,21 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
 	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
 	mux.HandleFunc("GET /favicon.ico", h.showFavicon)
+	if err := h.mountSpace(mux); err != nil {
+		return nil, err
+	}
 	if deps.Outbox != nil {
 		mux.HandleFunc("GET /courriels", h.showOutbox)
 		mux.HandleFunc("GET /courriels/{id}", h.showOutboxMessage)
+	}
+	if h.carte.geocoder != nil {
+		mux.HandleFunc("GET "+reversePath, h.reverseAddress)
 	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("/", h.notFound)
 	// Cross-origin POSTs (CSRF) are refused from the browser's own
 	// Sec-Fetch-Site and Origin headers.
-	h.handler = securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	h.handler = securityHeaders(contentSecurityPolicy(h.carte.tileOrigin), http.NewCrossOriginProtection().Handler(mux))
 	return h, nil
 }
 

@@ -45,6 +45,8 @@ type options struct {
 	rate     int
 	notifier bool
 	noRouter bool // requests are recorded, not routed: the test routes them (routeByHand)
+	mapCfg   webform.MapConfig
+	geocoder webform.Geocoder // nil: none
 }
 
 // setup serves the web channel over the real bus, database and router.
@@ -70,8 +72,8 @@ func setup(t *testing.T, opts options) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := webform.New(webform.Config{Secret: string(stack.Secret), RatePerMinute: opts.rate}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
-		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t)})
+	h, err := webform.New(webform.Config{Secret: string(stack.Secret), RatePerMinute: opts.rate, Map: opts.mapCfg}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
+		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t), Geocoder: opts.geocoder})
 	if err != nil {
 		t.Fatal(err)
 	}
