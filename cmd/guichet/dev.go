@@ -16,6 +16,7 @@ import (
 
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/pgcluster"
 )
 
@@ -76,6 +77,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
+	if cfg.SMS.Addr == "" {
+		if deps.SMSOutbox, err = sms.NewOutbox(filepath.Join(dir, "sms")); err != nil {
+			return err
+		}
+	}
 	services := compose.Services
 	if cfg.IMAP.URL == "" {
 		services = slices.DeleteFunc(slices.Clone(services), func(s string) bool { return s == "imap" })
@@ -99,10 +105,10 @@ Guichet tourne (Ctrl-C pour tout arrêter).
   Formulaire     %[1]s/demande
   Suivi          %[1]s/suivi
   Mes demandes   %[1]s/mes-demandes
-  Courriels      %[1]s/courriels   (envoyés dans %[4]s/outbox)
+  Courriels, SMS %[1]s/courriels   (écrits dans %[4]s/outbox et %[4]s/sms)
   Connexion      %[1]s/bo/connexion
   Console agent  %[1]s/agent?caller=0639981427&agent=agent-01
-  Courrier       %[1]s/courrier
+  Courrier       %[1]s/courrier   (accusés à poster : %[1]s/courrier/accuses)
   API            %[1]s/api/v1/requests   (jeton : %[5]s)
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics

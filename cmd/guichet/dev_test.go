@@ -158,6 +158,32 @@ func TestDevRunsEverything(t *testing.T) {
 		return bytes.Contains(page, []byte("karim@example.org")) && bytes.Contains(page, []byte(receipt.TrackingCode))
 	})
 	checkSpace(t, base, "karim@example.org", receipt.TrackingCode)
+	// A citizen who gave only a mobile gets the receipt by SMS, written to
+	// the outbox of SMS and shown on the same page.
+	post, _ = http.NewRequest("POST", base+"/api/v1/requests", strings.NewReader(`{"channel": "web", "body": "Bac cassé rue Paradis",
+		"hints": {"competence": "dechets"}, "citizen": {"phone": "+33687654321", "preferred_reply_channel": "phone"}}`))
+	post.Header.Set("Authorization", "Bearer "+devToken)
+	resp, err = http.DefaultClient.Do(post)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var smsReceipt struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(raw, &smsReceipt); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST with a mobile: %d %s", resp.StatusCode, raw)
+	}
+	testkit.Eventually(t, 10*time.Second, "SMS receipt in the outbox page", func() bool {
+		resp, err := http.Get(base + "/courriels")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		return smsReceipt.TrackingCode != "" && bytes.Contains(page, []byte("&#43;33687654321")) && bytes.Contains(page, []byte(smsReceipt.TrackingCode))
+	})
 
 	// The demo accounts are printed; the mailroom's signs in and opens its page.
 	m := regexp.MustCompile(`courrier-01\s+(\S+)`).FindStringSubmatch(stdout.String())
@@ -174,6 +200,11 @@ func TestDevRunsEverything(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/courrier" || !bytes.Contains(page, []byte("Courrier entrant")) {
 		t.Fatalf("sign-in then /courrier: %d %s\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	if resp, err := client.Get(base + "/courrier/accuses"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the mailroom's letters to post: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	if resp, err := client.Get(base + "/agent"); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("the mailroom on the agent console: %v %v", resp, err)

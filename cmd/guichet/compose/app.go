@@ -27,6 +27,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/clientip"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/staff/api"
@@ -42,6 +43,7 @@ var Services = []string{"api", "web", "agent", "router", "notifier", "imap"}
 type Deps struct {
 	NATSURL, DatabaseURL string
 	Outbox               *mailer.Outbox // development: mail written to a folder; nil otherwise
+	SMSOutbox            *sms.Outbox    // development: SMS written to a folder; nil otherwise
 }
 
 // App is a set of running services on one NATS and one PostgreSQL.
@@ -54,6 +56,10 @@ type App struct {
 
 	router   *router.Router
 	notifier *notify.Notifier
+	// sms sends text messages (SMPP, or the development outbox); nil: no
+	// SMS. smpp is the link to stop, when it is SMPP.
+	sms      SMSSender
+	smpp     *sms.SMPP
 	files    *attachment.Store  // attachments and scans, for pages and the mail channel
 	mail     *mailroom.Pipeline // scans uploaded by hand, read on in the background
 	server   *http.Server
@@ -92,6 +98,11 @@ func Start(ctx context.Context, cfg Config, deps Deps, services []string, log *s
 			return nil, err
 		}
 	}
+	if slices.Contains(services, "notifier") || slices.Contains(services, "web") {
+		if err := a.startSMS(ctx, cfg, deps); err != nil {
+			return nil, err
+		}
+	}
 	if slices.Contains(services, "notifier") {
 		if err := a.startNotifier(ctx, cfg, deps); err != nil {
 			return nil, err
@@ -125,13 +136,37 @@ func (a *App) startRouter(ctx context.Context, cfg Config) (err error) {
 	return a.router.Start(ctx)
 }
 
+// startSMS binds to the SMS centre when one is configured (the link is
+// kept up in the background, so that Guichet starts while it is away), else
+// takes the development outbox; without either, nobody is reached by SMS.
+func (a *App) startSMS(ctx context.Context, cfg Config, deps Deps) error {
+	switch {
+	case cfg.SMS.Addr != "":
+		s, err := sms.NewSMPP(sms.SMPPConfig{Addr: cfg.SMS.Addr, SystemID: cfg.SMS.SystemID, Password: cfg.SMS.Password,
+			SystemType: cfg.SMS.SystemType, Sender: cfg.SMS.Sender}, a.Log.With("service", "sms"))
+		if err != nil {
+			return err
+		}
+		if err := s.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+		a.sms, a.smpp = s, s
+	case deps.SMSOutbox != nil:
+		a.sms = deps.SMSOutbox
+	}
+	return nil
+}
+
 func (a *App) startNotifier(ctx context.Context, cfg Config, deps Deps) (err error) {
 	sender, err := mailSender(cfg, deps)
 	if err != nil {
 		return err
 	}
-	if a.notifier, err = notify.New(notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour, Metrics: a.Registry}, a.Conn, a.Store, sender,
-		a.Catalogue, a.Validator, a.Log); err != nil {
+	nc := notify.Config{PublicURL: cfg.PublicURL, AcksPerHour: cfg.AcksPerHour, Metrics: a.Registry}
+	if a.sms != nil {
+		nc.SMS = a.sms
+	}
+	if a.notifier, err = notify.New(nc, a.Conn, a.Store, sender, a.Catalogue, a.Validator, a.Log); err != nil {
 		return err
 	}
 	return a.notifier.Start(ctx)
@@ -196,7 +231,10 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	mux.Handle("/bo/", bo)
 	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
 	if slices.Contains(services, "agent") {
-		if err := a.agentPages(mux, calls, files, who); err != nil {
+		// Receipts go by SMS where SMS leave (an SMS centre, or the outbox of
+		// `guichet dev`), whichever process sends them.
+		smsReceipts := cfg.SMS.Addr != "" || deps.SMSOutbox != nil
+		if err := a.agentPages(mux, calls, files, who, smsReceipts); err != nil {
 			return nil, err
 		}
 	}
@@ -218,6 +256,9 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 		wd := webform.Deps{Intake: a.Intake, Store: a.Store, Files: files, Catalogue: a.Catalogue, Places: a.Places, Log: a.Log.With("service", "web")}
 		if deps.Outbox != nil {
 			wd.Outbox = deps.Outbox
+		}
+		if deps.SMSOutbox != nil {
+			wd.SMSOutbox = deps.SMSOutbox
 		}
 		wc := webform.Config{Secret: cfg.Secret, RatePerMinute: cfg.WebRate, ClientIP: clients.Of}
 		a.citizenSpace(cfg, deps, &wc, &wd)
@@ -249,9 +290,9 @@ func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, er
 }
 
 // agentPages mounts the call centre's console and the mailroom's desk.
-func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string) error {
+func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string, smsReceipts bool) error {
 	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField,
-		Agent: who, Tasks: a.Store, Audit: a.Auth.AuditCaller, Log: a.Log.With("service", "agent")})
+		Agent: who, Tasks: a.Store, SMS: smsReceipts, Audit: a.Auth.AuditCaller, Log: a.Log.With("service", "agent")})
 	if err != nil {
 		return err
 	}
@@ -259,7 +300,7 @@ func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *at
 	mux.Handle("/agent", agentOnly(c))
 	mux.Handle("/agent/", agentOnly(c))
 	dd := mailroomdesk.Deps{Letters: a.Store, Scans: files, CSRF: a.Auth.CSRFField, Tasks: a.Store, Holders: a.Store,
-		Audit: a.Auth.AuditCaller, Who: who, Log: a.Log.With("service", "mailroom")}
+		Notices: a.Store, Print: notify.PrintNotices(a.Catalogue), Audit: a.Auth.AuditCaller, Who: who, Log: a.Log.With("service", "mailroom")}
 	if a.mail != nil {
 		dd.Mail, dd.Requests, dd.Correct = a.mail, a.Store, mailroom.NewCorrector(a.mail, a.Store)
 	}
@@ -372,6 +413,9 @@ func (a *App) Stop() {
 	}
 	if a.notifier != nil {
 		a.notifier.Stop()
+	}
+	if a.smpp != nil {
+		a.smpp.Stop()
 	}
 	if a.router != nil {
 		a.router.Stop()

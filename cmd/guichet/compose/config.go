@@ -24,11 +24,14 @@ type Config struct {
 	Secret      string
 	PublicURL   string
 	Mail        MailConfig
-	WebRate     int
+	// SMS is how text messages leave: SMPP when an address is set, else
+	// (dev) the outbox folder.
+	SMS     SMSConfig
+	WebRate int
 	// Map is the web form's map (map.go).
 	Map         MapConfig
 	APIRate     int // submissions a minute per API credential (requests, calls, scans)
-	AcksPerHour int // acknowledgements one e-mail address receives in an hour
+	AcksPerHour int // acknowledgements one e-mail address or mobile receives in an hour
 	IMAP        IMAPConfig
 	Auth        AuthConfig
 	Log         LogConfig
@@ -49,6 +52,13 @@ type Config struct {
 type MailConfig struct {
 	SMTPURL string
 	From    string
+}
+
+// SMSConfig is the SMS centre Guichet binds to as an SMPP transmitter
+// (sms.SMPPConfig), and the sender name phones show.
+type SMSConfig struct {
+	Addr, SystemID, Password, SystemType string
+	Sender                               string // 1 to 11 letters or digits
 }
 
 // AuthConfig says how people and systems sign in.

@@ -38,9 +38,6 @@ type Parts struct {
 	Conn      *bus.Conn
 	Registry  *prometheus.Registry
 	Intake    *intake.Intake // nil without a secret (a process of router, notifier only)
-	// SMS sends text messages (SMPP, or the development outbox); nil: no
-	// SMS. "Mes demandes" sends its links by it.
-	SMS SMSSender
 }
 
 // NewParts migrates the database, connects to it and to NATS (under the

@@ -28,8 +28,8 @@ func (a *App) citizenSpace(cfg Config, deps Deps, wc *webform.Config, wd *webfor
 	} else {
 		a.Log.Warn("mes demandes: no link by e-mail", "err", err)
 	}
-	if a.SMS != nil {
-		wd.SMS = a.SMS
+	if a.sms != nil {
+		wd.SMS = a.sms
 	}
 	if fc := cfg.FranceConnect; fc.Issuer != "" {
 		wc.Space.FranceConnect = &webform.FranceConnectConfig{IssuerURL: fc.Issuer, ClientID: fc.ClientID, ClientSecret: fc.ClientSecret}

@@ -6,6 +6,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 )
 
 type homePage struct {
@@ -19,17 +20,34 @@ func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
 
 type outboxPage struct {
 	Title    string
+	Mail     bool // e-mails are written to the outbox
 	Messages []mailer.Stored
 	Message  *mailer.Stored
+	SMS      []sms.Stored
+	HasSMS   bool // SMS are written to the outbox
 }
 
+// showOutbox lists what development wrote instead of sending: the e-mails
+// and the SMS, newest first.
 func (h *Handler) showOutbox(w http.ResponseWriter, r *http.Request) {
-	msgs, err := h.deps.Outbox.List(r.Context(), 200)
-	if err != nil {
-		h.unavailable(w, r, err)
-		return
+	page := outboxPage{Title: "Courriels et SMS envoyés (développement)"}
+	if h.deps.Outbox != nil {
+		msgs, err := h.deps.Outbox.List(r.Context(), 200)
+		if err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+		page.Mail, page.Messages = true, msgs
 	}
-	h.render(w, r, http.StatusOK, "outbox", outboxPage{Title: "Courriels envoyés (développement)", Messages: msgs})
+	if h.deps.SMSOutbox != nil {
+		texts, err := h.deps.SMSOutbox.List(r.Context(), 200)
+		if err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+		page.HasSMS, page.SMS = true, texts
+	}
+	h.render(w, r, http.StatusOK, "outbox", page)
 }
 
 func (h *Handler) showOutboxMessage(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +60,7 @@ func (h *Handler) showOutboxMessage(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "outbox", outboxPage{Title: m.Subject, Message: &m})
+	h.render(w, r, http.StatusOK, "outbox", outboxPage{Title: m.Subject, Mail: true, Message: &m})
 }
 
 // infoPage is one of the pages every page's footer links to: legal notice,

@@ -17,6 +17,10 @@ import (
 
 func (h *Handler) funcs() template.FuncMap {
 	return template.FuncMap{
+		// notes labels the satisfaction scale, from 1 to 5.
+		"notes": func() map[int]string {
+			return map[int]string{1: "pas du tout satisfait(e)", 2: "peu satisfait(e)", 3: "moyennement satisfait(e)", 4: "satisfait(e)", 5: "très satisfait(e)"}
+		},
 		"date":      frtime.DateTime,
 		"isoDate":   func(t time.Time) string { return t.In(frtime.Paris()).Format(time.RFC3339) },
 		"service":   h.deps.Catalogue.ServiceFor,

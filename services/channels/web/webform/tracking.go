@@ -121,6 +121,11 @@ type trackingPage struct {
 	Title    string
 	T        casestore.Tracking
 	Sent     bool // a follow-up was just added
+	// NoticeChange says the status notices were just turned off or on.
+	NoticeChange string
+	// OpinionOpen: the case was resolved, the satisfaction question is
+	// asked; OpinionGiven: this citizen answered it.
+	OpinionOpen, OpinionGiven bool
 	Late     bool // the deadline has passed
 	Message  string
 	Kept     []schemas.Attachment
@@ -187,6 +192,19 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.trackingPage(t)
 	page.Sent = r.URL.Query().Get("envoye") != ""
+	switch r.URL.Query().Get("avis") {
+	case "non":
+		page.NoticeChange = "Vous ne recevrez plus d'avis de suivi pour cette demande."
+	case "oui":
+		page.NoticeChange = "Vous recevrez de nouveau un avis à chaque étape de cette demande."
+	}
+	if t.Case != nil {
+		open, given, err := h.deps.Store.OpinionAsked(r.Context(), t.Code)
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			h.deps.Log.Warn("status page: satisfaction not read", "err", err)
+		}
+		page.OpinionOpen, page.OpinionGiven = open, given != nil
+	}
 	h.render(w, r, http.StatusOK, "tracking", page)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/ratelimit"
 )
 
@@ -45,6 +46,9 @@ type Intake interface {
 // Store is what the pages read of the case history.
 type Store interface {
 	Tracking(ctx context.Context, code string) (casestore.Tracking, error)
+	SetNoticesOff(ctx context.Context, code string, off bool) error
+	OpinionAsked(ctx context.Context, code string) (open bool, given *casestore.Opinion, err error)
+	RecordOpinion(ctx context.Context, code string, score int, comment string) error
 }
 
 // Files stores attachments, and reads back those the status page shows.
@@ -58,6 +62,11 @@ type Files interface {
 type Outbox interface {
 	List(ctx context.Context, limit int) ([]mailer.Stored, error)
 	Get(ctx context.Context, id string) (mailer.Stored, error)
+}
+
+// SMSOutbox lists the text messages written instead of sent (development).
+type SMSOutbox interface {
+	List(ctx context.Context, limit int) ([]sms.Stored, error)
 }
 
 // Config tunes the web channel.
@@ -86,7 +95,8 @@ type Deps struct {
 	Files     Files
 	Catalogue *catalogue.Catalogue
 	Places    *territory.Directory
-	Outbox    Outbox // nil outside development
+	Outbox    Outbox    // nil outside development
+	SMSOutbox SMSOutbox // nil outside development
 	Log       *slog.Logger
 	// Geocoder fills the address from the map's pin (GET /adresse/inverse);
 	// nil: the pin only.
@@ -143,6 +153,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /suivi/{code}", h.showTracking)
 	mux.HandleFunc("POST /suivi/{code}", h.limited(h.submitFollowUp))
 	mux.HandleFunc("GET /suivi/{code}/pieces/{sha}", h.showAttachment)
+	mux.HandleFunc("POST /suivi/{code}/avis-de-suivi", h.limited(h.setNotices))
+	mux.HandleFunc("GET /suivi/{code}/avis", h.showOpinion)
+	mux.HandleFunc("POST /suivi/{code}/avis", h.limited(h.submitOpinion))
 	mux.HandleFunc("GET /mentions-legales", h.showLegalNotice)
 	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
 	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
@@ -150,8 +163,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if err := h.mountSpace(mux); err != nil {
 		return nil, err
 	}
-	if deps.Outbox != nil {
+	if deps.Outbox != nil || deps.SMSOutbox != nil {
 		mux.HandleFunc("GET /courriels", h.showOutbox)
+	}
+	if deps.Outbox != nil {
 		mux.HandleFunc("GET /courriels/{id}", h.showOutboxMessage)
 	}
 	if h.carte.geocoder != nil {
