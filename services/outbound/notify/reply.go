@@ -8,6 +8,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/platform/bus"
+	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 )
 
@@ -37,10 +38,21 @@ func (n *Notifier) reply(ctx context.Context, m bus.Message) error {
 	if err != nil || sent {
 		return err
 	}
+	// The page to answer on: the status page of the thread the reply
+	// answers, when the team's reply names its request.
+	page := "la page de suivi de votre demande"
+	if id, _ := e.Data["in_reply_to"].(string); id != "" {
+		switch t, err := n.store.ThreadOf(ctx, id); {
+		case err == nil:
+			page = "votre page de suivi, " + n.cfg.PublicURL + "/suivi/" + t.TrackingCode + ","
+		case fault.KindOf(err) != fault.NotFound:
+			return err
+		}
+	}
 	var b strings.Builder
 	b.WriteString(message)
-	fmt.Fprintf(&b, "\n\n-- \n%s — %s\nDossier %s. Ce message est envoyé par une adresse qui ne reçoit pas de réponse : pour nous écrire, rappelez la référence %[3]s sur la page de suivi de votre demande, ou appelez le %s (%s).\n",
-		n.cat.Organisation.Name, n.cat.ServiceFor(e.Competence), e.CaseRef, n.cat.Organisation.Phone, n.cat.Organisation.Hours)
+	fmt.Fprintf(&b, "\n\n-- \n%s — %s\nDossier %s. Ce message est envoyé par une adresse qui ne reçoit pas de réponse : pour nous écrire, utilisez %s ou appelez le %s (%s).\n",
+		n.cat.Organisation.Name, n.cat.ServiceFor(e.Competence), e.CaseRef, page, n.cat.Organisation.Phone, n.cat.Organisation.Hours)
 	msg := mailer.Message{To: to, Subject: subject, Body: b.String(), Headers: map[string]string{"X-Guichet-Case": e.CaseRef}}
 	if err := n.send(ctx, KindReply, msg); err != nil {
 		return fmt.Errorf("notify: reply on %s: %w", e.CaseRef, err)

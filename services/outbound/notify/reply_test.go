@@ -52,7 +52,8 @@ func TestRepliesByEmailAreSent(t *testing.T) {
 	if msgs, _ = outbox.List(ctx, 10); len(msgs) != 1 {
 		t.Fatalf("%d messages, want the e-mail only", len(msgs))
 	}
-	if m := msgs[0]; m.To != "lea@example.net" || m.Subject != "Votre bac" || !strings.Contains(m.Body, "Un bac neuf arrive jeudi.") || !strings.Contains(m.Body, ref) {
+	if m := msgs[0]; m.To != "lea@example.net" || m.Subject != "Votre bac" || !strings.Contains(m.Body, "Un bac neuf arrive jeudi.") || !strings.Contains(m.Body, ref) ||
+		!strings.Contains(m.Body, "votre page de suivi, https://guichet.example.org/suivi/"+rc.TrackingCode+",") {
 		t.Errorf("message %+v", m)
 	}
 	for _, bad := range []casestore.ReplyRequest{{Channel: "pigeon", To: "x", Message: "y"}, {Channel: "email", To: "pas-une-adresse", Message: "y"}, {Channel: "email", To: "a@b.fr"}} {
