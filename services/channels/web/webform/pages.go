@@ -72,6 +72,9 @@ type infoPage struct {
 	Conformance string
 	StatementOn string
 	Axe         string
+	// TileOrigin is the server the form's map tiles come from ("": no map),
+	// which the personal-data page names.
+	TileOrigin string
 }
 
 // conformance is the RGAA conformance state of the citizen pages, as every
@@ -100,7 +103,9 @@ func (h *Handler) showLegalNotice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showPersonalData(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "privacy", h.info("Données personnelles"))
+	p := h.info("Données personnelles")
+	p.TileOrigin = h.carte.tileOrigin // the map's tiles come from there, when it has one
+	h.render(w, r, http.StatusOK, "privacy", p)
 }
 
 func (h *Handler) showAccessibility(w http.ResponseWriter, r *http.Request) {
