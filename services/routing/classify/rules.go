@@ -3,6 +3,7 @@ package classify
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Rule is a phrase of the catalogue that points to a competence (a positive
@@ -22,6 +23,24 @@ type RuleHit struct {
 type compiledRule struct {
 	Rule
 	stems []string
+	// word is the folded word an acronym must be (PLUi, CAF, TER): its
+	// stem would match inside other words ("pluies", "café", "terres").
+	word string
+}
+
+// acronym says whether a phrase is one word written with two capitals or
+// more (PLU, PLUi, SCoT, PayByPhone): a name, matched as a whole word.
+func acronym(phrase string) bool {
+	if strings.ContainsFunc(strings.TrimSpace(phrase), unicode.IsSpace) {
+		return false
+	}
+	upper := 0
+	for _, r := range phrase {
+		if unicode.IsUpper(r) {
+			upper++
+		}
+	}
+	return upper >= 2
 }
 
 // Rules are the catalogue's phrases, ready to match: each phrase goes
@@ -43,6 +62,9 @@ func CompileRules(rs []Rule) (*Rules, error) {
 		c := compiledRule{Rule: x}
 		for _, t := range toks {
 			c.stems = append(c.stems, t.Stem)
+		}
+		if len(toks) == 1 && acronym(x.Phrase) {
+			c.word = Fold(toks[0].Word)
 		}
 		r.byFirst[c.stems[0]] = append(r.byFirst[c.stems[0]], c)
 		r.n++
@@ -69,7 +91,7 @@ func (r *Rules) Match(toks []Token) []RuleHit {
 		cands := r.byFirst[t.Stem]
 		for k := range cands {
 			c := &cands[k]
-			if seen[c] || i+len(c.stems) > len(toks) {
+			if seen[c] || i+len(c.stems) > len(toks) || (c.word != "" && Fold(t.Word) != c.word) {
 				continue
 			}
 			ok := true

@@ -79,3 +79,32 @@ func TestRules(t *testing.T) {
 		t.Error("a phrase of stop words was accepted")
 	}
 }
+
+// An acronym matches as a whole word: its stem would match inside other
+// words (PLUi in "pluies", CAF in "café", TER in "terres").
+func TestRulesAcronymsAreWholeWords(t *testing.T) {
+	r, err := CompileRules([]Rule{
+		{Competence: "urbanisme", Phrase: "PLUi", Weight: 2},
+		{Competence: "action_sociale", Phrase: "CAF", Weight: 2},
+		{Competence: "mobilite", Phrase: "TER", Weight: 2},
+		{Competence: "mobilite", Phrase: "PayByPhone", Weight: 2},
+		{Competence: "voirie", Phrase: "trottoir", Weight: 1}, // an ordinary word keeps its inflections
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{"Les pluies ont inondé la cave, au café des terres rouges", ""},
+		{"Le PLUi de la Métropole et la plui intercommunale", "urbanisme:plui"},
+		{"Ma caf ne répond pas", "action_sociale:caf"},
+		{"le TER de 8 h est supprimé, paiement paybyphone refusé, trottoirs défoncés", "mobilite:ter mobilite:paybyphone voirie:trottoirs"},
+	} {
+		var got []string
+		for _, h := range r.Match(Analyze(tt.text)) {
+			got = append(got, h.Competence+":"+h.Words)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%q: %q, want %q", tt.text, strings.Join(got, " "), tt.want)
+		}
+	}
+}
