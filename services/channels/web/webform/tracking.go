@@ -118,22 +118,22 @@ type findPage struct {
 
 // trackingPage is the status page of a request.
 type trackingPage struct {
-	Title    string
-	T        casestore.Tracking
-	Sent     bool // a follow-up was just added
+	Title string
+	T     casestore.Tracking
+	Sent  bool // a follow-up was just added
 	// NoticeChange says the status notices were just turned off or on.
 	NoticeChange string
 	// OpinionOpen: the case was resolved, the satisfaction question is
 	// asked; OpinionGiven: this citizen answered it.
 	OpinionOpen, OpinionGiven bool
-	Late     bool // the deadline has passed
-	Message  string
-	Kept     []schemas.Attachment
-	Errors   formErrors
-	Failure  string
-	Accept   string
-	MaxFiles int
-	Org      catalogue.Organisation
+	Late                      bool // the deadline has passed
+	Message                   string
+	Kept                      []schemas.Attachment
+	Errors                    formErrors
+	Failure                   string
+	Accept                    string
+	MaxFiles                  int
+	Org                       catalogue.Organisation
 }
 
 func (h *Handler) trackingPage(t casestore.Tracking) trackingPage {

@@ -25,8 +25,8 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
-	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/ratelimit"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 )
 
 //go:embed templates/*.html
