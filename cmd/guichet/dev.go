@@ -16,8 +16,8 @@ import (
 
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
-	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/pgcluster"
+	"github.com/ampmetropole/guichet/services/platform/sms"
 )
 
 // runDev runs every service in one process on an embedded NATS server and,
