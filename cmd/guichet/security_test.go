@@ -229,7 +229,8 @@ func (g *guichet) signIn(t *testing.T, login, password, ip string) (staff, bool)
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return staff{t: t, g: g, client: c}, resp.Request.URL.Path == "/bo/"
+	// Signed in: sent on to the role's first page; refused: the form again.
+	return staff{t: t, g: g, client: c}, resp.StatusCode == http.StatusOK && resp.Request.URL.Path != "/bo/connexion"
 }
 
 func (g *guichet) as(t *testing.T, login string) staff {

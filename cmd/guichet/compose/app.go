@@ -28,6 +28,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/clientip"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 	"github.com/ampmetropole/guichet/services/platform/sms"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/staff/api"
@@ -223,6 +224,7 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	calls := telephony.New(a.Intake, a.Facts, telephony.WithCompetences(a.Catalogue.Known))
 	mux := http.NewServeMux()
 	a.Auth.Register(mux)
+	mux.Handle("GET "+staffshell.AssetsPath, staffshell.Assets())
 	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
 		Clock: a.Calendar, Log: a.Log.With("service", "backoffice")})
 	if err != nil {
@@ -281,7 +283,14 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, error) {
 	c := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken, ClientIP: clients.Of,
 		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || a.Catalogue.Known(c) },
-		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" },
+		CompetenceName: func(c string) string {
+			if k, ok := a.Catalogue.Competence(c); ok {
+				return k.Label
+			}
+			return ""
+		},
+		TerritoryName: territory.TerritoryName}
 	if cfg.Auth.OIDCIssuer != "" {
 		c.OIDC = &auth.OIDCConfig{IssuerURL: cfg.Auth.OIDCIssuer, ClientID: cfg.Auth.OIDCClientID,
 			ClientSecret: cfg.Auth.OIDCSecret, RedirectURL: cfg.Auth.OIDCRedirect}
@@ -292,7 +301,7 @@ func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, er
 // agentPages mounts the call centre's console and the mailroom's desk.
 func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string, smsReceipts bool) error {
 	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField,
-		Agent: who, Tasks: a.Store, SMS: smsReceipts, Audit: a.Auth.AuditCaller, Log: a.Log.With("service", "agent")})
+		Agent: who, Tasks: a.Store, SMS: smsReceipts, Audit: a.Auth.AuditCaller, Viewer: a.Auth.Viewer, Log: a.Log.With("service", "agent")})
 	if err != nil {
 		return err
 	}
@@ -300,7 +309,7 @@ func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *at
 	mux.Handle("/agent", agentOnly(c))
 	mux.Handle("/agent/", agentOnly(c))
 	dd := mailroomdesk.Deps{Letters: a.Store, Scans: files, CSRF: a.Auth.CSRFField, Tasks: a.Store, Holders: a.Store,
-		Notices: a.Store, Print: notify.PrintNotices(a.Catalogue), Audit: a.Auth.AuditCaller, Who: who, Log: a.Log.With("service", "mailroom")}
+		Notices: a.Store, Print: notify.PrintNotices(a.Catalogue), Audit: a.Auth.AuditCaller, Who: who, Viewer: a.Auth.Viewer, Log: a.Log.With("service", "mailroom")}
 	if a.mail != nil {
 		dd.Mail, dd.Requests, dd.Correct = a.mail, a.Store, mailroom.NewCorrector(a.mail, a.Store)
 	}

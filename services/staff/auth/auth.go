@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -52,8 +53,12 @@ type Config struct {
 	// OIDC configures sign-in with the Métropole's identity provider; nil
 	// offers password sign-in only.
 	OIDC *OIDCConfig
-	// Home is where sign-in leads when no page was asked for; default "/bo/".
+	// Home is where sign-in leads when no page was asked for; default
+	// the role's own first page ([HomeOf]).
 	Home string
+	// CompetenceName and TerritoryName name a person's scope in the staff
+	// frame ("Voirie, Marseille Provence"); nil shows the codes.
+	CompetenceName, TerritoryName func(code string) string
 
 	// IdleTimeout ends a session unused for that long; default 30 minutes.
 	IdleTimeout time.Duration
@@ -120,9 +125,6 @@ type OIDCConfig struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Home == "" {
-		c.Home = "/bo/"
-	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 30 * time.Minute
 	}
@@ -222,7 +224,11 @@ func New(cfg Config, db DB, log *slog.Logger) (*Service, error) {
 		cfg.OIDC = &o
 	}
 	cfg.setDefaults()
-	p, err := parsePages()
+	shell, err := staffshell.New(log)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	p, err := parsePages(shell)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +283,7 @@ func remoteIP(r *http.Request) string {
 
 // pages are the templates of the sign-in pages.
 type pages struct {
+	shell   *staffshell.Shell
 	login   *template.Template
 	message *template.Template
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -420,7 +421,7 @@ func TestLoginPage(t *testing.T) {
 		t.Fatalf("GET: %d", r.code)
 	}
 	for _, want := range []string{`<html lang="fr">`, `<label for="identifiant">`, `autocomplete="username"`, `<label for="mot-de-passe">`,
-		`autocomplete="current-password"`, `name="retour" value="/bo/dossiers?etat=ouvert"`, "Connectez-vous pour accéder à cette page", `href="/bo/auth/style.css"`} {
+		`autocomplete="current-password"`, `name="retour" value="/bo/dossiers?etat=ouvert"`, "Connectez-vous pour accéder à cette page", `href="/personnel/static/personnel.css"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("sign-in page lacks %s", want)
 		}
@@ -430,9 +431,6 @@ func TestLoginPage(t *testing.T) {
 	}
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("security headers: %v", r.header)
-	}
-	if css := get(t, c, srv.URL+"/bo/auth/style.css"); css.code != 200 || !strings.Contains(css.header.Get("Content-Type"), "text/css") {
-		t.Errorf("style sheet: %d %s", css.code, css.header.Get("Content-Type"))
 	}
 
 	// A sign-in posted from another site is refused (login CSRF).
@@ -480,8 +478,9 @@ func TestLoginPage(t *testing.T) {
 	if r := get(t, c, srv.URL+"/bo/dossiers"); r.code != 200 || r.body != "bonjour camille.roux" {
 		t.Fatalf("signed in: %d %q", r.code, r.body)
 	}
-	// The sign-in page of someone signed in leads on.
-	if r := get(t, c, srv.URL+auth.LoginPath); r.code != http.StatusSeeOther || r.header.Get("Location") != "/bo/" {
+	// The sign-in page of someone signed in leads on, to their role's own
+	// first page (the console for the call centre).
+	if r := get(t, c, srv.URL+auth.LoginPath); r.code != http.StatusSeeOther || r.header.Get("Location") != "/agent" {
 		t.Fatalf("sign-in page when signed in: %d %v", r.code, r.header)
 	}
 }
@@ -498,7 +497,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 			t.Errorf("retour %q kept in the form", retour)
 		}
 		r := postForm(t, c, srv.URL+auth.LoginPath, url.Values{"identifiant": {"camille.roux"}, "mot_de_passe": {goodPassword}, "retour": {retour}})
-		if r.code != http.StatusSeeOther || r.header.Get("Location") != "/bo/" {
+		if r.code != http.StatusSeeOther || r.header.Get("Location") != "/agent" {
 			t.Errorf("retour %q: %d to %q", retour, r.code, r.header.Get("Location"))
 		}
 	}
@@ -537,5 +536,41 @@ func TestSessionCookieAttributes(t *testing.T) {
 		if ck.Secure != tt.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.MaxAge != 0 || len(ck.Value) != 43 {
 			t.Errorf("%s: cookie %+v", tt.publicURL, ck)
 		}
+	}
+}
+
+// TestViewerMenuByRole: the staff frame's menu holds what each role may
+// open, the current page marked, and sign-in leads each role home.
+func TestViewerMenuByRole(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t, dev)
+	for _, tc := range []struct {
+		role, path, home string
+		menu             []string
+		current          string
+	}{
+		{auth.RoleAgent, "/agent/connaissances/12", "/agent", []string{"Console d'appels", "Réponses types", "Dossiers"}, "Réponses types"},
+		{auth.RoleMailroom, "/courrier/lettres/x/correction", "/courrier", []string{"Courrier", "Dossiers"}, "Courrier"},
+		{auth.RoleTeam, "/bo/dossiers/AMP-2026-000001", "/bo/", []string{"Dossiers"}, "Dossiers"},
+		{auth.RoleSupervisor, "/bo/tri", "/bo/", []string{"Dossiers", "Tri", "Tableau de bord"}, "Tri"},
+		{auth.RoleAdmin, "/bo/audit", "/bo/", []string{"Console d'appels", "Réponses types", "Courrier", "Dossiers", "Tri", "Tableau de bord", "Journal d'audit"}, "Journal d'audit"},
+	} {
+		p := auth.Principal{Kind: auth.KindAccount, Name: "x-" + tc.role, DisplayName: "X", Role: tc.role}
+		r := httptest.NewRequest("GET", tc.path, nil).WithContext(auth.WithPrincipal(context.Background(), p))
+		v := svc.Viewer(r)
+		var labels []string
+		current := ""
+		for _, l := range v.Menu {
+			labels = append(labels, l.Label)
+			if l.Current {
+				current += l.Label
+			}
+		}
+		if !slices.Equal(labels, tc.menu) || current != tc.current || v.Home != tc.home || !v.SignedIn() || v.Role != auth.RoleLabel(tc.role) {
+			t.Errorf("%s on %s: menu %v current %q home %q", tc.role, tc.path, labels, current, v.Home)
+		}
+	}
+	if v := svc.Viewer(httptest.NewRequest("GET", "/bo/", nil)); v.SignedIn() || v.Menu != nil {
+		t.Errorf("nobody signed in: %+v", v)
 	}
 }

@@ -88,9 +88,9 @@ func (s *Service) RequirePage(perm Permission) func(http.Handler) http.Handler {
 				return
 			}
 			if unsafeMethod(r.Method) && p.session != nil && !s.csrfOK(w, r, p) {
-				s.renderMessage(w, http.StatusForbidden, messagePage{Title: "Formulaire expiré",
+				s.renderMessage(w, r, http.StatusForbidden, "Formulaire expiré", messagePage{
 					Text: "Ce formulaire a expiré ou ne vient pas de Guichet. Revenez à la page précédente, rechargez-la et recommencez.",
-					Link: s.cfg.Home, LinkText: "Retour à l'accueil"})
+					Link: s.homeOf(r), LinkText: "Retour à l'accueil"})
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -135,9 +135,9 @@ func (s *Service) RequireAPI(perm Permission) func(http.Handler) http.Handler {
 // DenyPage answers the 403 page: signed in, but not allowed. Handlers call
 // it when [Principal.SeesCase] says no.
 func (s *Service) DenyPage(w http.ResponseWriter, r *http.Request) {
-	s.renderMessage(w, http.StatusForbidden, messagePage{Title: "Accès refusé",
+	s.renderMessage(w, r, http.StatusForbidden, "Accès refusé", messagePage{
 		Text: "Votre compte ne donne pas accès à cette page. Si vous en avez besoin pour votre travail, demandez-le à votre responsable ou à un administrateur de Guichet.",
-		Link: s.cfg.Home, LinkText: "Retour à l'accueil"})
+		Link: s.homeOf(r), LinkText: "Retour à l'accueil"})
 }
 
 // DenyAPI answers 403 in JSON: authenticated, but not allowed. Handlers

@@ -114,7 +114,7 @@ func (s *Service) oidcLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	conf, _, err := s.oidcSetup(r.Context())
 	if err != nil {
-		s.oidcUnavailable(w, err)
+		s.oidcUnavailable(w, r, err)
 		return
 	}
 	state, _ := newToken()
@@ -142,27 +142,27 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearCookie(w, stateCookie, "/bo/oidc/")
 	if !ok || !hmac.Equal([]byte(q.Get("state")), []byte(st.State)) {
-		s.renderMessage(w, http.StatusBadRequest, messagePage{Title: "Connexion expirée",
+		s.renderMessage(w, r, http.StatusBadRequest, "Connexion expirée", messagePage{
 			Text: "La connexion a pris trop de temps ou n'a pas été commencée depuis Guichet. Recommencez.",
 			Link: LoginPath, LinkText: "Revenir à la page de connexion"})
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		s.log.Warn("oidc: the provider refused", "error", cleanText(e, 100), "description", cleanText(q.Get("error_description"), 300))
-		s.renderMessage(w, http.StatusUnauthorized, messagePage{Title: "Connexion refusée",
+		s.renderMessage(w, r, http.StatusUnauthorized, "Connexion refusée", messagePage{
 			Text: "Le fournisseur d'identité de la Métropole n'a pas autorisé la connexion.",
 			Link: LoginPath, LinkText: "Revenir à la page de connexion"})
 		return
 	}
 	conf, verifier, err := s.oidcSetup(ctx)
 	if err != nil {
-		s.oidcUnavailable(w, err)
+		s.oidcUnavailable(w, r, err)
 		return
 	}
 	idt, err := s.exchange(ctx, conf, verifier, q.Get("code"), st)
 	if err != nil {
 		s.log.Warn("oidc: sign-in not verified", "err", err)
-		s.renderMessage(w, http.StatusUnauthorized, messagePage{Title: "Connexion non vérifiée",
+		s.renderMessage(w, r, http.StatusUnauthorized, "Connexion non vérifiée", messagePage{
 			Text: "La connexion n'a pas pu être vérifiée auprès du fournisseur d'identité de la Métropole. Recommencez ; si cela se reproduit, prévenez un administrateur de Guichet.",
 			Link: LoginPath, LinkText: "Revenir à la page de connexion"})
 		return
@@ -176,7 +176,7 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a, reason, err := s.oidcAccount(ctx, idt.Subject, claims.Email, claims.EmailVerified == nil || *claims.EmailVerified)
 	if err != nil {
-		s.oidcUnavailable(w, err)
+		s.oidcUnavailable(w, r, err)
 		return
 	}
 	if reason != "" {
@@ -193,16 +193,16 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		if reason == "disabled" {
 			text = "Votre compte Guichet est désactivé. Adressez-vous à votre responsable ou à un administrateur de Guichet."
 		}
-		s.renderMessage(w, http.StatusForbidden, messagePage{Title: "Pas de compte Guichet", Text: text})
+		s.renderMessage(w, r, http.StatusForbidden, "Pas de compte Guichet", messagePage{Text: text})
 		return
 	}
 	sess, err := s.signIn(ctx, a, "oidc")
 	if err != nil {
-		s.oidcUnavailable(w, err)
+		s.oidcUnavailable(w, r, err)
 		return
 	}
 	s.SetSessionCookie(w, sess)
-	http.Redirect(w, r, orHome(st.Return, s.cfg.Home), http.StatusSeeOther)
+	http.Redirect(w, r, orHome(st.Return, s.home(sess.Principal.Role)), http.StatusSeeOther)
 }
 
 // exchange trades the code for tokens (with the PKCE verifier) and checks
@@ -273,10 +273,10 @@ func (s *Service) oidcAccount(ctx context.Context, subject, email string, emailV
 	return a, "", nil
 }
 
-func (s *Service) oidcUnavailable(w http.ResponseWriter, err error) {
+func (s *Service) oidcUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("oidc", "err", err)
 	w.Header().Set("Retry-After", "30")
-	s.renderMessage(w, http.StatusServiceUnavailable, messagePage{Title: "Connexion momentanément impossible",
+	s.renderMessage(w, r, http.StatusServiceUnavailable, "Connexion momentanément impossible", messagePage{
 		Text: "Le fournisseur d'identité de la Métropole ne répond pas. Réessayez dans quelques instants, ou connectez-vous avec un identifiant et un mot de passe Guichet si vous en avez un.",
 		Link: LoginPath, LinkText: "Revenir à la page de connexion"})
 }

@@ -4,8 +4,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,21 +11,22 @@ import (
 
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 )
 
-//go:embed templates/*.html static
+//go:embed templates/*.html
 var files embed.FS
 
-func parsePages() (pages, error) {
-	login, err := template.ParseFS(files, "templates/connexion.html")
+func parsePages(shell *staffshell.Shell) (pages, error) {
+	login, err := shell.Parse("connexion.html", nil, files, "templates/connexion.html")
 	if err != nil {
 		return pages{}, fmt.Errorf("auth: %w", err)
 	}
-	message, err := template.ParseFS(files, "templates/message.html")
+	message, err := shell.Parse("message.html", nil, files, "templates/message.html")
 	if err != nil {
 		return pages{}, fmt.Errorf("auth: %w", err)
 	}
-	return pages{login: login, message: message}, nil
+	return pages{shell: shell, login: login, message: message}, nil
 }
 
 // Handler serves the sign-in pages, with the staff pages' security headers
@@ -38,7 +37,6 @@ func parsePages() (pages, error) {
 //	POST /bo/deconnexion       sign out
 //	GET  /bo/oidc/login        sign in with the Métropole's identity provider (when configured)
 //	GET  /bo/oidc/callback     where the provider sends back
-//	GET  /bo/auth/style.css    the pages' style sheet
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+LoginPath, s.showLogin)
@@ -46,8 +44,6 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST "+LogoutPath, s.postLogout)
 	mux.HandleFunc("GET /bo/oidc/login", s.oidcLogin)
 	mux.HandleFunc("GET /bo/oidc/callback", s.oidcCallback)
-	static, _ := fs.Sub(files, "static")
-	mux.Handle("GET /bo/auth/", http.StripPrefix("/bo/auth/", http.FileServerFS(static)))
 	protected := htmlpage.Protect(mux, htmlpage.StaffCSP)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ClientIP(r.Context()) == "" {
@@ -61,7 +57,7 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) Register(mux *http.ServeMux) {
 	h := s.Handler()
 	for _, p := range []string{"GET " + LoginPath, "POST " + LoginPath, "POST " + LogoutPath,
-		"GET /bo/oidc/login", "GET /bo/oidc/callback", "GET /bo/auth/style.css"} {
+		"GET /bo/oidc/login", "GET /bo/oidc/callback"} {
 		mux.Handle(p, h)
 	}
 }
@@ -73,6 +69,7 @@ type fieldError struct {
 }
 
 type loginPage struct {
+	staffshell.Page
 	Login         string
 	Return        string
 	Notice        string
@@ -83,7 +80,7 @@ type loginPage struct {
 }
 
 type messagePage struct {
-	Title    string
+	staffshell.Page
 	Text     string
 	Link     string
 	LinkText string
@@ -92,7 +89,8 @@ type messagePage struct {
 // renderMessage answers a page with a title and a sentence. It sets the
 // staff pages' headers itself, since [Service.RequirePage] may answer
 // outside the page's own [htmlpage.Protect].
-func (s *Service) renderMessage(w http.ResponseWriter, status int, p messagePage) {
+func (s *Service) renderMessage(w http.ResponseWriter, r *http.Request, status int, title string, p messagePage) {
+	p.Page = staffshell.Page{Title: title, Shell: s.Viewer(r), Narrow: true}
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", htmlpage.StaffCSP)
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -101,12 +99,21 @@ func (s *Service) renderMessage(w http.ResponseWriter, status int, p messagePage
 	htmlpage.Render(w, s.pages.message, status, p, s.log)
 }
 
+// renderLogin answers the sign-in form, in the frame without a menu.
+func (s *Service) renderLogin(w http.ResponseWriter, status int, p loginPage) {
+	p.Page = staffshell.Page{Title: "Connexion", Narrow: true}
+	if p.Errors != nil {
+		p.Title = "Erreur – Connexion"
+	}
+	htmlpage.Render(w, s.pages.login, status, p, s.log)
+}
+
 func (s *Service) showLogin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ret := safeReturn(q.Get("retour"), "")
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		if _, ok, err := s.sessionPrincipal(r.Context(), c.Value); err == nil && ok {
-			http.Redirect(w, r, orHome(ret, s.cfg.Home), http.StatusSeeOther)
+		if p, ok, err := s.sessionPrincipal(r.Context(), c.Value); err == nil && ok {
+			http.Redirect(w, r, orHome(ret, s.home(p.Role)), http.StatusSeeOther)
 			return
 		}
 	}
@@ -117,7 +124,7 @@ func (s *Service) showLogin(w http.ResponseWriter, r *http.Request) {
 	case ret != "":
 		p.Notice = "Connectez-vous pour accéder à cette page."
 	}
-	htmlpage.Render(w, s.pages.login, http.StatusOK, p, s.log)
+	s.renderLogin(w, http.StatusOK, p)
 }
 
 func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +145,7 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		p.Errors = append(p.Errors, fieldError{"mot-de-passe", p.PasswordError})
 	}
 	if p.Errors != nil {
-		htmlpage.Render(w, s.pages.login, http.StatusUnprocessableEntity, p, s.log)
+		s.renderLogin(w, http.StatusUnprocessableEntity, p)
 		return
 	}
 	sess, err := s.Login(r.Context(), login, password)
@@ -146,12 +153,12 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 	case fault.Other:
 		if err == nil {
 			s.SetSessionCookie(w, sess)
-			http.Redirect(w, r, orHome(p.Return, s.cfg.Home), http.StatusSeeOther)
+			http.Redirect(w, r, orHome(p.Return, s.home(sess.Principal.Role)), http.StatusSeeOther)
 			return
 		}
 	case fault.Invalid:
 		p.Errors = []fieldError{{"identifiant", "Identifiant ou mot de passe incorrect."}}
-		htmlpage.Render(w, s.pages.login, http.StatusUnprocessableEntity, p, s.log)
+		s.renderLogin(w, http.StatusUnprocessableEntity, p)
 		return
 	case fault.TooMany:
 		wait := s.cfg.MaxBackoff
@@ -162,12 +169,12 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
 		p.Errors = []fieldError{{"", fmt.Sprintf("Trop de tentatives de connexion infructueuses : réessayez dans %s. Si vous avez oublié votre mot de passe, adressez-vous à un administrateur de Guichet.",
 			waitText(wait))}}
-		htmlpage.Render(w, s.pages.login, http.StatusTooManyRequests, p, s.log)
+		s.renderLogin(w, http.StatusTooManyRequests, p)
 		return
 	}
 	s.log.Error("login", "err", err)
 	w.Header().Set("Retry-After", "5")
-	s.renderMessage(w, http.StatusServiceUnavailable, messagePage{Title: "Connexion momentanément impossible",
+	s.renderMessage(w, r, http.StatusServiceUnavailable, "Connexion momentanément impossible", messagePage{
 		Text: "Un incident technique empêche la connexion. Réessayez dans quelques instants.", Link: LoginPath, LinkText: "Réessayer"})
 }
 
@@ -175,9 +182,9 @@ func (s *Service) postLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if err := s.Logout(r.Context(), c.Value); err != nil {
 			s.log.Error("logout", "err", err)
-			s.renderMessage(w, http.StatusServiceUnavailable, messagePage{Title: "Déconnexion momentanément impossible",
+			s.renderMessage(w, r, http.StatusServiceUnavailable, "Déconnexion momentanément impossible", messagePage{
 				Text: "Un incident technique empêche la déconnexion. Réessayez dans quelques instants ; fermer le navigateur met aussi fin à la session.",
-				Link: s.cfg.Home, LinkText: "Retour"})
+				Link: s.homeOf(r), LinkText: "Retour"})
 			return
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -24,12 +23,13 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
 
-//go:embed templates/*.html static/*
+//go:embed templates/*.html
 var files embed.FS
 
 // Guard signs people in and says what they may do (auth.Service).
@@ -37,6 +37,7 @@ type Guard interface {
 	RequirePage(perm auth.Permission) func(http.Handler) http.Handler
 	DenyPage(w http.ResponseWriter, r *http.Request)
 	CSRFField(r *http.Request) template.HTML
+	Viewer(r *http.Request) staffshell.Viewer
 	Audit(ctx context.Context, p auth.Principal, action, target string, details map[string]any) error
 	AuditLog(ctx context.Context, f auth.AuditFilter, limit int) ([]auth.AuditEntry, error)
 }
@@ -76,6 +77,7 @@ type Deps struct {
 // Handler serves /bo/.
 type Handler struct {
 	deps  Deps
+	shell *staffshell.Shell
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
@@ -85,6 +87,10 @@ type Handler struct {
 // New builds the back office.
 func New(d Deps) (*Handler, error) {
 	h := &Handler{deps: d, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	var err error
+	if h.shell, err = staffshell.New(d.Log); err != nil {
+		return nil, fmt.Errorf("backoffice: %w", err)
+	}
 	funcs := template.FuncMap{
 		"date":            frtime.DateTime,
 		"stateLabel":      lifecycle.Label,
@@ -102,18 +108,13 @@ func New(d Deps) (*Handler, error) {
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
 	funcs["average"] = func(f float64) string { return message.NewPrinter(language.French).Sprintf("%.1f", f) } // 3,7
 	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {
-		t, err := template.New(name+".html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		t, err := h.shell.Parse(name+".html", funcs, files, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("backoffice: %w", err)
 		}
 		h.pages[name] = t
 	}
-	static, err := fs.Sub(files, "static")
-	if err != nil {
-		return nil, fmt.Errorf("backoffice: %w", err)
-	}
 	read := d.Guard.RequirePage(auth.PermCaseRead)
-	h.mux.Handle("GET /bo/static/", http.StripPrefix("/bo/static/", http.FileServerFS(static)))
 	h.mux.Handle("GET /bo/{$}", read(http.HandlerFunc(h.home)))
 	h.mux.Handle("GET /bo/dossiers", read(http.HandlerFunc(h.queue)))
 	h.mux.Handle("GET /bo/dossiers/{ref}", read(http.HandlerFunc(h.caseFile)))
@@ -131,7 +132,9 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/defusionner", merge(http.HandlerFunc(h.unmerge)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
-	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
+	// Any other address under /bo/: the French 404 page, in the frame.
+	h.mux.Handle("/bo/", read(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, "") })))
+	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), d.Guard.Viewer)
 	return h, nil
 }
 
@@ -146,9 +149,10 @@ type who struct {
 
 // page is what every page carries.
 type page struct {
-	Title, Nav string
-	Who        who
-	CSRF       template.HTML
+	staffshell.Page
+	Nav  string
+	Who  who
+	CSRF template.HTML
 }
 
 func (h *Handler) base(r *http.Request, title, nav string) (page, auth.Principal) {
@@ -166,11 +170,23 @@ func (h *Handler) base(r *http.Request, title, nav string) (page, auth.Principal
 		scope = append(scope, territory.TerritoryName(t))
 	}
 	w.Scope = strings.Join(scope, ", ")
-	return page{Title: title, Nav: nav, Who: w, CSRF: h.deps.Guard.CSRFField(r)}, p
+	return page{Page: staffshell.Page{Title: title, Shell: h.deps.Guard.Viewer(r), Sheet: "dossiers.css"}, Nav: nav, Who: w, CSRF: h.deps.Guard.CSRFField(r)}, p
 }
 
 func (h *Handler) render(w http.ResponseWriter, name string, status int, data any) {
 	htmlpage.Render(w, h.pages[name], status, data, h.deps.Log)
+}
+
+// notFound answers the 404 page: an address that does not exist, or a
+// case outside the viewer's scope (the same answer, so that a reference
+// does not tell whether it exists).
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, text string) {
+	h.shell.Error(w, h.deps.Guard.Viewer(r), http.StatusNotFound, text)
+}
+
+// unavailable answers the 503 page: the database is out of reach.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, text string) {
+	h.shell.Error(w, h.deps.Guard.Viewer(r), http.StatusServiceUnavailable, text)
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {

@@ -35,7 +35,7 @@ func signIn(t testing.TB, base, login, password string) person {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}
-	resp, err := c.PostForm(base+"/bo/connexion", url.Values{"identifiant": {login}, "mot_de_passe": {password}})
+	resp, err := c.PostForm(base+"/bo/connexion", url.Values{"identifiant": {login}, "mot_de_passe": {password}, "retour": {"/bo/"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,12 +48,12 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 	ref := r.PathValue("ref")
 	f, err := h.deps.Store.CaseFile(r.Context(), ref)
 	if fault.KindOf(err) == fault.NotFound {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return f, p, false
 	}
 	if err != nil {
 		h.deps.Log.Error("back office case", "ref", ref, "err", err)
-		http.Error(w, "Dossier momentanément indisponible : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Dossier momentanément indisponible : réessayez dans quelques instants.")
 		return f, p, false
 	}
 	terr := ""
@@ -61,7 +61,7 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 		terr = *f.Territory
 	}
 	if !p.SeesCase(f.Competence, terr) {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return f, p, false
 	}
 	// The citizen's other cases: only those this person may see.
@@ -384,7 +384,7 @@ func (h *Handler) letter(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(pdf)
 		return
 	}
-	http.NotFound(w, r)
+	h.notFound(w, r, "")
 }
 
 // piece shows an attachment or a scanned letter of a case's request, to
@@ -394,13 +394,13 @@ func (h *Handler) piece(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	sha := r.PathValue("sha")
 	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	holders, err := h.deps.Store.FileHolders(r.Context(), sha)
 	if err != nil {
 		h.deps.Log.Error("piece holders", "err", err)
-		http.Error(w, "Pièce momentanément indisponible.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Pièce momentanément indisponible.")
 		return
 	}
 	var in *casestore.Holder
@@ -411,16 +411,16 @@ func (h *Handler) piece(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if in == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	data, err := h.deps.Files.Get(r.Context(), "sha256/"+sha)
 	if fault.KindOf(err) == fault.NotFound {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	if err != nil {
-		http.Error(w, "Pièce momentanément indisponible.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Pièce momentanément indisponible.")
 		return
 	}
 	if err := h.deps.Guard.Audit(r.Context(), p, "attachment.view", in.CaseRef, map[string]any{"sha256": sha, "request": in.RequestID}); err != nil {

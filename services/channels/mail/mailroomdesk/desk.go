@@ -25,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
 )
 
@@ -94,7 +95,10 @@ type Deps struct {
 	// (auth.Service.AuditCaller): the list of letters read, every scan
 	// shown, uploaded and corrected; nil: nothing written.
 	Audit func(ctx context.Context, action, target string, details map[string]any)
-	Log   *slog.Logger
+	// Viewer is the signed-in person as the staff frame shows them
+	// (auth.Service.Viewer); nil: a frame without menu.
+	Viewer func(r *http.Request) staffshell.Viewer
+	Log    *slog.Logger
 }
 
 // Holders finds the requests that carry a file.
@@ -112,6 +116,7 @@ func (h *Handler) audit(ctx context.Context, action, target string, details map[
 // Handler serves /courrier.
 type Handler struct {
 	deps       Deps
+	shell      *staffshell.Shell
 	page       *template.Template
 	correction *template.Template
 	notices    *template.Template
@@ -132,22 +137,26 @@ func New(deps Deps) (*Handler, error) {
 		"scanID": func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 		"deref":  func(s *string) string { return *s },
 	}
-	t, err := template.New("desk.html").Funcs(funcs).ParseFS(templateFiles, "templates/desk.html")
+	shell, err := staffshell.New(deps.Log)
 	if err != nil {
 		return nil, fmt.Errorf("mailroomdesk: %w", err)
 	}
-	c, err := template.New("correction.html").Funcs(funcs).ParseFS(templateFiles, "templates/correction.html")
+	t, err := shell.Parse("desk.html", funcs, templateFiles, "templates/desk.html")
 	if err != nil {
 		return nil, fmt.Errorf("mailroomdesk: %w", err)
 	}
-	nt, err := template.New("notices.html").Funcs(funcs).ParseFS(templateFiles, "templates/notices.html")
+	c, err := shell.Parse("correction.html", funcs, templateFiles, "templates/correction.html")
+	if err != nil {
+		return nil, fmt.Errorf("mailroomdesk: %w", err)
+	}
+	nt, err := shell.Parse("notices.html", funcs, templateFiles, "templates/notices.html")
 	if err != nil {
 		return nil, fmt.Errorf("mailroomdesk: %w", err)
 	}
 	if deps.Requests == nil {
 		deps.Correct = nil
 	}
-	h := &Handler{deps: deps, page: t, correction: c, notices: nt, mux: http.NewServeMux()}
+	h := &Handler{deps: deps, shell: shell, page: t, correction: c, notices: nt, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
@@ -164,14 +173,39 @@ func New(deps Deps) (*Handler, error) {
 		h.mux.HandleFunc("GET /courrier/lettres/{id}/correction", h.correctForm)
 		h.mux.HandleFunc("POST /courrier/lettres/{id}/correction", h.correct)
 	}
-	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
+	h.mux.HandleFunc("/courrier/", func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, "") })
+	h.protected = shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), h.viewer)
 	return h, nil
 }
 
 // ServeHTTP serves the desk with strict headers; cross-site posts refused.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.protected.ServeHTTP(w, r) }
 
+// viewer is the signed-in person for the frame.
+func (h *Handler) viewer(r *http.Request) staffshell.Viewer {
+	if h.deps.Viewer == nil {
+		return staffshell.Viewer{}
+	}
+	return h.deps.Viewer(r)
+}
+
+// frame is the frame's part of a page of the desk.
+func (h *Handler) frame(r *http.Request, title string) staffshell.Page {
+	return staffshell.Page{Title: title, Shell: h.viewer(r), Sheet: "courrier.css"}
+}
+
+// notFound answers the French 404 page in the frame.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, text string) {
+	h.shell.Error(w, h.viewer(r), http.StatusNotFound, text)
+}
+
+// unavailable answers the French 503 page in the frame.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, text string) {
+	h.shell.Error(w, h.viewer(r), http.StatusServiceUnavailable, text)
+}
+
 type page struct {
+	staffshell.Page
 	Letters   []casestore.Letter
 	Failed    int
 	Uploaded  string
@@ -228,6 +262,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
 	}
+	p.Page = h.frame(r, "Courrier entrant")
+	if p.Error != "" {
+		p.Title = "Erreur – Courrier entrant"
+	}
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
@@ -236,30 +274,30 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 func (h *Handler) scan(w http.ResponseWriter, r *http.Request) {
 	sha := r.PathValue("sha")
 	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" || h.deps.Holders == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	holders, err := h.deps.Holders.FileHolders(r.Context(), sha)
 	if err != nil {
 		h.deps.Log.Error("scan holders", "err", err)
-		http.Error(w, "Scan momentanément indisponible.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Scan momentanément indisponible.")
 		return
 	}
 	i := slices.IndexFunc(holders, func(c casestore.Holder) bool {
 		return c.Channel == schemas.ChannelMail || c.Channel == schemas.ChannelEmail
 	})
 	if i < 0 {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	h.audit(r.Context(), "mail.scan.view", holders[i].RequestID, map[string]any{"sha256": sha, "case": holders[i].CaseRef})
 	data, err := h.deps.Scans.Get(r.Context(), "sha256/"+sha)
 	if fault.KindOf(err) == fault.NotFound {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	if err != nil {
-		http.Error(w, "Scan momentanément indisponible.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Scan momentanément indisponible.")
 		return
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(data))
@@ -323,12 +361,12 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) posted(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !uuidPattern.MatchString(id) {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: h.deps.Who(r)})
 	if fault.KindOf(err) == fault.NotFound {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	if err != nil {
@@ -341,6 +379,7 @@ func (h *Handler) posted(w http.ResponseWriter, r *http.Request) {
 
 // correctionPage is the form to correct a letter's text.
 type correctionPage struct {
+	staffshell.Page
 	RequestID, Subject, Text, ScanKey, Operator, Error string
 	ReceivedAt                                         time.Time
 	CSRF                                               template.HTML
@@ -350,19 +389,19 @@ type correctionPage struct {
 // the answer was already written.
 func (h *Handler) letterToCorrect(w http.ResponseWriter, r *http.Request) (correctionPage, bool) {
 	id := r.PathValue("id")
-	p := correctionPage{RequestID: id}
+	p := correctionPage{Page: h.frame(r, "Corriger le texte d'un courrier"), RequestID: id}
 	if !uuidPattern.MatchString(id) {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return p, false
 	}
 	req, err := h.deps.Requests.Request(r.Context(), id)
 	if fault.KindOf(err) == fault.NotFound || (err == nil && (req.Channel != schemas.ChannelMail || len(req.Attachments) == 0)) {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return p, false
 	}
 	if err != nil {
 		h.deps.Log.Error("mailroom letter to correct", "err", err)
-		http.Error(w, "Courrier momentanément indisponible : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Courrier momentanément indisponible : réessayez dans quelques instants.")
 		return p, false
 	}
 	p.Subject, p.ReceivedAt, p.ScanKey = req.Subject, req.ReceivedAt, req.Attachments[0].ObjectKey

@@ -14,6 +14,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 )
 
 // Notices are the letters Guichet owes citizens who wrote by post —
@@ -34,6 +35,7 @@ const batchSize = 200
 
 // noticesPage is /courrier/accuses.
 type noticesPage struct {
+	staffshell.Page
 	Notices []casestore.PostalNotice
 	Before  string // the batch: letters queued up to this instant (RFC 3339)
 	More    bool   // more than one batch is waiting
@@ -66,7 +68,7 @@ func (h *Handler) batch(ctx context.Context, before time.Time) ([]casestore.Post
 // showNotices lists the letters to post, with the PDF of the batch and of
 // each letter, and the form that says the batch was posted.
 func (h *Handler) showNotices(w http.ResponseWriter, r *http.Request) {
-	p := noticesPage{Posted: -1, Today: frtime.DateTime(time.Now())}
+	p := noticesPage{Page: h.frame(r, "Courriers à poster"), Posted: -1, Today: frtime.DateTime(time.Now())}
 	if n, err := strconv.Atoi(r.URL.Query().Get("postes")); err == nil && n >= 0 && n <= batchSize {
 		p.Posted = n
 	}
@@ -105,7 +107,7 @@ func (h *Handler) batchPDF(w http.ResponseWriter, r *http.Request) {
 	ns, _, err := h.batch(r.Context(), before)
 	if err != nil {
 		h.deps.Log.Error("letters owed", "err", err)
-		http.Error(w, "Le lot n'a pas pu être préparé : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Le lot n'a pas pu être préparé : réessayez dans quelques instants.")
 		return
 	}
 	if len(ns) == 0 {
@@ -119,12 +121,12 @@ func (h *Handler) batchPDF(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) noticePDF(w http.ResponseWriter, r *http.Request) {
 	n, err := h.deps.Notices.PostalNotice(r.Context(), strings.TrimSuffix(r.PathValue("id"), ".pdf"))
 	if fault.KindOf(err) == fault.NotFound {
-		http.NotFound(w, r)
+		h.notFound(w, r, "")
 		return
 	}
 	if err != nil {
 		h.deps.Log.Error("letter owed", "err", err)
-		http.Error(w, "Le courrier n'a pas pu être préparé : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "Le courrier n'a pas pu être préparé : réessayez dans quelques instants.")
 		return
 	}
 	h.sendPDF(w, r, n.Subject, "courrier-"+n.TrackingCode+".pdf", []casestore.PostalNotice{n})
@@ -163,7 +165,7 @@ func (h *Handler) noticesPosted(w http.ResponseWriter, r *http.Request) {
 	n, err := h.deps.Notices.MarkPostalPosted(r.Context(), ids, h.deps.Who(r))
 	if err != nil {
 		h.deps.Log.Error("letters posted", "err", err)
-		http.Error(w, "L'envoi n'a pas pu être enregistré : réessayez dans quelques instants.", http.StatusServiceUnavailable)
+		h.unavailable(w, r, "L'envoi n'a pas pu être enregistré : réessayez dans quelques instants.")
 		return
 	}
 	h.audit(r.Context(), "mail.notices.posted", "courrier", map[string]any{"letters": n})

@@ -6,12 +6,12 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"fmt"
 	"html/template"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 
 	"github.com/google/uuid"
 
@@ -37,9 +38,6 @@ import (
 
 //go:embed templates/*.html
 var templateFiles embed.FS
-
-//go:embed static
-var staticFiles embed.FS
 
 // Store finds callers and their cases.
 type Store interface {
@@ -76,14 +74,18 @@ type Deps struct {
 	// Audit writes to the audit log in the name of the signed-in agent
 	// (auth.Service.AuditCaller): every look-up of a person is recorded.
 	Audit func(ctx context.Context, action, target string, details map[string]any)
-	Log   *slog.Logger
+	// Viewer is the signed-in person as the staff frame shows them
+	// (auth.Service.Viewer); nil: a frame without menu.
+	Viewer func(r *http.Request) staffshell.Viewer
+	Log    *slog.Logger
 }
 
 // Handler serves the console under /agent.
 type Handler struct {
-	deps Deps
-	page *template.Template
-	mux  *http.ServeMux
+	deps  Deps
+	shell *staffshell.Shell
+	page  *template.Template
+	mux   *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
 }
@@ -92,28 +94,27 @@ type Handler struct {
 func New(deps Deps) (*Handler, error) {
 	h := &Handler{deps: deps, mux: http.NewServeMux()}
 	var err error
-	h.page, err = template.New("console.html").Funcs(template.FuncMap{
+	if h.shell, err = staffshell.New(deps.Log); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	h.page, err = h.shell.Parse("console.html", template.FuncMap{
 		"date":       frtime.DateTime,
 		"competence": h.competenceLabel,
 		"event":      eventLabel,
 		"channel":    channelLabel,
 		"state":      catalogue.StateLabel,
 		"territory":  territory.TerritoryName,
-	}).ParseFS(templateFiles, "templates/console.html")
+	}, templateFiles, "templates/console.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: template: %w", err)
-	}
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
 	}
 	h.mux.HandleFunc("GET /agent", h.show)
 	h.mux.HandleFunc("POST /agent/appels", h.logCall)
 	if deps.Tasks != nil {
 		h.mux.HandleFunc("POST /agent/rappels/{id}/fait", h.calledBack)
 	}
-	h.mux.Handle("GET /agent/static/", http.StripPrefix("/agent/static/", http.FileServerFS(static)))
-	h.protected = htmlpage.Protect(h.mux, htmlpage.StaffCSP)
+	h.mux.HandleFunc("/agent/", func(w http.ResponseWriter, r *http.Request) { h.shell.Error(w, h.viewer(r), http.StatusNotFound, "") })
+	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), h.viewer)
 	return h, nil
 }
 
@@ -142,6 +143,7 @@ func channelLabel(c string) string {
 
 // page is the console's data.
 type page struct {
+	staffshell.Page
 	Query       string
 	Caller      string // E.164 of the screen-pop
 	Agent       string
@@ -245,7 +247,7 @@ func (h *Handler) calledBack(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: who})
 	if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Invalid {
-		http.NotFound(w, r)
+		h.shell.Error(w, h.viewer(r), http.StatusNotFound, "Ce rappel n'existe pas ou a déjà été fait.")
 		return
 	}
 	if err != nil {
@@ -266,7 +268,20 @@ func (h *Handler) agent(r *http.Request, given string) string {
 	return given
 }
 
+// viewer is the signed-in person for the frame.
+func (h *Handler) viewer(r *http.Request) staffshell.Viewer {
+	if h.deps.Viewer == nil {
+		return staffshell.Viewer{}
+	}
+	return h.deps.Viewer(r)
+}
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
+	p.Page = staffshell.Page{Title: "Console d'appels", Shell: h.viewer(r), Sheet: "console.css"}
+	if len(p.Cards) > 0 {
+		c := p.Cards[0]
+		p.Title = cmp.Or(c.Name, c.Phone, c.Email, "Appelant") + " – Console d'appels"
+	}
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
 	}
