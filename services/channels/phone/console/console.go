@@ -104,7 +104,7 @@ func New(deps Deps) (*Handler, error) {
 		"channel":    channelLabel,
 		"state":      catalogue.StateLabel,
 		"territory":  territory.TerritoryName,
-	}, templateFiles, "templates/console.html")
+	}, templateFiles, "templates/console.html", "templates/fiches.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: template: %w", err)
 	}
@@ -113,6 +113,7 @@ func New(deps Deps) (*Handler, error) {
 	if deps.Tasks != nil {
 		h.mux.HandleFunc("POST /agent/rappels/{id}/fait", h.calledBack)
 	}
+	h.knowledgeRoutes()
 	h.mux.HandleFunc("/agent/", func(w http.ResponseWriter, r *http.Request) { h.shell.Error(w, h.viewer(r), http.StatusNotFound, "") })
 	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), h.viewer)
 	return h, nil
@@ -159,6 +160,7 @@ type page struct {
 	Formats     []string
 	CSRF        template.HTML
 	CallBacks   []casestore.ReplyTask
+	Fiches      knowledgePanel
 	CalledBack  bool
 }
 
@@ -294,6 +296,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 		p.CalledBack = r.URL.Query().Get("rappel") != ""
 	}
 	p.Competences = h.deps.Catalogue.Competences
+	h.knowledge(r, &p)
 	p.Formats = []string{transcript.FormatVTT, transcript.FormatSRT, transcript.FormatWhisper, transcript.FormatTranscribe, transcript.FormatGoogle, transcript.FormatText}
 	if p.Form.Direction == "" {
 		p.Form.Direction = "inbound"
