@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -17,7 +19,9 @@ func Overflowing(ctx context.Context, width int64) ([]string, error) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
 		return nil, fmt.Errorf("reflow: %w", err)
 	}
-	defer chromedp.Do(ctx, chromedp.ResetViewport())
+	// Not chromedp.ResetViewport: it emulates a 0 × 0 viewport, which
+	// headless Chromium takes as "keep the last width" (640 stays 640).
+	defer chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
 	return chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
 		const w = document.documentElement.clientWidth;
 		if (document.documentElement.scrollWidth <= w) { return []; }
