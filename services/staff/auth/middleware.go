@@ -87,7 +87,18 @@ func (s *Service) RequirePage(perm Permission) func(http.Handler) http.Handler {
 				s.DenyPage(w, r)
 				return
 			}
-			if unsafeMethod(r.Method) && p.session != nil && !s.csrfOK(w, r, p) {
+			if unsafeMethod(r.Method) && p.session != nil {
+				ok, tooLarge := s.csrfOK(w, r, p)
+				if tooLarge {
+					s.renderMessage(w, r, http.StatusRequestEntityTooLarge, "Envoi trop volumineux", messagePage{
+						Text: "Ce formulaire dépasse la taille permise (1 Mio de texte) : rien n'a été enregistré. Revenez à la page précédente, raccourcissez le texte et recommencez.",
+						Link: s.homeOf(r), LinkText: "Retour à l'accueil"})
+					return
+				}
+				if ok {
+					next.ServeHTTP(w, r)
+					return
+				}
 				s.renderMessage(w, r, http.StatusForbidden, "Formulaire expiré", messagePage{
 					Text: "Ce formulaire a expiré ou ne vient pas de Guichet. Revenez à la page précédente, rechargez-la et recommencez.",
 					Link: s.homeOf(r), LinkText: "Retour à l'accueil"})

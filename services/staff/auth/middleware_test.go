@@ -252,6 +252,8 @@ func TestCSRF(t *testing.T) {
 		{"a wrong token", url.Values{"csrf": {strings.Repeat("A", len(token))}}, "", 403},
 		{"a truncated token", url.Values{"csrf": {token[:20]}}, "", 403},
 		{"a wrong header beats a right field", url.Values{"csrf": {token}}, otherToken, 403},
+		// Past the 1 MiB read to find the token: too large, not "expired".
+		{"an oversized form", url.Values{"csrf": {token}, "texte": {strings.Repeat("a", 1<<20)}}, "", 413},
 	} {
 		if got := post(tt.form, tt.header); got != tt.want {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)

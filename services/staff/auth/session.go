@@ -210,7 +210,7 @@ const maxCSRFForm = 1 << 20
 // url-encoded form (at most 1 MiB, parsed here), or as the first part of a
 // multipart form (read here and put back, so that the handler reads the
 // whole body with its own limits).
-func (s *Service) csrfOK(w http.ResponseWriter, r *http.Request, p Principal) bool {
+func (s *Service) csrfOK(w http.ResponseWriter, r *http.Request, p Principal) (ok, tooLarge bool) {
 	want := s.csrfFor(p.session)
 	got := r.Header.Get(CSRFHeader)
 	if got == "" {
@@ -219,14 +219,15 @@ func (s *Service) csrfOK(w http.ResponseWriter, r *http.Request, p Principal) bo
 		case "application/x-www-form-urlencoded":
 			r.Body = http.MaxBytesReader(w, r.Body, maxCSRFForm)
 			if err := r.ParseForm(); err != nil {
-				return false
+				var big *http.MaxBytesError
+				return false, errors.As(err, &big)
 			}
 			got = r.PostForm.Get(CSRFField)
 		case "multipart/form-data":
 			got = firstPartToken(r, params["boundary"])
 		}
 	}
-	return got != "" && hmac.Equal([]byte(got), []byte(want))
+	return got != "" && hmac.Equal([]byte(got), []byte(want)), false
 }
 
 // firstPartToken reads the CSRF field at the head of a multipart body and
