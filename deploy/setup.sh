@@ -38,6 +38,8 @@ command -v tesseract >/dev/null 2>&1 || packages+=(tesseract-ocr)
 # Scans are read under resource limits set by prlimit (util-linux).
 command -v prlimit >/dev/null 2>&1 || packages+=(util-linux)
 [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata 2>/dev/null)" ] || packages+=(tesseract-ocr-fra)
+# The mailroom sees a TIFF scan's pages beside its text: tiff2pdf, then pdftoppm.
+command -v tiff2pdf >/dev/null 2>&1 || packages+=(libtiff-tools)
 # The browser tests drive a real headless Chromium: only the test suite needs it.
 if [ "${1:-}" = "test" ]; then
   have_chromium || packages+=(chromium)

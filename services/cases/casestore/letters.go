@@ -31,10 +31,19 @@ type Letter struct {
 	ScanKey       string    `json:"scan_key,omitempty"`
 	Reason        *string   `json:"reason,omitempty"`
 	CorrectedBy   *string   `json:"corrected_by,omitempty"` // the request that replaced this one's text
+	// Supersedes is the request whose text this one corrected (empty for
+	// a letter as read), and Operator who uploaded or corrected it.
+	Supersedes string `json:"supersedes,omitempty"`
+	Operator   string `json:"operator_id,omitempty"`
+	// RecordedAt is when Guichet took it in: for a correction, when the
+	// text was corrected (its ReceivedAt is the letter's).
+	RecordedAt time.Time `json:"recorded_at"`
 }
 
 // Letters lists mail and e-mail requests and rejected messages, newest
-// first.
+// first; a letter whose text was corrected is listed with its correction
+// (CorrectedBy on the first, Supersedes on the second), the mailroom's desk
+// showing them as one.
 func (s *Store) Letters(ctx context.Context, limit int) ([]Letter, error) {
 	rows, err := s.pool.Query(ctx, `
 		(SELECT r.id::text, COALESCE(r.payload->'source'->>'external_id', ''), r.channel, r.status, r.received_at, c.ref,
@@ -43,12 +52,14 @@ func (s *Store) Letters(ctx context.Context, limit int) ([]Letter, error) {
 		       COALESCE(r.payload->'attachments'->0->>'extracted_text', r.payload->>'body', ''),
 		       (r.payload->'attachments'->0->>'ocr_confidence')::float8,
 		       COALESCE(r.payload->'attachments'->0->>'object_key', ''),
-		       r.failure, r.superseded_by::text
+		       r.failure, r.superseded_by::text,
+		       COALESCE(r.payload->>'supersedes', ''), COALESCE(r.payload->'source'->>'operator_id', ''), r.recorded_at
 		FROM requests r LEFT JOIN cases c ON c.id = r.case_id
 		WHERE r.channel IN ('mail', 'email')
 		ORDER BY r.received_at DESC LIMIT $1)
 		UNION ALL
-		(SELECT NULL, message_key, 'mail', 'rejected', received_at, NULL, sender, subject, '', NULL, '', reason, NULL
+		(SELECT NULL, message_key, 'mail', 'rejected', received_at, NULL, sender, subject, '', NULL, '', reason, NULL,
+		        '', '', rejected_at
 		FROM mail_rejections ORDER BY received_at DESC LIMIT $1)
 		ORDER BY 5 DESC, 2 DESC
 		LIMIT $1`, limit)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -17,6 +18,10 @@ import (
 
 // MaxCorrectedText bounds a corrected letter text, as the OCR text is.
 const MaxCorrectedText = 200000
+
+// ErrUnchanged refuses a correction whose text is the letter's own, but for
+// white space: sending it would only make a second request saying the same.
+var ErrUnchanged = errors.New("mailroom: le texte n'a pas été modifié : corrigez-le avant de le renvoyer")
 
 // Requests finds the request being corrected and records its replacement.
 type Requests interface {
@@ -56,6 +61,9 @@ func (c *Corrector) Correct(ctx context.Context, requestID, text, operator strin
 	if orig.Channel != schemas.ChannelMail || len(orig.Attachments) == 0 {
 		return res, fault.E(fault.Invalid, errors.New("mailroom: seul le texte d'un courrier numérisé se corrige"))
 	}
+	if sameText(text, orig.Attachments[0].ExtractedText) {
+		return res, fault.E(fault.Invalid, ErrUnchanged)
+	}
 	sum := sha256.Sum256([]byte(text))
 	key := orig.Source.ExternalID
 	if key == "" {
@@ -79,3 +87,37 @@ func (c *Corrector) Correct(ctx context.Context, requestID, text, operator strin
 	}
 	return res, nil
 }
+
+// sameText says whether two texts differ only in white space that does not
+// change how a letter reads: line endings (CR LF, CR, form feeds between
+// pages), spaces and tabs at the start or end of a line or repeated within
+// one, blank lines repeated or at the ends. A line split or joined, a word
+// changed, is a correction: the letter's layout is read line by line.
+func sameText(a, b string) bool { return normalize(a) == normalize(b) }
+
+// normalize is a text as sameText compares it.
+func normalize(s string) string {
+	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\f", "\n\n", "\v", "\n").Replace(s)
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := true // drops blank lines at the start, and repeated ones
+	for _, l := range lines {
+		l = strings.Join(strings.FieldsFunc(l, isBlank), " ")
+		if l == "" {
+			if blank {
+				continue
+			}
+			blank = true
+		} else {
+			blank = false
+		}
+		out = append(out, l)
+	}
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return strings.Join(out, "\n")
+}
+
+// isBlank is white space within a line (spaces, tabs, no-break spaces).
+func isBlank(r rune) bool { return r != '\n' && unicode.IsSpace(r) }

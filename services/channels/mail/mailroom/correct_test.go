@@ -2,6 +2,7 @@ package mailroom_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -113,5 +114,22 @@ func TestCorrectedTextReplacesTheRequest(t *testing.T) {
 		if fault.KindOf(err) != tc.kind || !strings.Contains(fmt.Sprint(err), tc.says) {
 			t.Errorf("Correct(%s, %.10q): %v, want kind %v", tc.id, tc.text, err, tc.kind)
 		}
+	}
+
+	// The text as it was read, sent back with only its white space changed,
+	// is refused: nothing is published.
+	var before, after int
+	testkit.QueryRow(t, st.DBURL, `SELECT count(*) FROM requests`, nil, &before)
+	read := first.Attachment.ExtractedText
+	for _, same := range []string{read, "  " + strings.ReplaceAll(read, "\n", "\r\n") + "\r\n\r\n"} {
+		_, err := fix.Correct(ctx, first.Receipt.ID, same, "courrier-02")
+		if fault.KindOf(err) != fault.Invalid || !errors.Is(err, mailroom.ErrUnchanged) || !strings.Contains(err.Error(), "le texte n'a pas été modifié") {
+			t.Errorf("unchanged text: %v, want ErrUnchanged", err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // what a publication would have recorded by now
+	testkit.QueryRow(t, st.DBURL, `SELECT count(*) FROM requests`, nil, &after)
+	if after != before {
+		t.Errorf("an unchanged text made %d requests", after-before)
 	}
 }

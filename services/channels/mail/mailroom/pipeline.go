@@ -50,6 +50,22 @@ type Pipeline struct {
 	uploads *uploads // see Upload
 }
 
+// Pages shows the pages of a scan as images (scan.Reader does), for the
+// person who corrects its text.
+type Pages interface {
+	PageCount(ctx context.Context, data []byte) (int, error)
+	PageImage(ctx context.Context, data []byte, n int) (scan.Page, error)
+}
+
+// Pages is the pipeline's reader as a renderer of pages; nil when it
+// cannot render them.
+func (p *Pipeline) Pages() Pages {
+	if pg, ok := p.reader.(Pages); ok {
+		return pg
+	}
+	return nil
+}
+
 // New returns the mail pipeline, its uploads bounded by the defaults of
 // UploadConfig (see SetUploads).
 func New(r Reader, f Files, in Intake, ex *extract.Extractor) *Pipeline {

@@ -1,7 +1,9 @@
 // Package mailroomdesk is the mailroom's console: the letters and e-mails
-// received, newest first, with their OCR text and where each was routed, the
-// failures with their reason, the original scans, and a form to upload a
-// scan by hand through the same pipeline as the mailbox.
+// received, newest first, one line each (a corrected letter on the line of
+// its correction), with their text and where each was routed, the failures
+// with what to do about them, the original scans, a form to upload a scan
+// by hand through the same pipeline as the mailbox, and a page to correct a
+// letter's text beside the image of its pages.
 package mailroomdesk
 
 import (
@@ -22,11 +24,11 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
+	"github.com/ampmetropole/guichet/services/channels/mail/scan"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
 	"github.com/ampmetropole/guichet/services/platform/staffshell"
-	"github.com/ampmetropole/guichet/services/platform/textcheck"
 )
 
 //go:embed templates/*.html
@@ -58,7 +60,8 @@ type Requests interface {
 	Request(ctx context.Context, id string) (schemas.Request, error)
 }
 
-// Corrector resubmits a letter with its text corrected.
+// Corrector resubmits a letter with its text corrected; it refuses a text
+// that was not changed (mailroom.ErrUnchanged).
 type Corrector interface {
 	Correct(ctx context.Context, requestID, text, operator string) (mailroom.Result, error)
 }
@@ -76,13 +79,17 @@ type Deps struct {
 	Mail     Mail      // nil when the OCR tools are missing: no upload
 	Requests Requests  // with Correct: OCR corrections
 	Correct  Corrector // nil: no corrections
+	// Pages shows a scan's pages as images beside the text being corrected
+	// (mailroom.Pipeline.Pages); nil: a link to the scan instead.
+	Pages Pages
 	// CSRF gives a form's anti-forgery field for the signed-in operator
 	// (auth.Service.CSRFField); nil: none.
 	CSRF func(r *http.Request) template.HTML
-	// Tasks and Who: the replies to post, and who says one was posted;
-	// nil: not shown.
+	// Tasks: the replies to post; nil (or Who nil): not shown.
 	Tasks Tasks
-	Who   func(r *http.Request) string
+	// Who is the signed-in operator's login: who uploaded a scan,
+	// corrected a text, posted a letter.
+	Who func(r *http.Request) string
 	// Holders says which requests carry a file: a scan is shown only when
 	// a letter or an e-mail carries it.
 	Holders Holders
@@ -101,6 +108,12 @@ type Deps struct {
 	Log    *slog.Logger
 }
 
+// Pages renders the pages of a scan as images.
+type Pages interface {
+	PageCount(ctx context.Context, data []byte) (int, error)
+	PageImage(ctx context.Context, data []byte, n int) (scan.Page, error)
+}
+
 // Holders finds the requests that carry a file.
 type Holders interface {
 	FileHolders(ctx context.Context, sha string) ([]casestore.Holder, error)
@@ -111,6 +124,14 @@ func (h *Handler) audit(ctx context.Context, action, target string, details map[
 	if h.deps.Audit != nil {
 		h.deps.Audit(ctx, action, target, details)
 	}
+}
+
+// who is the signed-in operator's login; empty without Deps.Who.
+func (h *Handler) who(r *http.Request) string {
+	if h.deps.Who == nil {
+		return ""
+	}
+	return h.deps.Who(r)
 }
 
 // Handler serves /courrier.
@@ -127,13 +148,14 @@ type Handler struct {
 
 // New builds the desk.
 func New(deps Deps) (*Handler, error) {
-	funcs := template.FuncMap{"date": frtime.DateTime, "state": catalogue.StateLabel,
+	funcs := template.FuncMap{"date": frtime.DateTime, "state": catalogue.StateLabel, "short": shortDate,
 		"percent": func(f *float64) string {
 			if f == nil {
 				return "—"
 			}
 			return fmt.Sprintf("%.0f %%", *f*100)
 		},
+		"low":    func(f *float64) bool { return f != nil && *f < lowConfidence },
 		"scanID": func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 		"deref":  func(s *string) string { return *s },
 	}
@@ -159,6 +181,7 @@ func New(deps Deps) (*Handler, error) {
 	h := &Handler{deps: deps, shell: shell, page: t, correction: c, notices: nt, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /courrier", h.show)
 	h.mux.HandleFunc("GET /courrier/scans/{sha}", h.scan)
+	h.mux.HandleFunc("GET /courrier/scans/{sha}/pages/{page}", h.scanPage)
 	h.mux.HandleFunc("POST /courrier/scans", h.upload)
 	if deps.Tasks != nil && deps.Who != nil {
 		h.mux.HandleFunc("POST /courrier/reponses/{id}/poste", h.posted)
@@ -206,26 +229,108 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, text strin
 
 type page struct {
 	staffshell.Page
-	Letters   []casestore.Letter
+	Letters   []row
 	Failed    int
-	Uploaded  string
+	Uploaded  string // a scan just read: its request's id
 	Reading   string // a scan still being read: its request's id
-	Corrected string
-	Error     string
-	Upload    bool
-	Correct   bool
-	Today     string
-	CSRF      template.HTML
-	ToPost    []casestore.ReplyTask
-	Posted    bool
+	Corrected string // a correction just sent: its request's id
+	Error     string // the list could not be read, or a letter not posted
+	// UploadError says, next to the upload form, why a scan was refused.
+	UploadError string
+	Upload      bool
+	Correct     bool
+	Today       string
+	CSRF        template.HTML
+	ToPost      []casestore.ReplyTask
+	Posted      bool
 	// Owed counts the acknowledgements and notices waiting to be posted;
 	// -1 when the desk does not print them.
 	Owed int
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	p := page{Uploaded: r.URL.Query().Get("envoye"), Reading: r.URL.Query().Get("en_lecture"), Corrected: r.URL.Query().Get("corrige"), Posted: r.URL.Query().Get("poste") != ""}
+	q := r.URL.Query()
+	p := page{Uploaded: q.Get("envoye"), Reading: q.Get("en_lecture"), Corrected: q.Get("corrige"), Posted: q.Get("poste") != ""}
 	h.render(w, r, http.StatusOK, p)
+}
+
+// row is one letter of the list: a letter as read, or the latest
+// correction of its text.
+type row struct {
+	casestore.Letter
+	// First is the letter as first read, when its text was corrected
+	// (nil when that reading is no longer in the list).
+	First *casestore.Letter
+	// Replaced: this letter's text was corrected, but the correction is
+	// not in the list (beyond its end).
+	Replaced bool
+	// Explain says what to do about a rejected or failed item.
+	Explain string
+	// Just: the letter the notice at the top of the page speaks of.
+	Just bool
+}
+
+// Failed says whether the item needs the mailroom: rejected, or not routed.
+func (r row) Failed() bool { return r.Status == "failed" || r.Status == "rejected" }
+
+// rows folds the corrections of a text into one line per letter: a letter
+// whose correction is listed gives way to it, and the correction shows the
+// first reading.
+func rows(letters []casestore.Letter, just ...string) []row {
+	byID := make(map[string]int, len(letters))
+	for i, l := range letters {
+		if l.RequestID != nil {
+			byID[*l.RequestID] = i
+		}
+	}
+	out := make([]row, 0, len(letters))
+	for _, l := range letters {
+		var rw row
+		if l.CorrectedBy != nil {
+			if _, listed := byID[*l.CorrectedBy]; listed {
+				continue
+			}
+			rw.Replaced = true
+		}
+		rw.Letter = l
+		// A correction of a correction: the first reading is at the end
+		// of the chain (bounded, should the data loop).
+		for cur, hops := l, 0; cur.Supersedes != "" && hops < 50; hops++ {
+			i, ok := byID[cur.Supersedes]
+			if !ok {
+				break
+			}
+			cur = letters[i]
+			rw.First = &letters[i]
+		}
+		if rw.Failed() {
+			rw.Explain = explain(l.Status, deref(l.Reason))
+		}
+		rw.Just = l.RequestID != nil && slices.Contains(just, *l.RequestID)
+		out = append(out, rw)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// shortDate is a date and time in the list: « 27/11/2026 09:14 », Paris
+// time.
+func shortDate(t time.Time) string { return t.In(frtime.Paris()).Format("02/01/2006 15:04") }
+
+// JustListed is the letter the notice at the top speaks of, when listed.
+func (p page) JustListed() *row {
+	for i := range p.Letters {
+		if p.Letters[i].Just {
+			return &p.Letters[i]
+		}
+	}
+	return nil
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
@@ -234,12 +339,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 		h.deps.Log.Error("mailroom letters", "err", err)
 		p.Error = "La liste des courriers est momentanément indisponible."
 	}
-	p.Letters = letters
+	p.Letters = rows(letters, p.Uploaded, p.Corrected)
 	if err == nil {
 		h.audit(r.Context(), "mail.list", "courrier", map[string]any{"letters": len(letters)})
 	}
-	for _, l := range letters {
-		if l.Status == "failed" || l.Status == "rejected" {
+	for _, l := range p.Letters {
+		if l.Failed() {
 			p.Failed++
 		}
 	}
@@ -263,47 +368,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 		p.CSRF = h.deps.CSRF(r)
 	}
 	p.Page = h.frame(r, "Courrier entrant")
-	if p.Error != "" {
+	if p.Error != "" || p.UploadError != "" {
 		p.Title = "Erreur – Courrier entrant"
 	}
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
-}
-
-// scan shows the original scan of a letter or a file of an e-mail in the
-// browser; a file no letter or e-mail carries is not the mailroom's.
-func (h *Handler) scan(w http.ResponseWriter, r *http.Request) {
-	sha := r.PathValue("sha")
-	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" || h.deps.Holders == nil {
-		h.notFound(w, r, "")
-		return
-	}
-	holders, err := h.deps.Holders.FileHolders(r.Context(), sha)
-	if err != nil {
-		h.deps.Log.Error("scan holders", "err", err)
-		h.unavailable(w, r, "Scan momentanément indisponible.")
-		return
-	}
-	i := slices.IndexFunc(holders, func(c casestore.Holder) bool {
-		return c.Channel == schemas.ChannelMail || c.Channel == schemas.ChannelEmail
-	})
-	if i < 0 {
-		h.notFound(w, r, "")
-		return
-	}
-	h.audit(r.Context(), "mail.scan.view", holders[i].RequestID, map[string]any{"sha256": sha, "case": holders[i].CaseRef})
-	data, err := h.deps.Scans.Get(r.Context(), "sha256/"+sha)
-	if fault.KindOf(err) == fault.NotFound {
-		h.notFound(w, r, "")
-		return
-	}
-	if err != nil {
-		h.unavailable(w, r, "Scan momentanément indisponible.")
-		return
-	}
-	w.Header().Set("Content-Type", http.DetectContentType(data))
-	w.Header().Set("Content-Disposition", "inline")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	_, _ = w.Write(data)
 }
 
 // upload takes a scan from the page through the mail pipeline. A scan not
@@ -312,40 +380,42 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if h.deps.Mail == nil {
-		h.render(w, r, http.StatusServiceUnavailable, page{Error: "La lecture des scans n'est pas disponible sur ce serveur (poppler et tesseract manquants)."})
+		h.render(w, r, http.StatusServiceUnavailable, page{UploadError: "La lecture des scans n'est pas disponible sur ce serveur (poppler et tesseract manquants) : prévenez l'administrateur de Guichet."})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 21<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		h.render(w, r, http.StatusRequestEntityTooLarge, page{Error: "Envoi trop volumineux ou illisible : 20 Mio au plus."})
+		h.render(w, r, http.StatusRequestEntityTooLarge, page{UploadError: "Le fichier est trop volumineux (20 Mio au plus) ou l'envoi est incomplet : numérisez le courrier en noir et blanc, à 300 dpi, ou en plusieurs fichiers."})
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
 	file, header, err := r.FormFile("scan")
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, page{Error: "Choisissez le fichier du scan (PDF, TIFF, JPEG ou PNG)."})
+		h.render(w, r, http.StatusBadRequest, page{UploadError: "Choisissez le fichier du scan (PDF, TIFF, JPEG ou PNG)."})
 		return
 	}
 	data, err := io.ReadAll(file)
 	file.Close()
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, page{Error: "Le fichier n'a pas pu être lu."})
+		h.render(w, r, http.StatusBadRequest, page{UploadError: "Le fichier n'a pas pu être lu : déposez-le de nouveau."})
 		return
 	}
 	wait, cancel := context.WithDeadline(r.Context(), start.Add(uploadAnswerWithin))
 	defer cancel()
 	up, err := h.deps.Mail.Upload(wait, data, header.Filename, mailroom.Origin{Adapter: "mail-upload",
-		OperatorID: strings.TrimSpace(r.PostFormValue("operateur")), ReceivedAt: time.Now()})
+		OperatorID: h.who(r), ReceivedAt: time.Now()})
 	if err != nil {
 		switch fault.KindOf(err) {
 		case fault.Invalid, fault.TooLarge:
-			h.render(w, r, http.StatusUnprocessableEntity, page{Error: "Scan refusé : " + err.Error()})
+			// The page says what to do; the log keeps the technical reason.
+			h.deps.Log.Info("mailroom upload refused", "name", header.Filename, "err", err)
+			h.render(w, r, http.StatusUnprocessableEntity, page{UploadError: "Scan refusé. " + explain("rejected", err.Error())})
 		case fault.TooMany:
 			w.Header().Set("Retry-After", "60")
-			h.render(w, r, http.StatusTooManyRequests, page{Error: "Trop de scans en cours de lecture : déposez celui-ci de nouveau dans une minute."})
+			h.render(w, r, http.StatusTooManyRequests, page{UploadError: "Trop de scans en cours de lecture : déposez celui-ci de nouveau dans une minute."})
 		default:
 			h.deps.Log.Error("mailroom upload", "err", err)
-			h.render(w, r, http.StatusServiceUnavailable, page{Error: "Le scan n'a pas pu être traité (incident technique) : réessayez dans quelques instants."})
+			h.render(w, r, http.StatusServiceUnavailable, page{UploadError: "Le scan n'a pas pu être traité (incident technique) : déposez-le de nouveau dans quelques instants."})
 		}
 		return
 	}
@@ -364,7 +434,7 @@ func (h *Handler) posted(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r, "")
 		return
 	}
-	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: h.deps.Who(r)})
+	_, err := h.deps.Tasks.ReplyTaskDone(r.Context(), id, casestore.Change{Actor: h.who(r)})
 	if fault.KindOf(err) == fault.NotFound {
 		h.notFound(w, r, "")
 		return
@@ -375,82 +445,6 @@ func (h *Handler) posted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/courrier?poste=1", http.StatusSeeOther)
-}
-
-// correctionPage is the form to correct a letter's text.
-type correctionPage struct {
-	staffshell.Page
-	RequestID, Subject, Text, ScanKey, Operator, Error string
-	ReceivedAt                                         time.Time
-	CSRF                                               template.HTML
-}
-
-// letterToCorrect loads the letter and fills the form from it; false when
-// the answer was already written.
-func (h *Handler) letterToCorrect(w http.ResponseWriter, r *http.Request) (correctionPage, bool) {
-	id := r.PathValue("id")
-	p := correctionPage{Page: h.frame(r, "Corriger le texte d'un courrier"), RequestID: id}
-	if !uuidPattern.MatchString(id) {
-		h.notFound(w, r, "")
-		return p, false
-	}
-	req, err := h.deps.Requests.Request(r.Context(), id)
-	if fault.KindOf(err) == fault.NotFound || (err == nil && (req.Channel != schemas.ChannelMail || len(req.Attachments) == 0)) {
-		h.notFound(w, r, "")
-		return p, false
-	}
-	if err != nil {
-		h.deps.Log.Error("mailroom letter to correct", "err", err)
-		h.unavailable(w, r, "Courrier momentanément indisponible : réessayez dans quelques instants.")
-		return p, false
-	}
-	p.Subject, p.ReceivedAt, p.ScanKey = req.Subject, req.ReceivedAt, req.Attachments[0].ObjectKey
-	p.Text = req.Attachments[0].ExtractedText
-	h.audit(r.Context(), "mail.letter.view", id, nil)
-	if h.deps.CSRF != nil {
-		p.CSRF = h.deps.CSRF(r)
-	}
-	return p, true
-}
-
-func (h *Handler) correctForm(w http.ResponseWriter, r *http.Request) {
-	if p, ok := h.letterToCorrect(w, r); ok {
-		htmlpage.Render(w, h.correction, http.StatusOK, p, h.deps.Log)
-	}
-}
-
-// correct sends the corrected text; on refusal the form comes back with the
-// operator's text kept.
-func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.letterToCorrect(w, r)
-	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4*mailroom.MaxCorrectedText+4096)
-	if err := r.ParseForm(); err != nil {
-		p.Error = "Texte trop long ou envoi illisible."
-		htmlpage.Render(w, h.correction, http.StatusRequestEntityTooLarge, p, h.deps.Log)
-		return
-	}
-	p.Text, p.Operator = r.PostFormValue("texte"), strings.TrimSpace(r.PostFormValue("operateur"))
-	if !textcheck.Valid(p.Text) || !textcheck.Valid(p.Operator) {
-		p.Error = "Correction refusée : le texte contient un caractère non permis (caractère nul ou encodage invalide)."
-		htmlpage.Render(w, h.correction, http.StatusBadRequest, p, h.deps.Log)
-		return
-	}
-	res, err := h.deps.Correct.Correct(r.Context(), p.RequestID, p.Text, p.Operator)
-	if err != nil {
-		status := http.StatusUnprocessableEntity
-		p.Error = "Correction refusée : " + strings.TrimPrefix(err.Error(), "mailroom: ")
-		if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge {
-			h.deps.Log.Error("mailroom correction", "err", err)
-			status, p.Error = http.StatusServiceUnavailable, "La correction n'a pas pu être envoyée (incident technique) : réessayez dans quelques instants."
-		}
-		htmlpage.Render(w, h.correction, status, p, h.deps.Log)
-		return
-	}
-	h.audit(r.Context(), "mail.correct", p.RequestID, map[string]any{"by": res.Receipt.ID})
-	http.Redirect(w, r, "/courrier?corrige="+url.QueryEscape(res.Receipt.ID), http.StatusSeeOther)
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -27,6 +27,10 @@
 // A scan stopped by its budget or by a limit is fault.TooLarge ("lecture
 // interrompue, le fichier demande trop de calcul ou de mémoire"): reading it
 // again would do the same.
+//
+// PageImage shows a scan's pages to the person who corrects its text: the
+// same programs (and tiff2pdf, of libtiff-tools, for a TIFF) under the same
+// limits, a page rendered at most PreviewSide pixels on its long side.
 package scan
 
 import (
@@ -119,6 +123,7 @@ var packages = map[string]string{
 	"pdftoppm":  "poppler-utils",
 	"tesseract": "tesseract-ocr",
 	"prlimit":   "util-linux",
+	"tiff2pdf":  "libtiff-tools",
 }
 
 // waitDelay bounds the wait for a killed tool's output pipes.
@@ -131,6 +136,7 @@ type Reader struct {
 	tools   map[string]string // tool name → absolute path
 	prlimit string            // absolute path of prlimit, which runs every tool
 	slots   chan struct{}     // one token per scan being read
+	views   chan struct{}     // one token per page being rendered (PageImage, PageCount)
 	tmpRoot string            // parent of the work directories; "" is os.TempDir
 }
 
@@ -140,6 +146,7 @@ type Reader struct {
 func New(l Limits) (*Reader, error) {
 	r := &Reader{l: l.withDefaults(), tools: map[string]string{}}
 	r.slots = make(chan struct{}, r.l.Concurrency)
+	r.views = make(chan struct{}, r.l.Concurrency)
 	var missing []string
 	for _, tool := range []string{"pdfinfo", "pdftotext", "pdftoppm", "tesseract", "prlimit"} {
 		p, err := exec.LookPath(tool)
@@ -155,6 +162,11 @@ func New(l Limits) (*Reader, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fault.E(fault.Transient, fmt.Errorf("scan: programmes introuvables: %s", strings.Join(missing, ", ")))
+	}
+	// Only the image of a TIFF's page needs tiff2pdf: without it, PageImage
+	// of a TIFF says which package is missing.
+	if p, err := exec.LookPath("tiff2pdf"); err == nil {
+		r.tools["tiff2pdf"] = p
 	}
 	if err := r.checkFrench(); err != nil {
 		return nil, err
@@ -201,7 +213,7 @@ func (r *Reader) Read(ctx context.Context, data []byte) (Text, error) {
 	if err != nil {
 		return Text{}, err
 	}
-	release, err := r.acquire(ctx)
+	release, err := acquire(ctx, r.slots)
 	if err != nil {
 		return Text{}, err
 	}
@@ -227,19 +239,20 @@ func (r *Reader) Read(ctx context.Context, data []byte) (Text, error) {
 	return t, nil
 }
 
-// acquire waits for a slot to read a scan; release gives it back.
-func (r *Reader) acquire(ctx context.Context) (release func(), err error) {
+// acquire waits for one of slots (to read a scan, or to render a page);
+// release gives it back.
+func acquire(ctx context.Context, slots chan struct{}) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("scan: %w", err))
 	}
-	release = func() { <-r.slots }
+	release = func() { <-slots }
 	select {
-	case r.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		return release, nil
 	default:
 	}
 	select {
-	case r.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		return release, nil
 	case <-ctx.Done():
 		return nil, fault.E(fault.TooMany, errors.New("scan: trop de scans en cours de lecture ; réessayez dans une minute"))
