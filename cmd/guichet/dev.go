@@ -96,6 +96,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureDemoAccounts(ctx, a.Auth, cfg.Secret, &accounts); err != nil {
 		return err
 	}
+	if err := ensureDemoKnowledge(ctx, a); err != nil {
+		return err
+	}
 	token := "(GUICHET_DEV_TOKEN non défini)"
 	if cfg.Auth.DevToken != "" {
 		token = "le contenu de GUICHET_DEV_TOKEN (administrateur)"
@@ -107,8 +110,9 @@ Guichet tourne (Ctrl-C pour tout arrêter).
   Mes demandes   %[1]s/mes-demandes
   Courriels, SMS %[1]s/courriels   (écrits dans %[4]s/outbox et %[4]s/sms)
   Connexion      %[1]s/bo/connexion
-  Console agent  %[1]s/agent?caller=0639981427&agent=agent-01
+  Console agent  %[1]s/agent?caller=0639981427   (connecté comme agent-01)
   Courrier       %[1]s/courrier   (accusés à poster : %[1]s/courrier/accuses)
+  Back-office    %[1]s/bo/dossiers   (tri : %[1]s/bo/tri, tableau de bord : %[1]s/bo/tableau, réponses types : %[1]s/bo/connaissances)
   API            %[1]s/api/v1/requests   (jeton : %[5]s)
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics

@@ -249,7 +249,7 @@ func TestCitizenLoop(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#resume`)),
 		chromedp.WaitVisible(chromedp.CSS(`.code-suivi`)))
 	callCode := textOf(t, agent, ".code-suivi")
-	if said := textOf(t, agent, ".succes"); !strings.Contains(said, "Il le reçoit aussi par SMS") {
+	if said := textOf(t, agent, ".succes"); !strings.Contains(said, "reçoit aussi le code par SMS") {
 		t.Errorf("the agent is not told of the SMS: %q", said)
 	}
 	testkit.Eventually(t, 10*time.Second, "the SMS receipt", func() bool { return len(w.texts(t, leaMobile)) == 1 })

@@ -549,11 +549,13 @@ func TestViewerMenuByRole(t *testing.T) {
 		menu             []string
 		current          string
 	}{
-		{auth.RoleAgent, "/agent/connaissances/12", "/agent", []string{"Console d'appels", "Réponses types", "Dossiers"}, "Réponses types"},
+		{auth.RoleAgent, "/bo/connaissances/12", "/agent", []string{"Console d'appels", "Dossiers", "Réponses types"}, "Réponses types"},
+		{auth.RoleAgent, "/agent/connaissances", "/agent", []string{"Console d'appels", "Dossiers", "Réponses types"}, "Console d'appels"},
 		{auth.RoleMailroom, "/courrier/lettres/x/correction", "/courrier", []string{"Courrier", "Dossiers"}, "Courrier"},
-		{auth.RoleTeam, "/bo/dossiers/AMP-2026-000001", "/bo/", []string{"Dossiers"}, "Dossiers"},
-		{auth.RoleSupervisor, "/bo/tri", "/bo/", []string{"Dossiers", "Tri", "Tableau de bord"}, "Tri"},
-		{auth.RoleAdmin, "/bo/audit", "/bo/", []string{"Console d'appels", "Réponses types", "Courrier", "Dossiers", "Tri", "Tableau de bord", "Journal d'audit"}, "Journal d'audit"},
+		{auth.RoleTeam, "/bo/dossiers/AMP-2026-000001", "/bo/", []string{"Dossiers", "Réponses types"}, "Dossiers"},
+		{auth.RoleSupervisor, "/bo/tri", "/bo/", []string{"Dossiers", "Réponses types", "Tri", "Tableau de bord"}, "Tri"},
+		{auth.RoleSupervisor, "/bo/connaissances", "/bo/", []string{"Dossiers", "Réponses types", "Tri", "Tableau de bord"}, "Réponses types"},
+		{auth.RoleAdmin, "/bo/audit", "/bo/", []string{"Console d'appels", "Courrier", "Dossiers", "Réponses types", "Tri", "Tableau de bord", "Journal d'audit"}, "Journal d'audit"},
 	} {
 		p := auth.Principal{Kind: auth.KindAccount, Name: "x-" + tc.role, DisplayName: "X", Role: tc.role}
 		r := httptest.NewRequest("GET", tc.path, nil).WithContext(auth.WithPrincipal(context.Background(), p))

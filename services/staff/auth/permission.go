@@ -63,6 +63,8 @@ const (
 	PermAuditRead      Permission = "audit.read"      // read the audit log
 	PermMailroom       Permission = "mailroom"        // the mailroom: letters, scans, corrections
 	PermAgentConsole   Permission = "agent.console"   // the call-centre console: log calls
+	PermKnowledgeRead  Permission = "knowledge.read"  // read the knowledge base of first-contact answers
+	PermKnowledgeEdit  Permission = "knowledge.edit"  // write, change and archive its entries
 	PermAdminAccounts  Permission = "admin.accounts"  // accounts and API tokens
 	PermSubmitCall     Permission = "intake.call"     // report a call (the telephony)
 	PermSubmitRequest  Permission = "intake.request"  // submit a request in the common schema (a partner system)
@@ -82,6 +84,8 @@ const (
 //	audit.read                                             ✓
 //	mailroom                    ✓                          ✓
 //	agent.console       ✓                                  ✓
+//	knowledge.read      ✓               ✓       ✓          ✓
+//	knowledge.edit                              ✓          ✓
 //	admin.accounts                                         ✓
 //	intake.call                                            ✓     (telephony)
 //	intake.request                                         ✓     (partner)
@@ -91,19 +95,19 @@ const (
 // mailroom's scans need the mailroom permission. Which cases the case permissions apply to is [Principal.SeesCase]'s
 // business. An unknown role may do nothing.
 func Permissions(role string) []Permission {
-	caseWork := []Permission{PermCaseRead, PermCaseTransition, PermCaseReroute, PermCaseMerge, PermReply, PermRequestStatus}
+	caseWork := []Permission{PermCaseRead, PermCaseTransition, PermCaseReroute, PermCaseMerge, PermReply, PermRequestStatus, PermKnowledgeRead}
 	switch role {
 	case RoleAgent:
-		return []Permission{PermCaseRead, PermAgentConsole, PermRequestStatus}
+		return []Permission{PermCaseRead, PermAgentConsole, PermRequestStatus, PermKnowledgeRead}
 	case RoleMailroom:
 		return []Permission{PermCaseRead, PermMailroom, PermRequestStatus}
 	case RoleTeam:
 		return caseWork
 	case RoleSupervisor:
-		return append(caseWork, PermTriage, PermDashboard)
+		return append(caseWork, PermTriage, PermDashboard, PermKnowledgeEdit)
 	case RoleAdmin:
 		return append(caseWork, PermTriage, PermDashboard, PermAuditRead, PermMailroom, PermAgentConsole, PermAdminAccounts,
-			PermSubmitCall, PermSubmitRequest)
+			PermSubmitCall, PermSubmitRequest, PermKnowledgeEdit)
 	case RoleTelephony:
 		return []Permission{PermSubmitCall, PermRequestStatus}
 	case RolePartner:

@@ -11,14 +11,16 @@ func TestRolePermissions(t *testing.T) {
 	t.Parallel()
 	all := []auth.Permission{auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge,
 		auth.PermReply, auth.PermTriage, auth.PermDashboard, auth.PermAuditRead, auth.PermMailroom,
-		auth.PermAgentConsole, auth.PermAdminAccounts, auth.PermSubmitCall, auth.PermSubmitRequest, auth.PermRequestStatus}
+		auth.PermAgentConsole, auth.PermAdminAccounts, auth.PermSubmitCall, auth.PermSubmitRequest, auth.PermRequestStatus,
+		auth.PermKnowledgeRead, auth.PermKnowledgeEdit}
 	// The table written out again, so that a change to it is a change here too.
 	want := map[string][]auth.Permission{
-		auth.RoleAgent:    {auth.PermCaseRead, auth.PermAgentConsole, auth.PermRequestStatus},
+		auth.RoleAgent:    {auth.PermCaseRead, auth.PermAgentConsole, auth.PermRequestStatus, auth.PermKnowledgeRead},
 		auth.RoleMailroom: {auth.PermCaseRead, auth.PermMailroom, auth.PermRequestStatus},
-		auth.RoleTeam:     {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply, auth.PermRequestStatus},
+		auth.RoleTeam: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply, auth.PermRequestStatus,
+			auth.PermKnowledgeRead},
 		auth.RoleSupervisor: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply,
-			auth.PermTriage, auth.PermDashboard, auth.PermRequestStatus},
+			auth.PermTriage, auth.PermDashboard, auth.PermRequestStatus, auth.PermKnowledgeRead, auth.PermKnowledgeEdit},
 		auth.RoleAdmin:     all,
 		auth.RoleTelephony: {auth.PermSubmitCall, auth.PermRequestStatus},
 		auth.RolePartner:   {auth.PermSubmitRequest, auth.PermRequestStatus},

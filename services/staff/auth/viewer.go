@@ -14,7 +14,7 @@ const (
 	pathDashboard = "/bo/tableau"
 	pathAudit     = "/bo/audit"
 	pathConsole   = "/agent"
-	pathKnowledge = "/agent/connaissances"
+	pathKnowledge = "/bo/connaissances"
 	pathMailroom  = "/courrier"
 )
 
@@ -77,9 +77,9 @@ func (s *Service) Viewer(r *http.Request) staffshell.Viewer {
 		perm        Permission
 	}{
 		{"Console d'appels", pathConsole, PermAgentConsole},
-		{"Réponses types", pathKnowledge, PermAgentConsole},
 		{"Courrier", pathMailroom, PermMailroom},
 		{"Dossiers", pathQueue, PermCaseRead},
+		{"Réponses types", pathKnowledge, PermKnowledgeRead},
 		{"Tri", pathTriage, PermTriage},
 		{"Tableau de bord", pathDashboard, PermDashboard},
 		{"Journal d'audit", pathAudit, PermAuditRead},
@@ -89,8 +89,8 @@ func (s *Service) Viewer(r *http.Request) staffshell.Viewer {
 			v.Menu = append(v.Menu, staffshell.Link{Label: e.label, Href: e.href, Current: under(r.URL.Path, e.href)})
 		}
 	}
-	// The longest matching entry is the current one (/agent/connaissances
-	// is not also the console).
+	// The longest matching entry is the current one (were an entry ever
+	// under another, the deeper one wins).
 	best := -1
 	for i, l := range v.Menu {
 		if l.Current && (best < 0 || len(l.Href) > len(v.Menu[best].Href)) {

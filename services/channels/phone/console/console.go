@@ -1,8 +1,12 @@
 // Package console is the call-centre agent's console: opened by the
 // telephony as a screen-pop with the caller's number, it shows at once who is
-// calling and their cases with their timelines, finds people by phone,
-// e-mail, name or case reference, and logs a call onto a case or as a new
-// request. Pages are server-rendered in French.
+// calling and their cases (what was asked, where, the photos, the last
+// answer, the timeline), finds people by phone, e-mail, name, case
+// reference, street or commune, and logs a call onto the caller's open case
+// — preselected — or as a new request, then shows the case reference and
+// the tracking code to read back. Pages are server-rendered in French and
+// work without JavaScript; console.js adds keyboard shortcuts and follows a
+// case still being created.
 package console
 
 import (
@@ -11,18 +15,16 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
-	"github.com/ampmetropole/guichet/services/platform/htmlpage"
-	"github.com/ampmetropole/guichet/services/platform/staffshell"
-
 	"github.com/google/uuid"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
@@ -33,15 +35,21 @@ import (
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/platform/htmlpage"
 	"github.com/ampmetropole/guichet/services/platform/sms"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 )
 
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-// Store finds callers and their cases.
+// Store finds callers and their cases, and the calls logged.
 type Store interface {
 	FindCitizens(ctx context.Context, q casestore.CitizenQuery, limit, casesPerCitizen int) ([]casestore.CitizenCard, error)
+	// RequestStatus says whether the router has given a request its case.
+	RequestStatus(ctx context.Context, id string) (casestore.RequestStatus, error)
+	// Tracking reads a request by its tracking code, with its case.
+	Tracking(ctx context.Context, code string) (casestore.Tracking, error)
 }
 
 // Calls logs calls.
@@ -63,8 +71,9 @@ type Deps struct {
 	// CSRF gives a form's anti-forgery field for the signed-in agent
 	// (auth.Service.CSRFField); nil: none.
 	CSRF func(r *http.Request) template.HTML
-	// Agent names the signed-in agent, who logs the calls; nil or "": the
-	// "agent" parameter the telephony's screen-pop gives.
+	// Agent is the login of the signed-in agent, who logs the calls; nil
+	// or "": the "agent" parameter the telephony's screen-pop gives
+	// (tests without sign-in only: the console is behind it).
 	Agent func(r *http.Request) string
 	// Tasks: the call-backs to make; nil: not shown.
 	Tasks Tasks
@@ -74,26 +83,43 @@ type Deps struct {
 	// Audit writes to the audit log in the name of the signed-in agent
 	// (auth.Service.AuditCaller): every look-up of a person is recorded.
 	Audit func(ctx context.Context, action, target string, details map[string]any)
+	// Knowledge is the knowledge base of first-contact answers
+	// (knowledge.Store), shown beside the call; nil: no panel.
+	Knowledge Knowledge
+	// Suggest names the competences what the caller said points to, best
+	// first (the router's classifier, given by the composition root); nil:
+	// the words alone find the answers.
+	Suggest func(ctx context.Context, text string) []string
 	// Viewer is the signed-in person as the staff frame shows them
 	// (auth.Service.Viewer); nil: a frame without menu.
 	Viewer func(r *http.Request) staffshell.Viewer
-	Log    *slog.Logger
+	// CaseWait is how long logging a call waits for the router to give it
+	// its case, so that the page after it shows the reference; 0: 3 s.
+	CaseWait time.Duration
+	Log      *slog.Logger
 }
 
 // Handler serves the console under /agent.
 type Handler struct {
-	deps  Deps
-	shell *staffshell.Shell
-	page  *template.Template
-	mux   *http.ServeMux
+	deps   Deps
+	shell  *staffshell.Shell
+	page   *template.Template
+	places *territory.Directory
+	mux    *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
 }
 
 // New builds the console.
 func New(deps Deps) (*Handler, error) {
+	if deps.CaseWait <= 0 {
+		deps.CaseWait = 3 * time.Second
+	}
 	h := &Handler{deps: deps, mux: http.NewServeMux()}
 	var err error
+	if h.places, err = territory.Load(); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	if h.shell, err = staffshell.New(deps.Log); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
@@ -104,12 +130,16 @@ func New(deps Deps) (*Handler, error) {
 		"channel":    channelLabel,
 		"state":      catalogue.StateLabel,
 		"territory":  territory.TerritoryName,
+		"phone":      displayPhone,
+		"place":      h.placeText,
+		"piece":      pieceURL,
 	}, templateFiles, "templates/console.html", "templates/fiches.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: template: %w", err)
 	}
 	h.mux.HandleFunc("GET /agent", h.show)
 	h.mux.HandleFunc("POST /agent/appels", h.logCall)
+	h.mux.HandleFunc("GET /agent/appels/{code}", h.callCase)
 	if deps.Tasks != nil {
 		h.mux.HandleFunc("POST /agent/rappels/{id}/fait", h.calledBack)
 	}
@@ -145,16 +175,29 @@ func channelLabel(c string) string {
 // page is the console's data.
 type page struct {
 	staffshell.Page
-	Query       string
-	Caller      string // E.164 of the screen-pop
-	Agent       string
-	CallID      string
-	Searched    bool
-	Cards       []casestore.CitizenCard
-	Logged      string // request id just logged
-	Code        string // its tracking code, for the agent to read out
-	SMSReceipt  bool   // the code also goes to the caller's mobile by SMS
+	Query  string
+	Caller string // E.164 of the screen-pop, or of the call just logged
+	// AgentName is who logs the calls, as the page says it; Agent the
+	// screen-pop's agent id, carried by the form when nobody is signed in.
+	AgentName string
+	Agent     string
+	SignedIn  bool
+	CallID    string
+	Searched  bool
+	Cards     []casestore.CitizenCard
+	// Targets are the open cases of the people found, most recently
+	// updated first: what a call may be logged onto.
+	Targets []target
+	// Preselected: the page chose the case in Form.Target (one person
+	// found); Choose: several people have open cases, the agent chooses.
+	Preselected bool
+	Choose      bool
+	Logged      *loggedCall
+	// Errors are what stops a call from being logged, each tied to its
+	// field; Error is a problem of the page itself (the search is down).
+	Errors      []fieldError
 	Error       string
+	Focus       string // the id of the field the page opens on
 	Form        logForm
 	Competences []catalogue.Competence
 	Formats     []string
@@ -164,6 +207,30 @@ type page struct {
 	CalledBack  bool
 }
 
+// target is an open case a call may be logged onto.
+type target struct {
+	Ref        string
+	Competence string
+	Who        string // whose case, when several people were found
+	UpdatedAt  time.Time
+}
+
+// loggedCall is the call just logged, to read back to the caller.
+type loggedCall struct {
+	Code string
+	// CaseRef is its case; while the router has not given it one, Target
+	// is the case the agent chose ("" for a new request).
+	CaseRef string
+	Target  string
+	SMS     bool // the code also goes to the caller's mobile by SMS
+	// Caller is who called, as the call says (for a new caller whom no
+	// search finds before the router has recorded them).
+	Caller *schemas.Citizen
+}
+
+// Pending says that the call has no case yet.
+func (l *loggedCall) Pending() bool { return l.CaseRef == "" }
+
 // logForm keeps what the agent typed when logging fails.
 type logForm struct {
 	Target     string
@@ -172,9 +239,29 @@ type logForm struct {
 	Transcript string
 	Format     string
 	Direction  string
+	CallerText string // the number as typed
 }
 
-// query reads what the agent typed (or the screen-pop number) into a search.
+// fieldError is a reason a call was not logged: Key names the field
+// (resume, cible, competence, caller, direction, transcription; "" for
+// none), Anchor the element the error summary links to.
+type fieldError struct {
+	Key, Anchor, Message string
+}
+
+// Err returns the error of the field key, "" when none.
+func (p page) Err(key string) string {
+	for _, e := range p.Errors {
+		if e.Key == key {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// query reads what the agent typed (or the screen-pop number) into a
+// search: a case reference, an e-mail address, a phone number, else a name
+// or a place (street, commune, postal code).
 func query(s string) casestore.CitizenQuery {
 	s = strings.TrimSpace(s)
 	if ref, ok := caseref.Normalize(s); ok {
@@ -196,25 +283,59 @@ func query(s string) casestore.CitizenQuery {
 			return casestore.CitizenQuery{Phone: p}
 		}
 	}
-	return casestore.CitizenQuery{Name: s}
+	return casestore.CitizenQuery{Name: s, Place: s}
 }
+
+// maxQuery bounds what a search sends to the store (runes).
+const maxQuery = 200
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := page{Agent: h.agent(r, q.Get("agent")), CallID: q.Get("appel"), Logged: q.Get("journalise"), SMSReceipt: q.Get("sms") == "1"}
-	if code, ok := intake.NormalizeTrackingCode(q.Get("code")); ok {
-		p.Code = code
+	p := page{Query: clip(q.Get("q"), maxQuery)}
+	if id := q.Get("appel"); len(id) <= 128 {
+		p.CallID = id
 	}
-	p.Query = q.Get("q")
+	h.who(r, &p, q.Get("agent"))
 	if caller := q.Get("caller"); caller != "" {
-		if e164, err := citizen.NormalizePhone(caller); err == nil {
+		if e164, err := citizen.NormalizePhone(caller); err == nil && e164 != "" {
 			p.Caller, p.Query = e164, e164
 		} else {
 			p.Error = "Le numéro transmis par la téléphonie (« " + truncate(caller, 40) + " ») n'est pas un numéro valide : recherchez l'appelant."
 		}
 	}
+	if code := q.Get("journalise"); code != "" && len(code) <= 40 {
+		if c, ok := intake.NormalizeTrackingCode(code); ok {
+			p.Logged = h.logged(r.Context(), c)
+		}
+	}
 	h.search(r.Context(), &p)
+	p.preselect()
 	h.render(w, r, http.StatusOK, p)
+}
+
+// logged reads the call logged under code; nil when there is none (a code
+// typed into the address that is no call's).
+func (h *Handler) logged(ctx context.Context, code string) *loggedCall {
+	tr, err := h.deps.Store.Tracking(ctx, code)
+	if err != nil {
+		if fault.KindOf(err) != fault.NotFound {
+			h.deps.Log.Error("console: call logged", "err", err)
+		}
+		return nil
+	}
+	if tr.Request.Channel != schemas.ChannelPhone {
+		return nil
+	}
+	l := &loggedCall{Code: tr.Code, Caller: tr.Request.Citizen}
+	if tr.Case != nil {
+		l.CaseRef = tr.Case.Ref
+	} else if tr.Request.Link != nil {
+		l.Target = tr.Request.Link.CaseRef
+	}
+	if c := tr.Request.Citizen; h.deps.SMS && c != nil && c.Phone != "" && sms.CheckRecipient(c.Phone) == nil {
+		l.SMS = true
+	}
+	return l
 }
 
 func (h *Handler) search(ctx context.Context, p *page) {
@@ -240,6 +361,46 @@ func (h *Handler) search(ctx context.Context, p *page) {
 	}
 }
 
+// targets lists the open cases of the people found, most recently updated
+// first, and how many people hold them.
+func targets(cards []casestore.CitizenCard) ([]target, int) {
+	var out []target
+	seen := map[string]bool{}
+	people := 0
+	for _, c := range cards {
+		held := false
+		for _, cs := range c.Cases {
+			if !cs.Open() || seen[cs.Ref] {
+				continue
+			}
+			seen[cs.Ref], held = true, true
+			out = append(out, target{Ref: cs.Ref, Competence: cs.Competence, Who: cmp.Or(c.Name, c.Phone, c.Email, "demandeur inconnu"), UpdatedAt: cs.UpdatedAt})
+		}
+		if held {
+			people++
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt.After(out[j].UpdatedAt) })
+	return out, people
+}
+
+// preselect chooses, on a fresh page, what the call goes to: the open case
+// of the one person found (the most recently updated of theirs), a new
+// request when nobody found has one; when several people found have open
+// cases, nothing, so that the agent chooses — a missed click must neither
+// open a duplicate case nor log the call in a stranger's.
+func (p *page) preselect() {
+	p.Targets, _ = targets(p.Cards)
+	switch {
+	case len(p.Targets) == 0:
+		p.Form.Target = "nouvelle"
+	case len(p.Cards) == 1:
+		p.Form.Target, p.Preselected = p.Targets[0].Ref, true
+	default:
+		p.Choose = true
+	}
+}
+
 // calledBack records that a call-back asked by a team was made.
 func (h *Handler) calledBack(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -254,7 +415,7 @@ func (h *Handler) calledBack(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.deps.Log.Error("call-back done", "err", err)
-		h.render(w, r, http.StatusServiceUnavailable, page{Error: "Le rappel n'a pas pu être enregistré : réessayez dans quelques instants."})
+		h.shell.Error(w, h.viewer(r), http.StatusServiceUnavailable, "Le rappel n'a pas pu être enregistré : réessayez dans quelques instants.")
 		return
 	}
 	http.Redirect(w, r, "/agent?rappel=1", http.StatusSeeOther)
@@ -262,12 +423,30 @@ func (h *Handler) calledBack(w http.ResponseWriter, r *http.Request) {
 
 // agent is who logs calls: the signed-in agent, else what the page says.
 func (h *Handler) agent(r *http.Request, given string) string {
-	if h.deps.Agent != nil {
-		if a := h.deps.Agent(r); a != "" {
-			return a
-		}
+	if a := h.signedIn(r); a != "" {
+		return a
 	}
-	return given
+	return strings.TrimSpace(given)
+}
+
+// signedIn is the login of the agent signed in, "" when nobody is.
+func (h *Handler) signedIn(r *http.Request) string {
+	if h.deps.Agent == nil {
+		return ""
+	}
+	return h.deps.Agent(r)
+}
+
+// who fills in who logs the calls: the signed-in agent, whose name the
+// page shows; else (no sign-in in front of the console) the screen-pop's.
+func (h *Handler) who(r *http.Request, p *page, given string) {
+	if login := h.signedIn(r); login != "" {
+		p.SignedIn, p.Agent = true, ""
+		p.AgentName = cmp.Or(h.viewer(r).Name, login)
+		return
+	}
+	p.Agent = clip(strings.TrimSpace(given), 128)
+	p.AgentName = p.Agent
 }
 
 // viewer is the signed-in person for the frame.
@@ -280,9 +459,11 @@ func (h *Handler) viewer(r *http.Request) staffshell.Viewer {
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p page) {
 	p.Page = staffshell.Page{Title: "Console d'appels", Shell: h.viewer(r), Sheet: "console.css"}
-	if len(p.Cards) > 0 {
+	if len(p.Errors) > 0 {
+		p.Title = "Erreur : appel non journalisé – Console d'appels"
+	} else if len(p.Cards) > 0 {
 		c := p.Cards[0]
-		p.Title = cmp.Or(c.Name, c.Phone, c.Email, "Appelant") + " – Console d'appels"
+		p.Title = cmp.Or(c.Name, displayPhone(c.Phone), c.Email, "Appelant") + " – Console d'appels"
 	}
 	if h.deps.CSRF != nil {
 		p.CSRF = h.deps.CSRF(r)
@@ -301,75 +482,42 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p p
 	if p.Form.Direction == "" {
 		p.Form.Direction = "inbound"
 	}
+	if p.Form.CallerText == "" {
+		p.Form.CallerText = displayPhone(p.Caller)
+	}
 	if p.CallID == "" {
 		p.CallID = "console-" + uuid.NewString()
+	}
+	p.Focus = "resume"
+	if len(p.Errors) > 0 {
+		p.Focus = cmp.Or(p.Errors[0].Anchor, "resume")
 	}
 	htmlpage.Render(w, h.page, status, p, h.deps.Log)
 }
 
-// logCall records a call from the console: onto a case the agent chose, or
-// as a new request with a category hint.
-func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, transcript.MaxSize+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil && err != http.ErrNotMultipart {
-		h.render(w, r, http.StatusRequestEntityTooLarge, page{Error: "Envoi trop volumineux ou illisible : la transcription est limitée à 5 Mio."})
-		return
+// again is the console's address for the same caller or search.
+func again(caller, q string, extra url.Values) string {
+	v := url.Values{}
+	for k, vs := range extra {
+		v[k] = vs
 	}
-	if r.MultipartForm != nil {
-		defer r.MultipartForm.RemoveAll()
+	if caller != "" {
+		v.Set("caller", caller)
+	} else if strings.TrimSpace(q) != "" {
+		v.Set("q", q)
 	}
-	f := r.PostFormValue
-	p := page{Query: f("q"), Caller: f("caller"), Agent: h.agent(r, strings.TrimSpace(f("agent"))), CallID: f("call_id"),
-		Form: logForm{Target: f("cible"), Competence: f("competence"), Summary: f("resume"), Transcript: f("transcription"),
-			Format: f("format"), Direction: f("direction")}}
-	now := time.Now().UTC()
-	call := telephony.Call{CallID: p.CallID, CallerNumber: p.Caller, AgentID: p.Agent, Direction: p.Form.Direction,
-		StartedAt: now, EndedAt: now, Summary: p.Form.Summary}
-	if p.Form.Target != "" && p.Form.Target != "nouvelle" {
-		call.CaseRef = p.Form.Target
-	} else {
-		call.Competence = p.Form.Competence
+	if len(v) == 0 {
+		return "/agent"
 	}
-	content := []byte(p.Form.Transcript)
-	if file, _, err := r.FormFile("fichier"); err == nil {
-		content, err = io.ReadAll(io.LimitReader(file, transcript.MaxSize+1))
-		file.Close()
-		if err != nil {
-			p.Error = "Le fichier de transcription n'a pas pu être lu."
-			h.search(r.Context(), &p)
-			h.render(w, r, http.StatusBadRequest, p)
-			return
-		}
+	return "/agent?" + v.Encode()
+}
+
+// clip cuts s to n runes.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
 	}
-	if strings.TrimSpace(string(content)) != "" {
-		call.Transcript = telephony.FileTranscript(p.Form.Format, content)
-	}
-	accepted, err := h.deps.Calls.Accept(r.Context(), call, telephony.From{Adapter: "agent-console"})
-	if err != nil {
-		status := http.StatusUnprocessableEntity
-		switch fault.KindOf(err) {
-		case fault.Invalid:
-			p.Error = "L'appel n'a pas été journalisé : " + err.Error()
-		case fault.TooLarge:
-			status, p.Error = http.StatusRequestEntityTooLarge, "L'appel n'a pas été journalisé : transcription trop volumineuse (5 Mio au plus)."
-		default:
-			h.deps.Log.Error("console log call", "err", err)
-			status, p.Error = http.StatusServiceUnavailable, "L'appel n'a pas pu être journalisé (incident technique). Votre saisie est conservée : réessayez dans quelques instants."
-		}
-		h.search(r.Context(), &p)
-		h.render(w, r, status, p)
-		return
-	}
-	v := url.Values{"journalise": {accepted.RequestID}, "agent": {p.Agent}, "code": {accepted.TrackingCode}}
-	if h.deps.SMS && accepted.Phone != "" && sms.CheckRecipient(accepted.Phone) == nil {
-		v.Set("sms", "1")
-	}
-	if p.Caller != "" {
-		v.Set("caller", p.Caller)
-	} else {
-		v.Set("q", p.Query)
-	}
-	http.Redirect(w, r, "/agent?"+v.Encode(), http.StatusSeeOther)
+	return s
 }
 
 func truncate(s string, n int) string {
