@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/knowledge"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
@@ -30,10 +31,12 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/sms"
 	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
+	"github.com/ampmetropole/guichet/services/routing/classify"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/staff/api"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/staff/backoffice"
+	"github.com/ampmetropole/guichet/services/staff/knowledgedesk"
 )
 
 // Services that a process can run. api, web and agent share one HTTP
@@ -69,6 +72,10 @@ type App struct {
 	serveErr chan error
 	drain    time.Duration
 	stopping stopping // reported by readiness once Stop has begun
+
+	// bo is the back office, whose live streams end before the server
+	// shuts down (a stream would hold its connection open).
+	bo *backoffice.Handler
 }
 
 // stopping is the readiness check that fails once the process is stopping.
@@ -226,17 +233,29 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	a.Auth.Register(mux)
 	mux.Handle("GET "+staffshell.AssetsPath, staffshell.Assets())
 	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
-		Clock: a.Calendar, Log: a.Log.With("service", "backoffice")})
+		Clock: a.Calendar, Log: a.Log.With("service", "backoffice"), Feed: backoffice.StreamFeed(a.Conn.JS)})
 	if err != nil {
 		return nil, err
 	}
+	a.bo = bo
 	mux.Handle("/bo/", bo)
+	kb := knowledge.New(a.Store.DB())
+	kd, err := knowledgedesk.New(knowledgedesk.Deps{Guard: a.Auth, Store: kb, Catalogue: a.Catalogue, Log: a.Log.With("service", "knowledge")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(knowledgedesk.Base, kd)
+	mux.Handle(knowledgedesk.Base+"/", kd)
 	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
 	if slices.Contains(services, "agent") {
 		// Receipts go by SMS where SMS leave (an SMS centre, or the outbox of
 		// `guichet dev`), whichever process sends them.
 		smsReceipts := cfg.SMS.Addr != "" || deps.SMSOutbox != nil
-		if err := a.agentPages(mux, calls, files, who, smsReceipts); err != nil {
+		classifier, err := LoadClassifier(cfg.Router.Model, a.Catalogue)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.agentPages(mux, calls, files, who, smsReceipts, kb, KnowledgeSuggest(classifier)); err != nil {
 			return nil, err
 		}
 	}
@@ -299,8 +318,9 @@ func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, er
 }
 
 // agentPages mounts the call centre's console and the mailroom's desk.
-func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string, smsReceipts bool) error {
-	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField,
+func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string, smsReceipts bool,
+	kb *knowledge.Store, suggest func(context.Context, string) []string) error {
+	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField, Knowledge: kb, Suggest: suggest,
 		Agent: who, Tasks: a.Store, SMS: smsReceipts, Audit: a.Auth.AuditCaller, Viewer: a.Auth.Viewer, Log: a.Log.With("service", "agent")})
 	if err != nil {
 		return err
@@ -311,7 +331,7 @@ func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *at
 	dd := mailroomdesk.Deps{Letters: a.Store, Scans: files, CSRF: a.Auth.CSRFField, Tasks: a.Store, Holders: a.Store,
 		Notices: a.Store, Print: notify.PrintNotices(a.Catalogue), Audit: a.Auth.AuditCaller, Who: who, Viewer: a.Auth.Viewer, Log: a.Log.With("service", "mailroom")}
 	if a.mail != nil {
-		dd.Mail, dd.Requests, dd.Correct = a.mail, a.Store, mailroom.NewCorrector(a.mail, a.Store)
+		dd.Mail, dd.Requests, dd.Correct, dd.Pages = a.mail, a.Store, mailroom.NewCorrector(a.mail, a.Store), a.mail.Pages()
 	}
 	d, err := mailroomdesk.New(dd)
 	if err != nil {
@@ -321,6 +341,30 @@ func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *at
 	mux.Handle("/courrier", mailroomOnly(d))
 	mux.Handle("/courrier/", mailroomOnly(d))
 	return nil
+}
+
+// KnowledgeSuggest reads what a caller said with the router's classifier
+// and names the competences it points to, best first — at most three, each
+// likely enough to mean something — for the console to propose the
+// knowledge base's answers. Nothing for a text the model knows no word of.
+func KnowledgeSuggest(c *classify.Classifier) func(ctx context.Context, text string) []string {
+	return func(_ context.Context, text string) []string {
+		if strings.TrimSpace(text) == "" {
+			return nil
+		}
+		p := c.Classify(text)
+		if p.Evidence == 0 {
+			return nil
+		}
+		var out []string
+		for _, s := range p.Ranked {
+			if len(out) == 3 || s.Probability < 0.25 {
+				break
+			}
+			out = append(out, s.Competence)
+		}
+		return out
+	}
 }
 
 // jsonAPI is the API of other systems and of people's tools.
@@ -403,6 +447,9 @@ func (a *App) Stop() {
 	start := time.Now()
 	if a.server != nil {
 		a.stopping.on.Store(true)
+		if a.bo != nil {
+			a.bo.Close()
+		}
 		if a.drain > 0 {
 			log.Info("stopping: not ready any more, still serving", "drain", a.drain)
 			time.Sleep(a.drain)

@@ -27,6 +27,7 @@ var defaultJSON []byte
 type Organisation struct {
 	Name                  string `json:"name"`
 	ServiceDesk           string `json:"service_desk"`
+	ServiceDeskArticle    string `json:"service_desk_article,omitempty"` // "le"; "": derived from the name
 	Phone                 string `json:"phone"`
 	Address               string `json:"address"`
 	Hours                 string `json:"hours"`
@@ -39,7 +40,8 @@ type Competence struct {
 	Label              string     `json:"label"`
 	Help               string     `json:"help"`
 	Service            string     `json:"service"`
-	Deadlines          *Deadlines `json:"deadlines,omitempty"` // nil: the defaults
+	ServiceArticle     string     `json:"service_article,omitempty"` // "la" Direction de la voirie; "": derived from the name
+	Deadlines          *Deadlines `json:"deadlines,omitempty"`       // nil: the defaults
 	RequiredBeforeQual []string   `json:"required_before_qualification,omitempty"`
 	ReplyTemplates     []Template `json:"reply_templates,omitempty"`
 	Teams              []Team     `json:"teams"`
@@ -54,8 +56,9 @@ type Deadlines struct {
 	Low    string `json:"low"`
 }
 
-// Template is a reply to citizens with {{ref}}, {{service}}, {{details}},
-// {{phone}} and {{redirect_to}} to fill in.
+// Template is a reply to citizens with {{greeting}}, {{ref}}, {{service}},
+// {{the_service}}, {{details}}, {{phone}} and {{redirect_to}} to fill in
+// ([Catalogue.Fill]).
 type Template struct {
 	ID    string `json:"id"`
 	Title string `json:"title"`

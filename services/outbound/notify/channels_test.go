@@ -240,6 +240,15 @@ func TestStatusNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	move(lifecycle.InProgress, "")
+	// The service is named with its article (the letter writer still hears).
+	testkit.Eventually(t, 15*time.Second, "in progress told by letter", func() bool {
+		for _, l := range pendingLetters(t, st)[letter.ID] {
+			if strings.Contains(l.Body, "\nLa Direction de la voirie s'en occupe.\n") {
+				return true
+			}
+		}
+		return false
+	})
 	move(lifecycle.Resolved, "")
 	testkit.Eventually(t, 15*time.Second, "resolved told to the caller", func() bool {
 		for _, m := range out.smsTo(t, "+33687654321") {

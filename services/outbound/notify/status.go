@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
@@ -130,7 +132,9 @@ func (n *Notifier) statusNotice(e schemas.CaseEvent, t casestore.Thread) notice 
 			fmt.Fprintf(&b, "Réponse attendue avant le %s.\n", frtime.DateTime(d))
 		}
 	case lifecycle.InProgress:
-		fmt.Fprintf(&b, "Le %s s'en occupe.\n", n.cat.ServiceFor(e.Competence))
+		who := n.cat.TheService(e.Competence) // "la Direction de la voirie", at the start of a sentence
+		first, size := utf8.DecodeRuneInString(who)
+		fmt.Fprintf(&b, "%c%s s'en occupe.\n", unicode.ToUpper(first), who[size:])
 	case lifecycle.Waiting:
 		if w, _ := e.Data["waiting_on"].(string); w == "citizen" {
 			b.WriteString("Le service a besoin d'une information de votre part pour avancer : lisez son message sur votre page de suivi et répondez-y depuis cette page. Le délai de traitement est suspendu jusqu'à votre réponse.\n")

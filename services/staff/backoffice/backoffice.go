@@ -40,6 +40,8 @@ type Guard interface {
 	Viewer(r *http.Request) staffshell.Viewer
 	Audit(ctx context.Context, p auth.Principal, action, target string, details map[string]any) error
 	AuditLog(ctx context.Context, f auth.AuditFilter, limit int) ([]auth.AuditEntry, error)
+	// Members lists the people who can work a case of this competence and territory.
+	Members(ctx context.Context, competence, territory string) ([]auth.Member, error)
 }
 
 // Store reads and changes cases.
@@ -51,6 +53,8 @@ type Store interface {
 	AddNote(ctx context.Context, ref, text string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Dashboard(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.Dashboard, error)
 	Satisfaction(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.SatisfactionFigures, error)
+	Performance(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.PerformanceFigures, error)
+	TriageQueue(ctx context.Context, sc scope.Scope, limit int) ([]casestore.TriageCase, int, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	MoveRequests(ctx context.Context, fromRef string, ids []string, toRef string, ch casestore.Change) (string, []casestore.OutboxMsg, error)
@@ -72,6 +76,9 @@ type Deps struct {
 	Catalogue *catalogue.Catalogue
 	Clock     casestore.Clock
 	Log       *slog.Logger
+	// Feed tells the queue and triage pages that cases changed (live.go);
+	// nil: the pages do not refresh themselves.
+	Feed CaseFeed
 }
 
 // Handler serves /bo/.
@@ -82,6 +89,7 @@ type Handler struct {
 	mux   *http.ServeMux
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
+	live      *hub // the pages' live refresh (live.go)
 }
 
 // New builds the back office.
@@ -106,6 +114,9 @@ func New(d Deps) (*Handler, error) {
 		"caseRefPattern":  func() string { return caseref.TypedPattern },
 	}
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
+	for k, f := range h.pilotageFuncs() { // triage, dashboard, audit (pilotage.go)
+		funcs[k] = f
+	}
 	funcs["average"] = func(f float64) string { return message.NewPrinter(language.French).Sprintf("%.1f", f) } // 3,7
 	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {
 		t, err := h.shell.Parse(name+".html", funcs, files, "templates/"+name+".html")
@@ -125,6 +136,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("GET /bo/tri", d.Guard.RequirePage(auth.PermTriage)(http.HandlerFunc(h.triage)))
 	h.mux.Handle("GET /bo/audit", d.Guard.RequirePage(auth.PermAuditRead)(http.HandlerFunc(h.audit)))
 	h.mux.Handle("GET /bo/tableau", d.Guard.RequirePage(auth.PermDashboard)(http.HandlerFunc(h.dashboard)))
+	h.pilotageRoutes() // triage routing, dashboard export, live refresh (pilotage.go)
 	h.mux.Handle("POST /bo/dossiers/{ref}/attribution", d.Guard.RequirePage(auth.PermCaseTransition)(http.HandlerFunc(h.assign)))
 	merge := d.Guard.RequirePage(auth.PermCaseMerge)
 	h.mux.Handle("POST /bo/dossiers/{ref}/separer", merge(http.HandlerFunc(h.split)))
@@ -132,6 +144,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/defusionner", merge(http.HandlerFunc(h.unmerge)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
+	h.mux.Handle("POST /bo/dossiers/{ref}/modele", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.insertTemplate)))
 	// Any other address under /bo/: the French 404 page, in the frame.
 	h.mux.Handle("/bo/", read(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, "") })))
 	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), d.Guard.Viewer)

@@ -16,6 +16,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/deadline"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
+	"github.com/ampmetropole/guichet/services/platform/staffshell"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/staff/backoffice"
 	"github.com/ampmetropole/guichet/services/testkit"
@@ -91,6 +92,7 @@ func serve(t *testing.T) (stack.Stack, *httptest.Server) {
 	}
 	mux := http.NewServeMux()
 	st.Auth.Register(mux)
+	mux.Handle("GET "+staffshell.AssetsPath, staffshell.Assets()) // styled, with its scripts, in Chromium
 	mux.Handle("/bo/", bo)
 	srv := httptest.NewServer(st.Auth.Middleware(mux))
 	t.Cleanup(srv.Close)
@@ -217,12 +219,12 @@ func TestTeamWorksACaseAndSupervisorTriages(t *testing.T) {
 	testkit.Exec(t, st.DBURL, `INSERT INTO satisfaction (case_id, thread_id, score, comment, competence, territory, channel)
 		SELECT c.id, r.id, 4, 'Merci', c.competence, c.territory, r.channel FROM cases c JOIN requests r ON r.case_id = c.id WHERE c.ref = $1 LIMIT 1`, bin)
 	code, page = nadia.get("/bo/tableau")
-	if code != 200 || !strings.Contains(page, "Dossiers ouverts par compétence") || !strings.Contains(page, "<strong>2</strong> dossier(s) ouvert(s)") ||
-		!strings.Contains(page, "<th scope=\"row\">Déchets</th><td>1</td>") {
+	if code != 200 || !strings.Contains(page, "Dossiers ouverts par compétence") || !strings.Contains(page, "<strong>2</strong> dossiers ouverts") ||
+		!strings.Contains(page, "<th scope=\"row\">Déchets</th><td class=\"nombre\">1</td>") {
 		t.Errorf("dashboard: %d\n%s", code, page)
 	}
 	if !strings.Contains(page, "Note moyenne <strong>4,0 sur 5</strong>, 1 avis") ||
-		!strings.Contains(page, "<tr><th scope=\"row\">Déchets</th><td>1</td><td>4,0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>0</td></tr>") {
+		!strings.Contains(page, "<tr><th scope=\"row\">Déchets</th><td class=\"nombre\">1</td><td class=\"nombre\">4,0</td><td class=\"nombre\">0</td><td class=\"nombre\">0</td><td class=\"nombre\">0</td><td class=\"nombre\">1</td><td class=\"nombre\">0</td></tr>") {
 		t.Errorf("dashboard without the satisfaction figures:\n%s", page)
 	}
 	// The queue shows what is to be dealt with; finished cases are a
@@ -288,7 +290,7 @@ func TestCaseActions(t *testing.T) {
 	julie := signIn(t, srv.URL, "julie", "mot-de-passe-julie")
 	_, page := julie.get("/bo/dossiers/" + ref)
 	code, page := julie.post(page, "/bo/dossiers/"+ref+"/attribution", url.Values{"a": {"julie"}})
-	if code != 200 || !strings.Contains(page, "Attribution enregistrée.") || !strings.Contains(page, "<dt>Attribué à</dt><dd>julie</dd>") {
+	if code != 200 || !strings.Contains(page, "Attribution enregistrée.") || !strings.Contains(page, `<dt>Attribué à</dt><dd id="attribue">Julie (julie)</dd>`) {
 		t.Fatalf("assign: %d\n%s", code, page)
 	}
 	code, page = julie.post(page, "/bo/dossiers/"+ref+"/separer", url.Values{"demande": {second.ID}, "motif": {"autre sujet"}})

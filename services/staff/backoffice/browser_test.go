@@ -36,8 +36,17 @@ func TestBrowserTeamMemberWorksACase(t *testing.T) {
 	shows := func(state string) chromedp.Action[chromedp.Void] {
 		return chromedp.WaitVisible(chromedp.CSS(`#etat[data-etat="` + state + `"]`))
 	}
+	// move changes the state from the "Changer l'état" fold, opened first
+	// when the page shows another one.
 	move := func(to string) []chromedp.Action[chromedp.Void] {
 		return []chromedp.Action[chromedp.Void]{
+			chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("agir-etat").open`))
+				if err != nil || open {
+					return err
+				}
+				return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#agir-etat > summary`)))
+			}),
 			chromedp.SetValue(chromedp.ID("vers"), to),
 			chromedp.Click(chromedp.CSS(`form[action$="/etat"] button`)),
 			shows(to),
@@ -55,12 +64,12 @@ func TestBrowserTeamMemberWorksACase(t *testing.T) {
 	}
 	steps = append(steps, move("qualified")...)
 	steps = append(steps,
-		// Answer with the "prise en charge" template.
-		chromedp.WaitVisible(chromedp.CSS(`a[href$="modele=prise-en-charge#message"]`)),
-		chromedp.Navigate(srv.URL+"/bo/dossiers/"+ref+"?modele=prise-en-charge#message"), // what the link does
+		// Answer with the "prise en charge" template (the fold is open on a
+		// qualified case).
 		chromedp.WaitVisible(chromedp.CSS(`#message`)),
-		chromedp.Click(chromedp.CSS(`form[action$="/reponse"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`a[href$="modele=prise-en-charge#message"]`)),
+		chromedp.SetValue(chromedp.ID("modele"), "prise-en-charge"),
+		chromedp.Click(chromedp.CSS(`button[data-inserer]`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/reponse"] button:not([data-inserer])`)),
 		chromedp.WaitVisible(chromedp.CSS(`.succes`)),
 	)
 	steps = append(steps, move("in_progress")...)

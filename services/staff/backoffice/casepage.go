@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -13,32 +16,95 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
+	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/outbound/letterpdf"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 )
 
+// casePage is what the case page shows.
 type casePage struct {
 	page
 	F           casestore.CaseFile
+	Places      []place
 	Timeline    []timelineItem
 	Next        []string
 	CanReroute  bool
 	CanReply    bool
 	CanMerge    bool
 	CanAssign   bool
-	Me          string
 	Competences []catalogue.Competence
-	Templates   []catalogue.Template
+	Templates   []replyTemplate
 	Reply       replyForm
+	// Members are the people the case can be given to; Assignee names
+	// who has it, Gone when they can no longer work it.
+	Members       []auth.Member
+	MembersError  bool
+	AssigneeLogin string
+	Assignee      string
+	Gone          bool
+	Selected      string // the member the assignment form proposes
+	// Open is the action panel shown open: the one a refused form came
+	// from, else the one the case most likely needs next.
+	Open string
+	// Form is what a refused form sent, to fill it in again.
+	Form        url.Values
+	Inserted    string // the template just added to the message (without script)
 	Error, Done string
+}
+
+// Kept is what a refused form of panel sent in field, so that nothing
+// typed is lost; "" for the other panels' forms.
+func (c casePage) Kept(panel, field string) string {
+	if c.Open != panel || c.Form == nil {
+		return ""
+	}
+	return c.Form.Get(field)
 }
 
 // replyForm is the answer being written, kept when it is refused.
 type replyForm struct {
 	Channel, To, Subject, Message string
 	RequestID                     string // the contact answered; "": chosen from the recipient
+}
+
+// replyTemplate is a catalogue template written out for this case, which
+// dossier.js inserts where the cursor is.
+type replyTemplate struct {
+	ID, Title, Subject, Text string
+}
+
+// Action panels of the case page.
+const (
+	panelState   = "etat"
+	panelReply   = "reponse"
+	panelNote    = "note"
+	panelAssign  = "attribution"
+	panelMerge   = "fusion"
+	panelReroute = "orientation"
+)
+
+// panelOf names the panel whose form was posted to r.
+func panelOf(r *http.Request) string {
+	if r.Method != http.MethodPost {
+		return ""
+	}
+	switch path.Base(r.URL.Path) {
+	case "etat":
+		return panelState
+	case "reponse", "modele":
+		return panelReply
+	case "note":
+		return panelNote
+	case "attribution":
+		return panelAssign
+	case "separer", "fusionner", "defusionner":
+		return panelMerge
+	case "orienter":
+		return panelReroute
+	}
+	return ""
 }
 
 // loadCase reads a case the person may see; another team's case is not
@@ -56,11 +122,7 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 		h.unavailable(w, r, "Dossier momentanément indisponible : réessayez dans quelques instants.")
 		return f, p, false
 	}
-	terr := ""
-	if f.Territory != nil {
-		terr = *f.Territory
-	}
-	if !p.SeesCase(f.Competence, terr) {
+	if !p.SeesCase(f.Competence, territoryOf(f)) {
 		h.notFound(w, r, "")
 		return f, p, false
 	}
@@ -77,6 +139,13 @@ func (h *Handler) loadCase(w http.ResponseWriter, r *http.Request) (casestore.Ca
 	return f, p, true
 }
 
+func territoryOf(f casestore.CaseFile) string {
+	if f.Territory == nil {
+		return ""
+	}
+	return *f.Territory
+}
+
 func (h *Handler) caseFile(w http.ResponseWriter, r *http.Request) {
 	f, p, ok := h.loadCase(w, r)
 	if !ok {
@@ -86,29 +155,97 @@ func (h *Handler) caseFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, f casestore.CaseFile, p auth.Principal, status int, errMsg, done string) {
+	data := h.caseView(r, f, p)
+	data.Error, data.Done = errMsg, doneLabel(done)
+	if errMsg != "" {
+		if panel := panelOf(r); panel != "" {
+			data.Open, data.Form = panel, r.PostForm
+		}
+	}
+	h.renderCase(w, r, data, status)
+}
+
+// caseView gathers what the case page shows.
+func (h *Handler) caseView(r *http.Request, f casestore.CaseFile, p auth.Principal) casePage {
 	pg, _ := h.base(r, "Dossier "+f.Ref, "dossiers")
-	data := casePage{page: pg, F: f, Competences: h.deps.Catalogue.Competences, Error: errMsg, Done: doneLabel(done),
-		CanReroute: p.Can(auth.PermCaseReroute) && !lifecycle.Final(f.State),
-		CanMerge:   p.Can(auth.PermCaseMerge), CanAssign: p.Can(auth.PermCaseTransition) && !lifecycle.Final(f.State), Me: p.Name}
+	final := lifecycle.Final(f.State)
+	data := casePage{page: pg, F: f, Competences: h.deps.Catalogue.Competences, Places: places(f.Requests),
+		CanReroute: p.Can(auth.PermCaseReroute) && !final,
+		CanMerge:   p.Can(auth.PermCaseMerge), CanAssign: p.Can(auth.PermCaseTransition) && !final}
 	if p.Can(auth.PermCaseTransition) {
 		data.Next = lifecycle.Next(f.State, p.Role)
 	}
 	if data.CanReply = p.Can(auth.PermReply); data.CanReply {
-		data.Templates = h.deps.Catalogue.Templates(f.Competence)
+		data.Templates = h.replyTemplates(f)
 		data.Reply = h.replyDraft(r, f)
 	}
+	if f.Assignee != nil {
+		data.AssigneeLogin, data.Assignee = *f.Assignee, *f.Assignee
+	}
+	if data.CanAssign {
+		h.members(r, f, p, &data)
+	}
+	switch {
+	case len(data.Next) > 0 && f.State == lifecycle.Received:
+		data.Open = panelState // a new case is qualified (or sent elsewhere) first
+	case data.CanReply && !final:
+		data.Open = panelReply
+	case len(data.Next) > 0:
+		data.Open = panelState
+	}
 	for i := range f.Requests {
-		data.Timeline = append(data.Timeline, timelineItem{At: f.Requests[i].ReceivedAt, Request: &f.Requests[i]})
+		req := &f.Requests[i]
+		item := timelineItem{At: req.ReceivedAt, Request: req}
+		for _, a := range req.Attachments {
+			pc := pieceOf(a)
+			switch {
+			case req.Channel == schemas.ChannelMail && a.ExtractedText != "":
+				pc.Text = a.ExtractedText
+				item.Scans = append(item.Scans, pc)
+			case pc.Image:
+				item.Photos = append(item.Photos, pc)
+			default:
+				item.Files = append(item.Files, pc)
+			}
+		}
+		data.Timeline = append(data.Timeline, item)
 	}
 	for i := range f.Events {
 		e := &f.Events[i]
 		if e.RequestID != "" && (e.Type == schemas.EventCreated || e.Type == schemas.EventRequestLinked) {
 			continue // the contact itself stands for it
 		}
-		data.Timeline = append(data.Timeline, timelineItem{At: e.At, Event: e})
+		data.Timeline = append(data.Timeline, timelineItem{At: e.At, Event: e, Label: caseEventLabel(e.Type)})
 	}
 	slices.SortStableFunc(data.Timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
-	if err := h.deps.Guard.Audit(r.Context(), p, "case.view", f.Ref, nil); err != nil {
+	return data
+}
+
+// members fills the assignment form: the people who can work the case,
+// who has it, and whom the form proposes (who has it, else the person
+// signed in when they can work it).
+func (h *Handler) members(r *http.Request, f casestore.CaseFile, p auth.Principal, data *casePage) {
+	ms, err := h.deps.Guard.Members(r.Context(), f.Competence, territoryOf(f))
+	if err != nil {
+		h.deps.Log.Error("back office members", "ref", f.Ref, "err", err)
+		data.MembersError = true
+		return
+	}
+	data.Members = ms
+	data.Gone = data.AssigneeLogin != ""
+	for _, m := range ms {
+		if m.Login == data.AssigneeLogin {
+			data.Assignee, data.Gone, data.Selected = m.DisplayName+" ("+m.Login+")", false, m.Login
+		}
+		if data.AssigneeLogin == "" && m.Login == p.Name {
+			data.Selected = m.Login
+		}
+	}
+}
+
+func (h *Handler) renderCase(w http.ResponseWriter, r *http.Request, data casePage, status int) {
+	p, _ := auth.FromContext(r.Context())
+	if err := h.deps.Guard.Audit(r.Context(), p, "case.view", data.F.Ref, nil); err != nil {
 		h.deps.Log.Warn("audit log not written", "err", err)
 	}
 	h.render(w, "case", status, data)
@@ -174,16 +311,16 @@ func (h *Handler) reroute(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-// replyDraft prepares the answer form: the citizen's e-mail (else phone,
-// else postal address) and, when a template was chosen (?modele=), its text
-// filled in.
+// replyDraft prepares the answer form: as it was posted when a reply form
+// comes back (refused, or a template inserted), else the citizen's e-mail
+// (else phone, else postal address) and, when a template was asked for in
+// the address (?modele=), its text.
 func (h *Handler) replyDraft(r *http.Request, f casestore.CaseFile) replyForm {
-	var d replyForm
-	if v := r.PostFormValue("message"); r.Method == http.MethodPost && v != "" {
-		return replyForm{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"), Subject: r.PostFormValue("objet"), Message: v,
-			RequestID: r.PostFormValue("demande")}
+	if panelOf(r) == panelReply && r.PostForm.Has("canal") {
+		return replyForm{Channel: r.PostFormValue("canal"), To: lines(r.PostFormValue("destinataire")), Subject: r.PostFormValue("objet"),
+			Message: lines(r.PostFormValue("message")), RequestID: r.PostFormValue("demande")}
 	}
-	d.Channel, d.Subject = casestore.ReplyEmail, "Votre demande "+f.Ref
+	d := replyForm{Channel: casestore.ReplyEmail, Subject: defaultSubject(f)}
 	if c := f.Citizen; c != nil {
 		switch {
 		case c.Email != "":
@@ -201,23 +338,84 @@ func (h *Handler) replyDraft(r *http.Request, f casestore.CaseFile) replyForm {
 			}
 		}
 	}
-	id := r.URL.Query().Get("modele")
-	for _, t := range h.deps.Catalogue.Templates(f.Competence) {
-		if t.ID == id {
-			org := h.deps.Catalogue.Organisation
-			d.Subject = t.Title + " — dossier " + f.Ref
-			d.Message = strings.NewReplacer("{{ref}}", f.Ref, "{{service}}", h.deps.Catalogue.ServiceFor(f.Competence),
-				"{{phone}}", org.Phone, "{{details}}", "…", "{{redirect_to}}", deref(f.RedirectTo)).Replace(t.Body)
-		}
+	if t, ok := h.replyTemplate(f, r.URL.Query().Get("modele")); ok {
+		d.Subject, d.Message = t.Subject, t.Text
 	}
 	return d
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return "…"
+func defaultSubject(f casestore.CaseFile) string { return "Votre demande " + f.Ref }
+
+// replyTemplates are the templates of the case's competence written out
+// for it: greeting the citizen by name when known, naming the service with
+// its article.
+func (h *Handler) replyTemplates(f casestore.CaseFile) []replyTemplate {
+	fill := catalogue.Filling{Ref: f.Ref, Competence: f.Competence, Name: citizenName(f)}
+	if f.RedirectTo != nil {
+		fill.RedirectTo = *f.RedirectTo
 	}
-	return *s
+	var out []replyTemplate
+	for _, t := range h.deps.Catalogue.Templates(f.Competence) {
+		out = append(out, replyTemplate{ID: t.ID, Title: t.Title, Subject: t.Title + " — dossier " + f.Ref, Text: h.deps.Catalogue.Fill(t, fill)})
+	}
+	return out
+}
+
+func (h *Handler) replyTemplate(f casestore.CaseFile, id string) (replyTemplate, bool) {
+	if id == "" {
+		return replyTemplate{}, false
+	}
+	for _, t := range h.replyTemplates(f) {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return replyTemplate{}, false
+}
+
+// citizenName is the name the citizen gave, as they gave it: the case's
+// citizen, else the first contact that names one.
+func citizenName(f casestore.CaseFile) string {
+	if f.Citizen != nil && strings.TrimSpace(f.Citizen.Name) != "" {
+		return f.Citizen.Name
+	}
+	for _, req := range f.Requests {
+		if req.Citizen != nil && strings.TrimSpace(req.Citizen.Name) != "" {
+			return req.Citizen.Name
+		}
+	}
+	return ""
+}
+
+// insertTemplate adds a template to the reply being written, for a browser
+// without script (dossier.js does it in place): the form comes back with
+// what was typed followed by the template. Nothing is sent or recorded.
+func (h *Handler) insertTemplate(w http.ResponseWriter, r *http.Request) {
+	f, p, ok := h.form(w, r, 128<<10)
+	if !ok {
+		return
+	}
+	t, found := h.replyTemplate(f, r.PostFormValue("modele"))
+	if !found {
+		h.showCase(w, r, f, p, http.StatusUnprocessableEntity, "Choisissez un modèle dans la liste, puis « Insérer le modèle » : rien n'a été envoyé, votre texte est conservé.", "")
+		return
+	}
+	data := h.caseView(r, f, p)
+	data.Open, data.Inserted = panelReply, t.Title
+	data.Reply.Message = appendParagraph(data.Reply.Message, t.Text)
+	if s := strings.TrimSpace(data.Reply.Subject); s == "" || s == defaultSubject(f) {
+		data.Reply.Subject = t.Subject
+	}
+	h.renderCase(w, r, data, http.StatusOK)
+}
+
+// appendParagraph adds text after what was typed, a blank line between.
+func appendParagraph(typed, text string) string {
+	typed = strings.TrimRight(typed, " \t\r\n")
+	if typed == "" {
+		return text
+	}
+	return typed + "\n\n" + text
 }
 
 // note adds an internal note to the case.
@@ -226,7 +424,7 @@ func (h *Handler) note(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.deps.Store.AddNote(r.Context(), f.Ref, r.PostFormValue("note"), casestore.Change{Actor: p.Name}); err != nil {
+	if _, err := h.deps.Store.AddNote(r.Context(), f.Ref, lines(r.PostFormValue("note")), casestore.Change{Actor: p.Name}); err != nil {
 		h.refused(w, r, f, p, err, "Note refusée : ")
 		return
 	}
@@ -240,8 +438,8 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := h.deps.Store.Reply(r.Context(), f.Ref, casestore.ReplyRequest{Channel: r.PostFormValue("canal"), To: r.PostFormValue("destinataire"),
-		Subject: r.PostFormValue("objet"), Message: r.PostFormValue("message"), RequestID: r.PostFormValue("demande")}, casestore.Change{Actor: p.Name})
+	_, err := h.deps.Store.Reply(r.Context(), f.Ref, casestore.ReplyRequest{Channel: r.PostFormValue("canal"), To: lines(r.PostFormValue("destinataire")),
+		Subject: r.PostFormValue("objet"), Message: lines(r.PostFormValue("message")), RequestID: r.PostFormValue("demande")}, casestore.Change{Actor: p.Name})
 	if err != nil {
 		h.refused(w, r, f, p, err, "Réponse refusée : ")
 		return
@@ -267,8 +465,11 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request, limit int64) (cas
 		return f, p, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if err := r.ParseForm(); err != nil {
-		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Formulaire trop volumineux.", "")
+	// The sign-in guard may have read the form already (for its CSRF
+	// token, up to 1 Mio): the limit is checked on what was read.
+	if err := r.ParseForm(); err != nil || formSize(r.PostForm) > limit {
+		r.PostForm = nil // nothing of it is shown again
+		h.showCase(w, r, f, p, http.StatusRequestEntityTooLarge, "Formulaire trop volumineux : rien n'a été enregistré.", "")
 		return f, p, false
 	}
 	if field := textcheck.Values(r.PostForm); field != "" {
@@ -276,6 +477,21 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request, limit int64) (cas
 		return f, p, false
 	}
 	return f, p, true
+}
+
+// lines gives a textarea's text the line breaks of the rest of Guichet:
+// browsers send CR LF.
+func lines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+// formSize is the size of a form's names and values.
+func formSize(v url.Values) int64 {
+	var n int64
+	for k, vs := range v {
+		for _, x := range vs {
+			n += int64(len(k) + len(x) + 2)
+		}
+	}
+	return n
 }
 
 func (h *Handler) done(w http.ResponseWriter, r *http.Request, p auth.Principal, action, ref, goTo, what string, details map[string]any) {
@@ -292,6 +508,18 @@ func (h *Handler) assign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := strings.TrimSpace(r.PostFormValue("a"))
+	if who != "" {
+		// Only someone whose scope holds the case may be given it.
+		ms, err := h.deps.Guard.Members(r.Context(), f.Competence, territoryOf(f))
+		if err != nil {
+			h.refused(w, r, f, p, err, "Attribution refusée : ")
+			return
+		}
+		if !slices.ContainsFunc(ms, func(m auth.Member) bool { return m.Login == who }) {
+			h.showCase(w, r, f, p, http.StatusUnprocessableEntity, "Attribution refusée : « "+who+" » ne fait pas partie des personnes qui traitent ce dossier (compétence ou territoire). Choisissez dans la liste.", "")
+			return
+		}
+	}
 	if _, err := h.deps.Store.Assign(r.Context(), f.Ref, who, casestore.Change{Actor: p.Name}); err != nil {
 		h.refused(w, r, f, p, err, "Attribution refusée : ")
 		return
@@ -324,11 +552,7 @@ func (h *Handler) merge(w http.ResponseWriter, r *http.Request) {
 		into = ref.String()
 	}
 	target, err := h.deps.Store.CaseFile(r.Context(), into)
-	terr := ""
-	if err == nil && target.Territory != nil {
-		terr = *target.Territory
-	}
-	if err != nil || !p.SeesCase(target.Competence, terr) {
+	if err != nil || !p.SeesCase(target.Competence, territoryOf(target)) {
 		h.showCase(w, r, f, p, http.StatusUnprocessableEntity, "Fusion refusée : le dossier « "+into+" » est introuvable.", "")
 		return
 	}
@@ -436,5 +660,110 @@ func (h *Handler) piece(w http.ResponseWriter, r *http.Request) {
 type timelineItem struct {
 	At      time.Time
 	Request *schemas.Request
-	Event   *schemas.CaseEvent
+	// A contact's files: photos shown as thumbnails, scanned letters
+	// beside their text, other files as links.
+	Photos, Scans, Files []piece
+	Event                *schemas.CaseEvent
+	Label                string // the event in words
+}
+
+// caseEventLabel names an event of the history.
+func caseEventLabel(t string) string {
+	if t == schemas.EventAssigned {
+		return "attribution"
+	}
+	return eventLabel(t)
+}
+
+// piece is a file of a contact as the page shows it.
+type piece struct {
+	ID, Name, Kind, Size string
+	Image                bool   // Chromium, Firefox and Safari show it in an img
+	Text                 string // of a scanned letter: the text read on it
+}
+
+// imageTypes are the photos a browser shows; HEIC is offered as a file.
+var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
+
+func pieceOf(a schemas.Attachment) piece {
+	id := strings.TrimPrefix(a.ObjectKey, "sha256/")
+	if id == a.ObjectKey || id == "" {
+		id = a.SHA256
+	}
+	return piece{ID: id, Name: a.Name, Kind: fileKind(a.ContentType), Size: fileSize(a.Size), Image: imageTypes[a.ContentType]}
+}
+
+// fileKind names a content type in words.
+func fileKind(contentType string) string {
+	switch contentType {
+	case "image/jpeg":
+		return "photo JPEG"
+	case "image/png":
+		return "image PNG"
+	case "image/webp":
+		return "image WebP"
+	case "image/gif":
+		return "image GIF"
+	case "image/heic", "image/heif":
+		return "photo HEIC (à télécharger)"
+	case "application/pdf":
+		return "document PDF"
+	case "text/plain":
+		return "texte"
+	case "":
+		return "fichier"
+	}
+	return "fichier " + contentType
+}
+
+// fileSize writes a size the French way: 820 octets, 1,2 Ko, 3,4 Mo.
+func fileSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d octets", n)
+	case n < 1<<20:
+		return strings.Replace(fmt.Sprintf("%.1f Ko", float64(n)/1024), ".", ",", 1)
+	}
+	return strings.Replace(fmt.Sprintf("%.1f Mo", float64(n)/(1<<20)), ".", ",", 1)
+}
+
+// place is where a contact says the request is about, as the citizen gave
+// it, the commune named from its code (or its postal code when only one
+// commune has it).
+type place struct {
+	Address, PostalCode, Commune string
+	Coordinates, MapURL          string
+}
+
+// communes names the communes of places; loaded once, from embedded data.
+var communes = sync.OnceValues(territory.Load)
+
+// places lists the distinct places of a case's contacts, first given first.
+func places(reqs []schemas.Request) []place {
+	var out []place
+	dir, err := communes()
+	for _, req := range reqs {
+		l := req.Location
+		if l == nil {
+			continue
+		}
+		pl := place{Address: strings.TrimSpace(l.Address), PostalCode: strings.TrimSpace(l.PostalCode)}
+		if err == nil {
+			if c, ok := dir.ByINSEE(l.CommuneINSEE); ok && l.CommuneINSEE != "" {
+				pl.Commune = c.Name
+			} else if cs := dir.ByPostalCode(pl.PostalCode); len(cs) == 1 {
+				pl.Commune = cs[0].Name
+			}
+		}
+		if l.Lat != nil && l.Lon != nil && *l.Lat >= -90 && *l.Lat <= 90 && *l.Lon >= -180 && *l.Lon <= 180 {
+			lat, lon := strconv.FormatFloat(*l.Lat, 'f', 5, 64), strconv.FormatFloat(*l.Lon, 'f', 5, 64)
+			pl.Coordinates = "latitude " + strings.Replace(lat, ".", ",", 1) + ", longitude " + strings.Replace(lon, ".", ",", 1)
+			pl.MapURL = "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=18/" + lat + "/" + lon
+		}
+		if pl == (place{}) || slices.Contains(out, pl) {
+			continue
+		}
+		out = append(out, pl)
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package backoffice
 
 import (
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -26,6 +25,7 @@ type queuePage struct {
 	Prev, Next  string
 	Triage      bool
 	Error       string
+	Live        string // the live refresh's address, "" when off
 }
 
 func (h *Handler) territories() []option {
@@ -56,6 +56,9 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	f.Scope = p.Scope()
 	data := queuePage{page: pg, F: f, StateChoice: q.Get("state"), Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
 		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail}}
+	if h.live.on() {
+		data.Live = "/bo/direct?file=dossiers"
+	}
 	status := http.StatusOK
 	page, err := h.deps.Store.Cases(r.Context(), f)
 	switch {
@@ -83,59 +86,3 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, "queue", status, data)
 }
-
-type triagePage struct {
-	page
-	Items       []triageItem
-	Competences []catalogue.Competence
-	Error, Done string
-}
-
-// triage lists the cases the router left to people, with its guesses.
-func (h *Handler) triage(w http.ResponseWriter, r *http.Request) {
-	pg, p := h.base(r, "Tri", "tri")
-	data := triagePage{page: pg, Competences: h.deps.Catalogue.Competences}
-	if done := r.URL.Query().Get("fait"); done != "" {
-		data.Done = "Dossier " + done + " orienté."
-	}
-	f := casestore.Filter{Competence: schemas.CompetenceTriage, Limit: 30, Scope: p.Scope()}
-	list, err := h.deps.Store.Cases(r.Context(), f)
-	if err != nil {
-		h.deps.Log.Error("triage queue", "err", err)
-		data.Error = "La file de tri est momentanément indisponible."
-	}
-	for _, c := range list.Cases {
-		item := triageItem{QueuedCase: c}
-		if file, err := h.deps.Store.CaseFile(r.Context(), c.Ref); err == nil {
-			for _, d := range file.Decisions {
-				for _, reason := range d.Reasons {
-					if reason.Code == "triage" {
-						item.Why = reason.Detail
-						for _, m := range guessPattern.FindAllStringSubmatch(reason.Detail, 3) {
-							if h.deps.Catalogue.Known(m[1]) {
-								n, _ := strconv.Atoi(m[2])
-								item.Guesses = append(item.Guesses, guess{m[1], n})
-							}
-						}
-					}
-				}
-			}
-		}
-		data.Items = append(data.Items, item)
-	}
-	h.render(w, "triage", http.StatusOK, data)
-}
-
-// guess is one of the router's hypotheses for a triage case.
-type guess struct {
-	Code    string
-	Percent int
-}
-
-type triageItem struct {
-	casestore.QueuedCase
-	Why     string
-	Guesses []guess
-}
-
-var guessPattern = regexp.MustCompile(`([a-z_]+) (\d{1,3}) %`)
