@@ -1,8 +1,11 @@
 // Package backoffice is the teams' console under /bo/: their queue with
 // filters and search, the case page with one timeline of every contact and
 // action across channels and why the router chose the team, the lifecycle
-// actions, and the triage queue where a supervisor routes in one click what
-// the router was unsure of. Server-rendered French pages, no script.
+// actions, the triage queue where a supervisor routes in one click what the
+// router was unsure of, the dashboard with its CSV exports, and the audit
+// log. Server-rendered French pages in the staff frame; the few scripts
+// (templates at the cursor, live refresh) only add to pages that work
+// without them.
 package backoffice
 
 import (
