@@ -56,3 +56,20 @@ func NormalizePhone(s string) (string, error) {
 	}
 	return out, nil
 }
+
+// DisplayPhone writes an E.164 number as people read it: "06 87 65 43 21"
+// in France, the international form elsewhere ("+44 20 7946 0958"); what
+// is no number stays as it is.
+func DisplayPhone(e164 string) string {
+	if !strings.HasPrefix(e164, "+") {
+		return e164
+	}
+	n, err := phonenumbers.Parse(e164, "FR")
+	if err != nil {
+		return e164
+	}
+	if n.GetCountryCode() == 33 {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}

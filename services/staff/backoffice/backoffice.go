@@ -21,6 +21,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/citizen"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/cases/territory"
@@ -104,6 +105,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	funcs := template.FuncMap{
 		"date":            frtime.DateTime,
+		"phone":           citizen.DisplayPhone, // 06 87 65 43 21
 		"stateLabel":      lifecycle.Label,
 		"competenceLabel": h.competenceLabel,
 		"territoryLabel":  territoryLabel,

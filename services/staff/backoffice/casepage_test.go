@@ -156,6 +156,9 @@ func TestCasePageShowsThePlaceAndTheFiles(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("web case: %d\n%s", code, page)
 	}
+	if !strings.Contains(page, "<br>06 87 65 43 21</p>") {
+		t.Error("the citizen's number is not written the French way")
+	}
 	place := regexp.MustCompile(`(?s)<dd id="lieu">(.*?)</dd>`).FindStringSubmatch(page)
 	if place == nil || !strings.Contains(place[1], "112 rue Paradis<br>13006 Marseille") || !strings.Contains(place[1], "latitude 43,29208, longitude 5,38316") ||
 		!strings.Contains(place[1], `href="https://www.openstreetmap.org/?mlat=43.29208&amp;mlon=5.38316#map=18/43.29208/5.38316"`) {

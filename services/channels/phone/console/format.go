@@ -3,27 +3,12 @@ package console
 import (
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/citizen"
 )
 
-// displayPhone writes an E.164 number as people read it: "06 87 65 43 21"
-// in France, the international form elsewhere ("+44 20 7946 0958"); what
-// is no number stays as it is.
-func displayPhone(e164 string) string {
-	if !strings.HasPrefix(e164, "+") {
-		return e164
-	}
-	n, err := phonenumbers.Parse(e164, "FR")
-	if err != nil {
-		return e164
-	}
-	if n.GetCountryCode() == 33 {
-		return phonenumbers.Format(n, phonenumbers.NATIONAL)
-	}
-	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
-}
+// displayPhone writes a number the French way ([citizen.DisplayPhone]).
+func displayPhone(e164 string) string { return citizen.DisplayPhone(e164) }
 
 // placeText writes a place as the citizen gave it: "45 rue Paradis, 13006
 // Marseille" (the commune named from its INSEE code, else from a postal
