@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -16,12 +17,22 @@ import (
 // a page be read without scrolling in two directions at 320 pixels: what a
 // 1280-pixel screen shows zoomed to 400 %. The viewport is reset after.
 func Overflowing(ctx context.Context, width int64) ([]string, error) {
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
+	if err != nil {
+		return nil, fmt.Errorf("reflow: %w", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
 		return nil, fmt.Errorf("reflow: %w", err)
 	}
 	// Not chromedp.ResetViewport: it emulates a 0 × 0 viewport, which
 	// headless Chromium takes as "keep the last width" (640 stays 640).
-	defer chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+	// The page is given back laid out at its own width again, so that a
+	// click right after lands where the page says.
+	defer func() {
+		_, _ = chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		_ = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.innerWidth === %d`, before),
+			chromedp.WithPollingTimeout(5*time.Second)))
+	}()
 	return chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
 		const w = document.documentElement.clientWidth;
 		if (document.documentElement.scrollWidth <= w) { return []; }
