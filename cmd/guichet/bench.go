@@ -32,6 +32,7 @@ import (
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/pgcluster"
+	redactlog "github.com/ampmetropole/guichet/services/platform/redact"
 	"github.com/ampmetropole/guichet/services/tools/corpus"
 )
 
@@ -80,7 +81,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *n < 1 || *conc < 1 || *rate < 0 {
 		return usageError{"bench : --requests et --concurrency positifs, --rate ≥ 0"}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(redactlog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir, err := os.MkdirTemp("", "guichet-bench-")
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ var demoAccounts = []demoAccount{
 	{"dechets", "Julien Blanc", auth.RoleTeam, []string{"dechets", "proprete"}, nil, "équipes déchets et propreté, tous territoires"},
 	{"superviseur", "Nadia Benali", auth.RoleSupervisor, nil, nil, "encadrement : tri, tableau de bord, toutes compétences"},
 	{"admin", "Admin Guichet", auth.RoleAdmin, nil, nil, "administration : tout, journal d'audit"},
+	{"dpd", "Claire Vidal", auth.RoleDPO, nil, nil, "protection des données : /bo/rgpd, demandes « Données personnelles »"},
 }
 
 // demoPassword derives an account's password from the data folder's

@@ -52,6 +52,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer ns.Shutdown()
 		natsURL = ns.ClientURL()
+		// For the tools run beside it (guichet rgpd erase, retention).
+		if err := os.WriteFile(filepath.Join(dir, "nats-url"), []byte(natsURL+"\n"), 0o600); err != nil {
+			return fmt.Errorf("dossier de données : %w", err)
+		}
 	}
 
 	dbURL := cfg.DatabaseURL
@@ -113,6 +117,7 @@ Guichet tourne (Ctrl-C pour tout arrêter).
   Console agent  %[1]s/agent?caller=0639981427   (connecté comme agent-01)
   Courrier       %[1]s/courrier   (accusés à poster : %[1]s/courrier/accuses)
   Back-office    %[1]s/bo/dossiers   (tri : %[1]s/bo/tri, tableau de bord : %[1]s/bo/tableau, réponses types : %[1]s/bo/connaissances)
+  Données perso. %[1]s/bo/rgpd   (délégué à la protection des données : export, effacement, registre)
   API            %[1]s/api/v1/requests   (jeton : %[5]s)
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics

@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata" // case references and dates use Europe/Paris wherever we run
 
 	"github.com/ampmetropole/guichet/cmd/guichet/compose"
+	redactlog "github.com/ampmetropole/guichet/services/platform/redact"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -38,6 +39,7 @@ func commands() []command {
 		{"export-training", "[--out FICHIER] [--since DATE]", "exporte les demandes classées par une personne (tri, réorientation)"},
 		{"token", "create --role ROLE [--name NOM] [...] | revoke --name NOM", "crée ou révoque un jeton d'API (rôles des systèmes : telephony, partner, mailroom)"},
 		{"account", "create --login L --role ROLE [...] | disable --login L | list", "gère les comptes du personnel"},
+		{"rgpd", "export|erase|retention|hold|release|registre [...]", "données personnelles : tout ce qui est détenu sur une personne, effacement, durées de conservation, gels, registre des traitements"},
 		{"bench", "[--requests N] [--concurrency C] [--rate R] [--json]", "mesure le débit de bout en bout et ses références"},
 		{"seed", "[--cases N] [--seed S]", "remplit la base de dossiers synthétiques (mesures, démonstrations)"},
 		{"version", "", "la version de ce binaire"},
@@ -88,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runSeed(ctx, args[1:], stdout, stderr)
 	case "account":
 		err = runAccount(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "rgpd":
+		err = runRGPD(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":
@@ -115,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // line), else a sentence.
 func reportError(w io.Writer, err error) {
 	if os.Getenv("GUICHET_LOG_FORMAT") == "json" {
-		slog.New(slog.NewJSONHandler(w, nil)).Error("guichet: arrêt sur erreur", "err", err.Error())
+		slog.New(redactlog.New(slog.NewJSONHandler(w, nil))).Error("guichet: arrêt sur erreur", "err", err.Error())
 		return
 	}
 	fmt.Fprintf(w, "guichet: %v\n", err)
@@ -126,10 +130,13 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// newLogger is the logger of the process. Every record goes through the
+// redaction (services/platform/redact) before it is written: logs carry no
+// e-mail address, phone number, name or free text of a citizen.
 func newLogger(cfg compose.LogConfig, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Level}
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(redactlog.New(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redactlog.New(slog.NewTextHandler(w, opts)))
 }

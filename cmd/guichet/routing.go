@@ -20,6 +20,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
+	redactlog "github.com/ampmetropole/guichet/services/platform/redact"
 	"github.com/ampmetropole/guichet/services/routing/classify"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/tools/corpus"
@@ -215,7 +216,7 @@ func openToolStore(ctx context.Context, cmd string, cfg Config, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
-	return casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(slog.NewTextHandler(stderr, nil)))
+	return casestore.Open(ctx, casestore.Config{URL: dbURL, MaxConns: 2}, v, slog.New(redactlog.New(slog.NewTextHandler(stderr, nil))))
 }
 
 // flagsFirst moves the arguments that are not flags after the flags, so

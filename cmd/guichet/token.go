@@ -13,6 +13,7 @@ import (
 	"github.com/ampmetropole/guichet/cmd/guichet/compose"
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/territory"
+	redactlog "github.com/ampmetropole/guichet/services/platform/redact"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 )
 
@@ -99,7 +100,7 @@ func openToolAuth(ctx context.Context, cmd string, cfg Config, stderr io.Writer)
 	// makes.
 	svc, err := auth.New(auth.Config{Secret: "command-line-tools-sign-nothing",
 		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
-		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}, store.DB(), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}, store.DB(), slog.New(redactlog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/pgcluster"
+	"github.com/ampmetropole/guichet/services/platform/redact"
 )
 
 const templateDB = "guichet_template"
@@ -169,10 +170,11 @@ func Bus(t testing.TB) (*bus.Embedded, *bus.Conn) {
 
 // Logger writes through t.Log, so logs show only for failing tests.
 // Lines logged after the test has ended are dropped rather than panicking.
+// Like Guichet's own, it masks personal data (services/platform/redact).
 func Logger(t testing.TB) *slog.Logger {
 	w := &tWriter{t: t}
 	t.Cleanup(func() { w.done.Store(true) })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(redact.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 type tWriter struct {

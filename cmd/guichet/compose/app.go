@@ -15,6 +15,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/knowledge"
+	"github.com/ampmetropole/guichet/services/cases/personaldata"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
@@ -37,6 +38,7 @@ import (
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/staff/backoffice"
 	"github.com/ampmetropole/guichet/services/staff/knowledgedesk"
+	"github.com/ampmetropole/guichet/services/staff/rgpddesk"
 )
 
 // Services that a process can run. api, web and agent share one HTTP
@@ -76,6 +78,9 @@ type App struct {
 	// bo is the back office, whose live streams end before the server
 	// shuts down (a stream would hold its connection open).
 	bo *backoffice.Handler
+	// officer is the data protection officer's work, for /bo/rgpd and
+	// /api/v1/rgpd.
+	officer *personaldata.Officer
 }
 
 // stopping is the readiness check that fails once the process is stopping.
@@ -246,6 +251,13 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	}
 	mux.Handle(knowledgedesk.Base, kd)
 	mux.Handle(knowledgedesk.Base+"/", kd)
+	a.officer = a.Officer(cfg, deps)
+	rd, err := rgpddesk.New(rgpddesk.Deps{Guard: a.Auth, Officer: a.officer, Catalogue: a.Catalogue, Log: a.Log.With("service", "rgpd")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(rgpddesk.Base, rd)
+	mux.Handle(rgpddesk.Base+"/", rd)
 	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
 	if slices.Contains(services, "agent") {
 		// Receipts go by SMS where SMS leave (an SMS centre, or the outbox of
@@ -371,7 +383,7 @@ func KnowledgeSuggest(c *classify.Classifier) func(ctx context.Context, text str
 func (a *App) jsonAPI(cfg Config, calls *telephony.Service) (*api.Handler, error) {
 	d := api.Deps{Intake: a.Intake, Calls: calls, Letters: a.Store, Curate: a.Store, Competences: a.Catalogue, Guard: a.Auth,
 		Workflow: a.Store, Correspondence: a.Store, Settings: a.Catalogue, Clock: a.Calendar, Store: a.Store,
-		Ready: a.ready(), Gatherer: a.Registry, Log: a.Log.With("service", "api"), SystemRate: cfg.APIRate}
+		Ready: a.ready(), Gatherer: a.Registry, Log: a.Log.With("service", "api"), SystemRate: cfg.APIRate, Officer: a.officer}
 	if a.mail != nil {
 		d.Mail, d.Correct = a.mail, mailroom.NewCorrector(a.mail, a.Store)
 	}

@@ -74,7 +74,9 @@ func NewParts(ctx context.Context, cfg Config, natsURL, databaseURL, name string
 	if p.Conn, err = bus.Connect(ctx, natsURL, name, log); err != nil {
 		return nil, err
 	}
-	if err := bus.EnsureTopology(ctx, p.Conn.JS, bus.TopologyConfig{Replicas: cfg.Streams.Replicas}); err != nil {
+	// REQUESTS and CASES keep what the catalogue's schedule says of streams.
+	if err := bus.EnsureTopology(ctx, p.Conn.JS, bus.TopologyConfig{Replicas: cfg.Streams.Replicas,
+		MaxAge: p.Catalogue.Retention.Streams.Keep()}); err != nil {
 		return nil, err
 	}
 	p.Registry = prometheus.NewRegistry()

@@ -2,7 +2,8 @@
 // competence works, the same way: its label and service, its teams per
 // territory with their supervisors, deadlines per priority (business
 // hours), the fields required before a case is qualified, reply templates
-// and the routing rules. The file is checked against
+// and the routing rules, and how long personal data is kept (retention.go).
+// The file is checked against
 // schemas/catalogue.v1.schema.json when loaded, each error naming its line.
 // The default catalogue is embedded; GUICHET_CATALOGUE points to another.
 package catalogue
@@ -93,7 +94,10 @@ type Catalogue struct {
 	Organisation Organisation `json:"organisation"`
 	Defaults     Defaults     `json:"defaults"`
 	Competences  []Competence `json:"competences"`
-	byCode       map[string]Competence
+	// Retention is the retention schedule; a catalogue that states none
+	// has [DefaultRetention].
+	Retention Retention `json:"retention"`
+	byCode    map[string]Competence
 }
 
 // Default returns the embedded catalogue.
@@ -125,6 +129,12 @@ func parse(data []byte) (*Catalogue, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	if c.Retention == (Retention{}) {
+		c.Retention = DefaultRetention()
+	}
+	if err := c.Retention.check(); err != nil {
+		return nil, err
 	}
 	c.byCode = make(map[string]Competence, len(c.Competences))
 	for _, d := range []string{c.Defaults.TriageDeadline, c.Defaults.Deadlines.Urgent, c.Defaults.Deadlines.High, c.Defaults.Deadlines.Normal, c.Defaults.Deadlines.Low} {

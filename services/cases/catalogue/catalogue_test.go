@@ -30,8 +30,8 @@ func TestDefaultCoversTheSchema(t *testing.T) {
 			t.Errorf("competence %s is not in request.v1: %v", k.Code, err)
 		}
 	}
-	if len(c.Competences) != 13 {
-		t.Errorf("%d competences, want the 13 of the design", len(c.Competences))
+	if len(c.Competences) != 14 {
+		t.Errorf("%d competences, want the 13 of the design and the requests about personal data", len(c.Competences))
 	}
 	if got := c.ServiceFor("triage"); got != c.Organisation.ServiceDesk {
 		t.Errorf("ServiceFor(triage) = %q", got)
@@ -46,7 +46,7 @@ func TestWorkflowSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Competences) != 13 {
+	if len(c.Competences) != 14 {
 		t.Fatalf("%d competences", len(c.Competences))
 	}
 	for _, k := range c.Competences {

@@ -41,6 +41,7 @@ const (
 	RoleTeam       = "team"       // member of a competence's team
 	RoleSupervisor = "supervisor" // a team's supervisor
 	RoleAdmin      = "admin"
+	RoleDPO        = "dpo" // the data protection officer, on the requests about personal data
 )
 
 // rule is one allowed transition and who may make it.
@@ -50,10 +51,10 @@ type rule struct {
 }
 
 var (
-	team     = []string{RoleTeam, RoleSupervisor, RoleAdmin}
+	team     = []string{RoleTeam, RoleSupervisor, RoleAdmin, RoleDPO}
 	managers = []string{RoleSupervisor, RoleAdmin}
 	// The call centre hears the citizen's answer: it may end a wait on them.
-	answerers = []string{RoleTeam, RoleSupervisor, RoleAdmin, RoleAgent}
+	answerers = []string{RoleTeam, RoleSupervisor, RoleAdmin, RoleAgent, RoleDPO}
 )
 
 // rules is the whole lifecycle. Merged is reached only by merging (and left

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/personaldata"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
@@ -139,6 +140,10 @@ func (n *Notifier) acknowledgement(req schemas.Request, thread casestore.Thread)
 	fmt.Fprintf(&b, "Code de suivi : %s\n", code)
 	fmt.Fprintf(&b, "Suivez votre demande et ajoutez-y des informations : %s\n\n", link)
 	fmt.Fprintf(&b, "Pour joindre le service : %s, %s, %s.\nPar courrier : %s, %s, en rappelant votre code de suivi.\n", org.ServiceDesk, org.Phone, org.Hours, org.Name, org.Address)
+	// What is kept and how to ask for it (RGPD article 13), from the
+	// catalogue's retention schedule.
+	kept, rights := personaldata.CitizenNotice(n.cat)
+	fmt.Fprintf(&b, "\nVos données : %s\n%s Formulaire : %s/demande?competence=%s\n", kept, rights, n.cfg.PublicURL, personaldata.Competence)
 	m.body = b.String()
 	m.headers = map[string]string{"X-Guichet-Request-Id": req.ID, "X-Guichet-Tracking-Code": code,
 		// RFC 3834: a machine's answer, which no machine should answer.

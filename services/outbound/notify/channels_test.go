@@ -131,6 +131,11 @@ func TestAcknowledgementOnEveryChannel(t *testing.T) {
 		!strings.Contains(web.Body, "https://demarches.example.org/suivi/"+webCode) {
 		t.Errorf("web receipt:\n%s\n%v\n%s", web.Subject, web.Headers, web.Body)
 	}
+	// What is kept, how long, and how to ask for it (RGPD article 13).
+	if !strings.Contains(web.Body, "Vos données : Vos coordonnées, le texte de votre demande et les pièces jointes sont conservés 1 an après la clôture") ||
+		!strings.Contains(web.Body, "dpd@ampmetropole.fr") || !strings.Contains(web.Body, "https://demarches.example.org/demande?competence=donnees_personnelles") {
+		t.Errorf("the web receipt says nothing of the data kept:\n%s", web.Body)
+	}
 	reply := out.mailTo(t, "helene@example.net")[0]
 	if reply.Headers["In-Reply-To"] != "<CAF7x9=2b@mail.example.net>" || reply.Headers["References"] != "<CAF7x9=2b@mail.example.net>" ||
 		!strings.Contains(reply.Subject, "votre courriel — code "+mailCode) || !strings.Contains(reply.Body, "a bien reçu votre courriel le ") {
@@ -148,7 +153,7 @@ func TestAcknowledgementOnEveryChannel(t *testing.T) {
 		n := l[0]
 		if n.Kind != notify.KindAcknowledgement || n.TrackingCode != letterCode || n.Recipient != "Simone Aubert\n14 chemin des Oliviers\n13300 SALON-DE-PROVENCE" ||
 			!strings.Contains(n.Body, "a bien reçu votre courrier le ") || !strings.Contains(n.Body, "Code de suivi : "+letterCode) ||
-			strings.Contains(n.Body, "merci de ne pas y répondre") {
+			strings.Contains(n.Body, "merci de ne pas y répondre") || !strings.Contains(n.Body, "conservés 1 an après la clôture") {
 			t.Errorf("letter receipt: %+v", n)
 		}
 	}

@@ -53,7 +53,7 @@ func (n *Notifier) status(ctx context.Context, m bus.Message) error {
 		return err
 	}
 	if state != to {
-		n.log.Info("state change not told: the case moved on since", "case", e.CaseRef, "to", to, "now", state)
+		n.log.Info("state change not told: the case moved on since", "case", e.CaseRef, "to_state", to, "now", state)
 		return nil
 	}
 	told := map[reach]bool{} // one notice per address, however many threads

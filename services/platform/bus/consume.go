@@ -233,7 +233,7 @@ func (c *Consumer) message(ctx context.Context, jm jetstream.Msg) (Message, *slo
 		Attempt:  int(meta.NumDelivered),
 		Sequence: meta.Sequence.Stream,
 	}
-	log := c.log.With("subject", m.Subject, "msg_id", m.MsgID, "seq", m.Sequence, "attempt", m.Attempt)
+	log := c.log.With("nats_subject", m.Subject, "msg_id", m.MsgID, "seq", m.Sequence, "attempt", m.Attempt)
 	if m.Attempt > c.cfg.MaxAttempts {
 		// Earlier attempts never answered: the handler crashed or hung.
 		c.deadLetter(ctx, jm, m, fmt.Errorf("abandonné après %d remises sans réponse du traitement", m.Attempt-1), log)

@@ -18,6 +18,7 @@ type EmbeddedConfig struct {
 // and for tests.
 type Embedded struct {
 	srv *server.Server
+	dir string
 }
 
 // StartEmbedded starts a NATS server with JetStream storing under StoreDir and
@@ -54,11 +55,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("bus: embedded server not ready after 15s (port %d busy?)", cfg.Port)
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, dir: cfg.StoreDir}, nil
 }
 
 // ClientURL is the nats:// URL clients connect to.
 func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+
+// StoreDir is the folder of JetStream's files, for tests that look at what
+// the disk holds.
+func (e *Embedded) StoreDir() string { return e.dir }
 
 // Shutdown stops the server and waits until it has stopped.
 func (e *Embedded) Shutdown() {

@@ -28,7 +28,11 @@ func RequestSubject(channel string) string { return SubjectRequests + "." + chan
 type TopologyConfig struct {
 	Replicas        int           // 1 for a single server, 3 on a cluster
 	DuplicateWindow time.Duration // Nats-Msg-Id deduplication window
-	MaxAge          time.Duration // how long REQUESTS and CASES keep messages
+	// MaxAge is how long REQUESTS and CASES keep messages: the catalogue's
+	// retention of streams (30 days unless it says otherwise). DEAD has no
+	// limit: a person reviews each dead letter, and a purge erases the
+	// copies of what it erased (Forget).
+	MaxAge time.Duration
 }
 
 func (c *TopologyConfig) setDefaults() {
@@ -39,7 +43,7 @@ func (c *TopologyConfig) setDefaults() {
 		c.DuplicateWindow = time.Hour
 	}
 	if c.MaxAge == 0 {
-		c.MaxAge = 90 * 24 * time.Hour
+		c.MaxAge = 30 * 24 * time.Hour
 	}
 }
 

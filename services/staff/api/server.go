@@ -69,6 +69,9 @@ type Deps struct {
 	// many a minute per credential, as many at once; default
 	// DefaultSystemRate.
 	SystemRate int
+	// Officer: the data protection officer's routes (/api/v1/rgpd/*);
+	// nil: not served.
+	Officer Officer
 }
 
 // DefaultSystemRate is how many requests, calls or scans one credential may
@@ -126,6 +129,7 @@ func New(deps Deps, reg prometheus.Registerer) (*Handler, error) {
 		h.guarded("POST /api/v1/cases/{ref}/merge", auth.PermCaseMerge, h.mergeCase)
 		h.guarded("POST /api/v1/cases/{ref}/unmerge", auth.PermCaseMerge, h.unmergeCase)
 	}
+	h.registerRGPD()
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))

@@ -25,6 +25,12 @@ const (
 	RoleSupervisor = "supervisor"
 	// RoleAdmin runs Guichet: everything, on every case.
 	RoleAdmin = "admin"
+	// RoleDPO is the data protection officer (délégué à la protection des
+	// données): what Guichet holds about a person (export), erasure, legal
+	// holds, the retention schedule and the register of processing; the
+	// audit log; and the requests citizens send about their data (the
+	// cases of [DPOCompetence]), worked like a team's.
+	RoleDPO = "dpo"
 
 	// RoleTelephony is the telephony system: it reports calls
 	// (POST /api/v1/calls) and reads the status of the calls it reported.
@@ -38,7 +44,7 @@ const (
 
 // Roles lists the roles, least powerful first: people's, then systems'.
 func Roles() []string {
-	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin, RoleTelephony, RolePartner}
+	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin, RoleDPO, RoleTelephony, RolePartner}
 }
 
 // ValidRole says whether role is one of [Roles].
@@ -47,6 +53,11 @@ func ValidRole(role string) bool { return slices.Contains(Roles(), role) }
 // SystemRole says whether role belongs to another system, never to a
 // person: such a role is given to API tokens, not accounts.
 func SystemRole(role string) bool { return role == RoleTelephony || role == RolePartner }
+
+// DPOCompetence is the competence of the requests about personal data
+// (access, rectification, erasure), the data protection officer's queue:
+// the catalogue's "donnees_personnelles".
+const DPOCompetence = "donnees_personnelles"
 
 // Permission is something a role may do.
 type Permission string
@@ -66,6 +77,7 @@ const (
 	PermKnowledgeRead  Permission = "knowledge.read"  // read the knowledge base of first-contact answers
 	PermKnowledgeEdit  Permission = "knowledge.edit"  // write, change and archive its entries
 	PermAdminAccounts  Permission = "admin.accounts"  // accounts and API tokens
+	PermPersonalData   Permission = "personal_data"   // a person's data: export, erasure, legal holds, retention, register
 	PermSubmitCall     Permission = "intake.call"     // report a call (the telephony)
 	PermSubmitRequest  Permission = "intake.request"  // submit a request in the common schema (a partner system)
 	PermRequestStatus  Permission = "intake.status"   // ask where a request stands: one's own submissions, or requests of cases in scope
@@ -73,23 +85,24 @@ const (
 
 // Permissions is the one place that says what each role may do:
 //
-//	permission        agent  mailroom  team  supervisor  admin
-//	case.read           ✓       ✓       ✓       ✓          ✓
-//	case.transition                     ✓       ✓          ✓
-//	case.reroute                        ✓       ✓          ✓
-//	case.merge                          ✓       ✓          ✓
-//	case.reply                          ✓       ✓          ✓
+//	permission        agent  mailroom  team  supervisor  admin  dpo
+//	case.read           ✓       ✓       ✓       ✓          ✓     ✓
+//	case.transition                     ✓       ✓          ✓     ✓
+//	case.reroute                        ✓       ✓          ✓     ✓
+//	case.merge                          ✓       ✓          ✓     ✓
+//	case.reply                          ✓       ✓          ✓     ✓
 //	triage                                      ✓          ✓
 //	dashboard                                   ✓          ✓
-//	audit.read                                             ✓
+//	audit.read                                             ✓     ✓
 //	mailroom                    ✓                          ✓
 //	agent.console       ✓                                  ✓
-//	knowledge.read      ✓               ✓       ✓          ✓
+//	knowledge.read      ✓               ✓       ✓          ✓     ✓
 //	knowledge.edit                              ✓          ✓
 //	admin.accounts                                         ✓
+//	personal_data                                          ✓     ✓
 //	intake.call                                            ✓     (telephony)
 //	intake.request                                         ✓     (partner)
-//	intake.status       ✓       ✓       ✓       ✓          ✓     (telephony, partner)
+//	intake.status       ✓       ✓       ✓       ✓          ✓     ✓  (telephony, partner)
 //
 // The telephony and partner roles hold only their intake permission. The
 // mailroom's scans need the mailroom permission. Which cases the case permissions apply to is [Principal.SeesCase]'s
@@ -107,7 +120,9 @@ func Permissions(role string) []Permission {
 		return append(caseWork, PermTriage, PermDashboard, PermKnowledgeEdit)
 	case RoleAdmin:
 		return append(caseWork, PermTriage, PermDashboard, PermAuditRead, PermMailroom, PermAgentConsole, PermAdminAccounts,
-			PermSubmitCall, PermSubmitRequest, PermKnowledgeEdit)
+			PermSubmitCall, PermSubmitRequest, PermKnowledgeEdit, PermPersonalData)
+	case RoleDPO:
+		return append(caseWork, PermAuditRead, PermPersonalData)
 	case RoleTelephony:
 		return []Permission{PermSubmitCall, PermRequestStatus}
 	case RolePartner:
@@ -168,7 +183,11 @@ func (p Principal) Submitter() string {
 // or in all when they have none. A supervisor is scoped the same way,
 // except that no competences means all competences, and the triage queue's
 // cases are always theirs — within their territories. With territories, a
-// case whose territory is not known yet is out of scope. Systems
+// case whose territory is not known yet is out of scope. The data
+// protection officer sees the requests about personal data
+// ([DPOCompetence]) in every territory, and the competences of their
+// account besides; what they hold about a person outside those cases they
+// read through the export, not the queues. Systems
 // (telephony, partners) and unknown roles see no case.
 func (p Principal) Scope() scope.Scope {
 	switch p.Role {
@@ -176,6 +195,14 @@ func (p Principal) Scope() scope.Scope {
 		return scope.Everything()
 	case RoleTeam:
 		return scope.Scope{Competences: slices.Clone(p.Competences), Territories: slices.Clone(p.Territories)}
+	case RoleDPO:
+		s := scope.Scope{Competences: []string{DPOCompetence}}
+		for _, c := range p.Competences {
+			if !slices.Contains(s.Competences, c) {
+				s.Competences = append(s.Competences, c)
+			}
+		}
+		return s
 	case RoleSupervisor:
 		s := scope.Scope{AllCompetences: len(p.Competences) == 0, Territories: slices.Clone(p.Territories)}
 		if !s.AllCompetences {

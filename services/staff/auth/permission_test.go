@@ -12,7 +12,7 @@ func TestRolePermissions(t *testing.T) {
 	all := []auth.Permission{auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge,
 		auth.PermReply, auth.PermTriage, auth.PermDashboard, auth.PermAuditRead, auth.PermMailroom,
 		auth.PermAgentConsole, auth.PermAdminAccounts, auth.PermSubmitCall, auth.PermSubmitRequest, auth.PermRequestStatus,
-		auth.PermKnowledgeRead, auth.PermKnowledgeEdit}
+		auth.PermKnowledgeRead, auth.PermKnowledgeEdit, auth.PermPersonalData}
 	// The table written out again, so that a change to it is a change here too.
 	want := map[string][]auth.Permission{
 		auth.RoleAgent:    {auth.PermCaseRead, auth.PermAgentConsole, auth.PermRequestStatus, auth.PermKnowledgeRead},
@@ -21,7 +21,9 @@ func TestRolePermissions(t *testing.T) {
 			auth.PermKnowledgeRead},
 		auth.RoleSupervisor: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply,
 			auth.PermTriage, auth.PermDashboard, auth.PermRequestStatus, auth.PermKnowledgeRead, auth.PermKnowledgeEdit},
-		auth.RoleAdmin:     all,
+		auth.RoleAdmin: all,
+		auth.RoleDPO: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply, auth.PermRequestStatus,
+			auth.PermKnowledgeRead, auth.PermAuditRead, auth.PermPersonalData},
 		auth.RoleTelephony: {auth.PermSubmitCall, auth.PermRequestStatus},
 		auth.RolePartner:   {auth.PermSubmitRequest, auth.PermRequestStatus},
 		"":                 nil,
@@ -88,6 +90,11 @@ func TestSeesCase(t *testing.T) {
 		{"team given triage sees triage", auth.Principal{Role: auth.RoleTeam, Competences: []string{"triage"}}, "triage", "", true},
 		{"telephony sees no case", auth.Principal{Role: auth.RoleTelephony}, "voirie", "", false},
 		{"partner sees no case", auth.Principal{Role: auth.RolePartner}, "voirie", "pays-d-aix", false},
+		{"dpo sees the requests about personal data", auth.Principal{Role: auth.RoleDPO}, auth.DPOCompetence, "", true},
+		{"dpo sees them in every territory", auth.Principal{Role: auth.RoleDPO}, auth.DPOCompetence, "pays-d-aix", true},
+		{"dpo sees no other team's case", auth.Principal{Role: auth.RoleDPO}, "voirie", "pays-d-aix", false},
+		{"dpo given a competence sees it too", auth.Principal{Role: auth.RoleDPO, Competences: []string{"hors_competence"}}, "hors_competence", "", true},
+		{"dpo does not see triage", auth.Principal{Role: auth.RoleDPO}, "triage", "", false},
 		{"no role sees nothing", auth.Principal{}, "voirie", "", false},
 		{"unknown role sees nothing", auth.Principal{Role: "root"}, "voirie", "", false},
 	}

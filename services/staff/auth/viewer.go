@@ -16,6 +16,7 @@ const (
 	pathConsole   = "/agent"
 	pathKnowledge = "/bo/connaissances"
 	pathMailroom  = "/courrier"
+	pathRGPD      = "/bo/rgpd"
 )
 
 // RoleLabel is a role in the words of the staff pages.
@@ -31,6 +32,8 @@ func RoleLabel(role string) string {
 		return "encadrement"
 	case RoleAdmin:
 		return "administration"
+	case RoleDPO:
+		return "protection des données"
 	case RoleTelephony:
 		return "téléphonie"
 	case RolePartner:
@@ -40,13 +43,16 @@ func RoleLabel(role string) string {
 }
 
 // HomeOf is where a role starts its day: the console for the call centre,
-// the mailroom's desk, the queue of cases for the others.
+// the mailroom's desk, the personal data desk for the data protection
+// officer, the queue of cases for the others.
 func HomeOf(role string) string {
 	switch role {
 	case RoleAgent:
 		return pathConsole
 	case RoleMailroom:
 		return pathMailroom
+	case RoleDPO:
+		return pathRGPD
 	}
 	return "/bo/"
 }
@@ -83,6 +89,7 @@ func (s *Service) Viewer(r *http.Request) staffshell.Viewer {
 		{"Tri", pathTriage, PermTriage},
 		{"Tableau de bord", pathDashboard, PermDashboard},
 		{"Journal d'audit", pathAudit, PermAuditRead},
+		{"Données personnelles", pathRGPD, PermPersonalData},
 	}
 	for _, e := range entries {
 		if p.Can(e.perm) {

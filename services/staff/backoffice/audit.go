@@ -81,6 +81,17 @@ var auditActions = map[string]string{
 	"knowledge.update":          "Modification d'une fiche de la base de connaissances",
 	"knowledge.archive":         "Archivage d'une fiche de la base de connaissances",
 	"knowledge.restore":         "Remise en service d'une fiche de la base de connaissances",
+
+	// The data protection officer's (services/cases/personaldata).
+	"personal_data.export":            "Extraction des données d'une personne (droit d'accès)",
+	"personal_data.erase_refused":     "Effacement des données d'une personne refusé",
+	"personal_data.retention_dry_run": "Simulation des durées de conservation",
+
+	// The purge itself, written by guichet_begin_purge (services/cases/retention).
+	"rgpd.purge":   "Effacement des données dont la durée de conservation est passée",
+	"rgpd.erase":   "Effacement des données d'une personne à sa demande",
+	"rgpd.hold":    "Gel d'un dossier (conservation pour motif légal)",
+	"rgpd.release": "Levée du gel d'un dossier",
 }
 
 // auditAction names an action in French; an action not known here keeps

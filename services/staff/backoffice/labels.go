@@ -104,6 +104,8 @@ func roleLabel(r string) string {
 		return "encadrement"
 	case auth.RoleAdmin:
 		return "administration"
+	case auth.RoleDPO:
+		return "protection des données"
 	}
 	return r
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/personaldata"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/htmlpage"
@@ -60,6 +61,12 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return out
 		},
+		// What is kept of a request, how long and how to ask for it, from
+		// the catalogue's retention schedule (RGPD articles 13 and 15-17).
+		"conservation":  func() string { kept, _ := personaldata.CitizenNotice(h.deps.Catalogue); return kept },
+		"droits":        func() string { _, rights := personaldata.CitizenNotice(h.deps.Catalogue); return rights },
+		"conservations": func() []personaldata.Period { return personaldata.Schedule(h.deps.Catalogue) },
+		"duree":         personaldata.Duration,
 	}
 }
 
