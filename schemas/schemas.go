@@ -115,6 +115,7 @@ type Attachment struct {
 type Hints struct {
 	Competence string `json:"competence,omitempty"`
 	Category   string `json:"category,omitempty"`
+	Incident   string `json:"incident,omitempty"` // an incident ref to join, chosen by the citizen or an agent
 }
 
 // Turn is one speaker turn of a phone call transcript; times in seconds.
@@ -138,6 +139,12 @@ const (
 	EventMerged        = "merged"
 	EventUnmerged      = "unmerged"
 	EventNoteAdded     = "note_added"
+)
+
+// Incident event types: a case linked to or detached from an incident.
+const (
+	EventIncidentLinked   = "incident_linked"
+	EventIncidentDetached = "incident_detached"
 )
 
 // Case states of the harmonized lifecycle.

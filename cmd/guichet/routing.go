@@ -22,6 +22,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	redactlog "github.com/ampmetropole/guichet/services/platform/redact"
 	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/incident"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/tools/corpus"
 	"github.com/ampmetropole/guichet/services/tools/routeeval"
@@ -98,7 +99,7 @@ func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var triage *float64
 	// Flags may follow the file: guichet route-eval FILE --json.
 	cfg, files, err := parseConfig("route-eval", flagsFirst(args, "model", "catalogue", "triage-below"), stderr, func(fs *flag.FlagSet) {
-		asJSON = fs.Bool("json", false, "un seul objet JSON (accuracy, macro_f1, triage_rate, auto_precision, territory_accuracy, citation_recall, followup_accuracy, false_link_rate, n)")
+		asJSON = fs.Bool("json", false, "un seul objet JSON (accuracy, macro_f1, triage_rate, auto_precision, territory_accuracy, citation_recall, followup_accuracy, false_link_rate, incident_precision, incident_recall, n)")
 		misses = fs.Bool("errors", false, "liste aussi les erreurs, demande par demande")
 		modelPath = fs.String("model", "", "fichier du modèle (défaut : GUICHET_MODEL, sinon celui livré)")
 		catPath = fs.String("catalogue", "", "catalogue (défaut : GUICHET_CATALOGUE, sinon celui livré)")
@@ -137,7 +138,7 @@ func runRouteEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	e := router.NewEngine(router.EngineConfig{TriageBelow: *triage}, c, places)
+	e := router.NewEngine(router.EngineConfig{TriageBelow: *triage}, c, places).WithIncidents(incident.DefaultConfig())
 	rep, err := routeeval.Run(ctx, recs, corpus.NewBuilder(extract.New(places)), e)
 	if err != nil {
 		return err

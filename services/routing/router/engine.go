@@ -17,6 +17,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/incident"
 )
 
 // Tx is what one routing decision reads and writes of the case history, in
@@ -79,6 +80,7 @@ type Engine struct {
 	budgets    Budgets // with clock; nil: cases have no deadline
 	clock      Clock
 	now        func() time.Time
+	incidents  *incident.Config // nil: no grouping (a hints.incident still joins)
 }
 
 // WithDeadlines makes new cases due after their competence's budget of
@@ -133,6 +135,7 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 		return out, err
 	}
 	eventType := schemas.EventRequestLinked
+	var plan *groupPlan // a new case's incident, if any
 	fallback := ""
 	if linked {
 		fallback = c.Ref
@@ -143,6 +146,14 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	} else {
 		d.Outcome, eventType = "new_case", schemas.EventCreated
 		competence := e.competence(req, pred, &d)
+		if plan, err = e.planGroup(ctx, tx, req, citizenID, competence, pred, where); err != nil {
+			return out, err
+		}
+		if plan != nil && plan.competence != competence {
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "incident_competence",
+				Detail: fmt.Sprintf("même lieu et même objet qu'un incident en cours : compétence %s, jugée plausible, plutôt que %s", plan.competence, competence)})
+			competence = plan.competence
+		}
 		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID}
 		if e.budgets != nil && e.clock != nil {
 			due := e.clock.Due(req.ReceivedAt, e.budgets.Budget(competence, "normal"))
@@ -156,6 +167,11 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	ev, err := tx.AppendEvent(ctx, c, e.event(req, c, eventType, d))
 	if err != nil {
 		return out, err
+	}
+	if plan != nil {
+		if err := e.group(ctx, tx, req, c, plan); err != nil {
+			return out, err
+		}
 	}
 	if err := tx.FinishRouted(ctx, d, citizenID); err != nil {
 		return out, err

@@ -25,6 +25,7 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/incident"
 )
 
 // ModelVersion names the decision logic without a classifier, recorded with
@@ -47,6 +48,10 @@ type Config struct {
 	Decisions     EngineConfig
 	Budgets       Budgets // with Clock: deadlines of new cases; nil: none
 	Clock         Clock
+	// Incidents tunes the grouping of different citizens' reports of one
+	// incident; nil: incident.DefaultConfig(). NoIncidents turns it off.
+	Incidents   *incident.Config
+	NoIncidents bool
 }
 
 // Store is what the router needs of the case history.
@@ -94,8 +99,16 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 	if err != nil {
 		return nil, err
 	}
+	e := NewEngine(cfg.Decisions, cfg.Classifier, places).WithDeadlines(cfg.Budgets, cfg.Clock)
+	if !cfg.NoIncidents {
+		ic := incident.DefaultConfig()
+		if cfg.Incidents != nil {
+			ic = *cfg.Incidents
+		}
+		e.WithIncidents(ic)
+	}
 	return &Router{cfg: cfg, conn: conn, pub: bus.NewPublisher(conn.JS), store: store, validate: v,
-		engine: NewEngine(cfg.Decisions, cfg.Classifier, places).WithDeadlines(cfg.Budgets, cfg.Clock), log: log.With("service", "router"), metrics: m}, nil
+		engine: e, log: log.With("service", "router"), metrics: m}, nil
 }
 
 // Start creates the durable consumer and the outbox relay.

@@ -83,6 +83,9 @@ type Deps struct {
 	// Feed tells the queue and triage pages that cases changed (live.go);
 	// nil: the pages do not refresh themselves.
 	Feed CaseFeed
+	// Incidents works the incidents (incidents.go); nil: the Store's, when
+	// it has them.
+	Incidents Incidents
 }
 
 // Handler serves /bo/.
@@ -98,6 +101,9 @@ type Handler struct {
 
 // New builds the back office.
 func New(d Deps) (*Handler, error) {
+	if d.Incidents == nil {
+		d.Incidents, _ = d.Store.(Incidents)
+	}
 	h := &Handler{deps: d, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	var err error
 	if h.shell, err = staffshell.New(d.Log); err != nil {
@@ -118,12 +124,13 @@ func New(d Deps) (*Handler, error) {
 		"pieceID":         func(key string) string { return strings.TrimPrefix(key, "sha256/") },
 		"caseRefPattern":  func() string { return caseref.TypedPattern },
 	}
+	funcs["percentOf"] = func(f float64) float64 { return f * 100 } // 0.82 → 82
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
 	for k, f := range h.pilotageFuncs() { // triage, dashboard, audit (pilotage.go)
 		funcs[k] = f
 	}
 	funcs["average"] = func(f float64) string { return message.NewPrinter(language.French).Sprintf("%.1f", f) } // 3,7
-	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit"} {
+	for _, name := range []string{"home", "queue", "case", "triage", "dashboard", "audit", "incident"} {
 		t, err := h.shell.Parse(name+".html", funcs, files, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("backoffice: %w", err)
@@ -150,6 +157,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /bo/dossiers/{ref}/note", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.note)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/reponse", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.reply)))
 	h.mux.Handle("POST /bo/dossiers/{ref}/modele", d.Guard.RequirePage(auth.PermReply)(http.HandlerFunc(h.insertTemplate)))
+	h.incidentRoutes() // the incident page and its actions (incidents.go)
 	// Any other address under /bo/: the French 404 page, in the frame.
 	h.mux.Handle("/bo/", read(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, "") })))
 	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), d.Guard.Viewer)

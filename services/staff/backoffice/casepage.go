@@ -52,6 +52,10 @@ type casePage struct {
 	Form        url.Values
 	Inserted    string // the template just added to the message (without script)
 	Error, Done string
+	// Incident is the case's incident (Ref "" when none); Suggestions the
+	// incidents the router only proposed (incidents.go).
+	Incident    casestore.IncidentBrief
+	Suggestions []casestore.IncidentSuggestion
 }
 
 // Kept is what a refused form of panel sent in field, so that nothing
@@ -175,6 +179,7 @@ func (h *Handler) caseView(r *http.Request, f casestore.CaseFile, p auth.Princip
 	if p.Can(auth.PermCaseTransition) {
 		data.Next = lifecycle.Next(f.State, p.Role)
 	}
+	data.Incident, data.Suggestions = h.caseIncidents(r, f, p)
 	if data.CanReply = p.Can(auth.PermReply); data.CanReply {
 		data.Templates = h.replyTemplates(f)
 		data.Reply = h.replyDraft(r, f)

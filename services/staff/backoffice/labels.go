@@ -62,6 +62,10 @@ func eventLabel(t string) string {
 		return "réponse au demandeur"
 	case schemas.EventNoteAdded:
 		return "note interne"
+	case schemas.EventIncidentLinked:
+		return "rattaché à un incident"
+	case schemas.EventIncidentDetached:
+		return "détaché d'un incident"
 	}
 	return t
 }

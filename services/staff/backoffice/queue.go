@@ -26,6 +26,8 @@ type queuePage struct {
 	Triage      bool
 	Error       string
 	Live        string // the live refresh's address, "" when off
+	// Incidents are the incidents of the listed cases, by case ref.
+	Incidents map[string]casestore.IncidentBrief
 }
 
 func (h *Handler) territories() []option {
@@ -69,6 +71,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 		status, data.Error = http.StatusServiceUnavailable, "La liste des dossiers est momentanément indisponible : réessayez dans quelques instants."
 	}
 	data.Page = page
+	data.Incidents = h.incidentsOf(r, page.Cases)
 	if page.ByState == nil {
 		data.Page.ByState = map[string]int{}
 	}

@@ -65,6 +65,18 @@ type Record struct {
 	OCRNoise     bool    `json:"ocr_noise,omitempty"`
 	Cites        *string `json:"cites,omitempty"`
 	FollowUpOf   *string `json:"follow_up_of,omitempty"`
+	// Grouping labels (dev-incidents.jsonl): when the record arrived, the
+	// incident it belongs to, and where a web form located it.
+	ReportedAt *time.Time `json:"reported_at,omitempty"`
+	Incident   *string    `json:"incident,omitempty"`
+	Location   *Located   `json:"location,omitempty"`
+}
+
+// Located is where a web record's browser placed it.
+type Located struct {
+	Address string   `json:"address,omitempty"`
+	Lat     *float64 `json:"lat,omitempty"`
+	Lon     *float64 `json:"lon,omitempty"`
 }
 
 func str(p *string) string {
@@ -235,6 +247,9 @@ func (b *Builder) Request(ctx context.Context, r Record, at time.Time) (schemas.
 			who.Phone = p
 		}
 		req.Citizen = who
+		if l := r.Location; l != nil {
+			req.Location = &schemas.Location{Address: l.Address, Lat: l.Lat, Lon: l.Lon}
+		}
 		return req, nil
 	case "phone":
 		var tr strings.Builder

@@ -31,6 +31,9 @@ type memory struct {
 	byRef            map[string]*memCase
 	byRequest        map[string]*memCase
 	pending          schemas.Request
+	incidents        int
+	incidentOf       map[int64]string // case id → incident ref
+	suggested        []suggestion
 }
 
 func newMemory() *memory {

@@ -54,7 +54,15 @@ type Report struct {
 	PerCompetence     map[string]ClassStats     `json:"per_competence"`
 	Confusion         map[string]map[string]int `json:"confusion"` // label → decision → count
 	ModelVersion      string                    `json:"model_version"`
-	Misses            []Miss                    `json:"-"`
+	// Grouping of one incident's reports, pairwise: of the pairs of
+	// records whose cases share an incident, the share that share an
+	// incident label (precision), and of the labelled pairs, the share
+	// grouped (recall). Omitted when no record carries a label.
+	IncidentPrecision *float64 `json:"incident_precision,omitempty"`
+	IncidentRecall    *float64 `json:"incident_recall,omitempty"`
+	IncidentPairs     int      `json:"incident_pairs,omitempty"`
+	IncidentPredicted int      `json:"incident_predicted_pairs,omitempty"`
+	Misses            []Miss   `json:"-"`
 }
 
 // Run routes the records in order and measures the decisions.
@@ -65,12 +73,25 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 	rep := Report{PerCompetence: map[string]ClassStats{}, Confusion: map[string]map[string]int{}, ModelVersion: e.Version()}
 	base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	var auto, autoOK, terrOK, cites, citesOK, follows, followsOK, loners, falseLinks int
-	for i, rec := range recs {
-		at := base.Add(time.Duration(i) * 30 * time.Minute)
+	reqs := make([]schemas.Request, len(recs))
+	// Records that carry reported_at are routed in that order, with the
+	// clock at that time (a decision sees only earlier records).
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return reportedAt(recs[order[a]], base, order[a]).Before(reportedAt(recs[order[b]], base, order[b]))
+	})
+	for _, i := range order {
+		rec := recs[i]
+		at := reportedAt(rec, base, i)
 		req, err := b.Request(ctx, rec, at)
 		if err != nil {
 			return rep, fmt.Errorf("routeeval: %w", err)
 		}
+		reqs[i] = req
+		e.SetClock(at)
 		// The case a record cites exists before it: the follow-up's
 		// earlier record's case under that reference, or an older case.
 		if rec.Cites != nil && *rec.Cites != "" {
@@ -141,6 +162,7 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 			}
 		}
 	}
+	rep.incidents(recs, reqs, caseOf, mem, e)
 	n := float64(rep.N)
 	if rep.N == 0 {
 		return rep, nil
@@ -168,6 +190,65 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 	}
 	rep.MacroF1 = f1s / float64(labels)
 	return rep, nil
+}
+
+// reportedAt is when a record arrived: its reported_at, else half an hour
+// after the one before it in the file.
+func reportedAt(r corpus.Record, base time.Time, i int) time.Time {
+	if r.ReportedAt != nil {
+		return *r.ReportedAt
+	}
+	return base.Add(time.Duration(i) * 30 * time.Minute)
+}
+
+// incidents measures the grouping pairwise and lists the pairs it got
+// wrong with the grouping's reasons.
+func (rep *Report) incidents(recs []corpus.Record, reqs []schemas.Request, caseOf map[string]int64, mem *memory, e *router.Engine) {
+	labelled := false
+	for _, r := range recs {
+		labelled = labelled || r.Incident != nil
+	}
+	if !labelled {
+		return
+	}
+	var gold, pred, both int
+	for j := range recs {
+		for i := range j {
+			a, b := recs[i], recs[j]
+			g := a.Incident != nil && b.Incident != nil && *a.Incident == *b.Incident
+			ia, ib := mem.incidentOf[caseOf[a.ID]], mem.incidentOf[caseOf[b.ID]]
+			p := ia != "" && ia == ib
+			if g {
+				gold++
+			}
+			if p {
+				pred++
+			}
+			if g && p {
+				both++
+			}
+			if g == p {
+				continue
+			}
+			first, later := i, j
+			if reqs[later].ReceivedAt.Before(reqs[first].ReceivedAt) {
+				first, later = later, first
+			}
+			conf, why := e.CompareIncident(reqs[later], reqs[first], recs[later].Competence)
+			var ds []string
+			for _, r := range why {
+				ds = append(ds, r.Detail)
+			}
+			what := fmt.Sprintf("confiance %.2f : %s", conf, strings.Join(ds, " ; "))
+			if g {
+				rep.Misses = append(rep.Misses, Miss{ID: recs[later].ID + "+" + recs[first].ID, Want: "même incident " + *a.Incident, Got: "non groupés", What: what})
+			} else {
+				rep.Misses = append(rep.Misses, Miss{ID: recs[later].ID + "+" + recs[first].ID, Want: "incidents distincts (" + deref(a.Incident) + "/" + deref(b.Incident) + ")", Got: "groupés dans " + ia, What: what})
+			}
+		}
+	}
+	p, r := ratio(both, pred), ratio(both, gold)
+	rep.IncidentPrecision, rep.IncidentRecall, rep.IncidentPairs, rep.IncidentPredicted = &p, &r, gold, pred
 }
 
 func deref(p *string) string {
@@ -206,6 +287,10 @@ func (r Report) Print(w io.Writer, misses bool) {
 		{"Rappel des références citées", pct(r.CitationRecall)},
 		{"Suites rattachées au bon dossier", pct(r.FollowupAccuracy)},
 		{"Rattachements à tort", pct(r.FalseLinkRate)},
+	}
+	if r.IncidentPrecision != nil {
+		rows = append(rows, [2]string{"Incidents : précision par paires", fmt.Sprintf("%s (%d paires groupées)", pct(*r.IncidentPrecision), r.IncidentPredicted)},
+			[2]string{"Incidents : rappel par paires", fmt.Sprintf("%s (%d paires étiquetées)", pct(*r.IncidentRecall), r.IncidentPairs)})
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, row := range rows {

@@ -10,6 +10,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/incident"
 	"github.com/ampmetropole/guichet/services/routing/router"
 	"github.com/ampmetropole/guichet/services/tools/corpus"
 	"github.com/ampmetropole/guichet/services/tools/routeeval"
@@ -82,5 +83,46 @@ func TestBadRecords(t *testing.T) {
 		if _, err := corpus.Read(strings.NewReader(line+"\n"), "bad.jsonl"); err == nil || !strings.Contains(err.Error(), "bad.jsonl:1") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestIncidents routes a small labelled fixture in reported_at order: two
+// reports of one pothole (numbers 112 and 110 of one street, 25 m apart)
+// share an incident; a pothole on another street and a street light at the
+// same address stay apart.
+func TestIncidents(t *testing.T) {
+	recs, err := corpus.ReadPath("testdata/incidents.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, b := engine(t)
+	e.WithIncidents(incident.DefaultConfig())
+	rep, err := routeeval.Run(context.Background(), recs, b, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.IncidentPrecision == nil || *rep.IncidentPrecision != 1 || *rep.IncidentRecall != 1 || rep.IncidentPairs != 1 || rep.IncidentPredicted != 1 {
+		t.Fatalf("incidents: %+v", rep)
+	}
+	var out bytes.Buffer
+	rep.Print(&out, true)
+	if !strings.Contains(out.String(), "Incidents : précision par paires") {
+		t.Errorf("report lacks the incident figures:\n%s", out.String())
+	}
+	// Without grouping, the pair is a miss with its reasons.
+	e2, b2 := engine(t)
+	rep, err = routeeval.Run(context.Background(), recs, b2, e2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *rep.IncidentRecall != 0 {
+		t.Fatalf("recall without grouping: %v", *rep.IncidentRecall)
+	}
+	found := false
+	for _, m := range rep.Misses {
+		found = found || (m.ID == "I2+I1" && strings.Contains(m.What, "même voie"))
+	}
+	if !found {
+		t.Errorf("misses lack I2+I1 with its reasons: %+v", rep.Misses)
 	}
 }

@@ -33,6 +33,7 @@ type formValues struct {
 	Lat, Lon    string // the map's pin, as its hidden fields carry it
 	Honeypot    string
 	Kept        []schemas.Attachment // files already checked and stored
+	Incident    string               // the open incident the citizen joins (proches.go)
 }
 
 // fieldError names a field and what is wrong with it.
@@ -70,6 +71,10 @@ type formPage struct {
 	MaxFiles    int
 	Org         catalogue.Organisation
 	Map         mapPage // the map, when there is one
+	// Nearby are the open incidents of the competence near the place
+	// (proches.go), NearbyAsked when the citizen asked to see them.
+	Nearby      []nearbyIncident
+	NearbyAsked bool
 }
 
 func (h *Handler) formPage(v formValues, errs formErrors) formPage {
@@ -94,7 +99,7 @@ func (h *Handler) showForm(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.deps.Catalogue.Competence(v.Competence); !ok {
 		v.Competence = ""
 	}
-	h.render(w, r, http.StatusOK, "form", h.formPage(v, nil))
+	h.render(w, r, http.StatusOK, "form", h.withNearby(r, h.formPage(v, nil)))
 }
 
 const honeypotMessage = "Votre envoi a été pris pour celui d'un robot. Si vous êtes une personne, vérifiez vos informations ci-dessous et envoyez le formulaire à nouveau."
@@ -108,7 +113,7 @@ func readValues(r *http.Request) formValues {
 		Competence: f("competence"), Subject: f("objet"), Description: strings.TrimSpace(r.PostFormValue("description")),
 		Address: f("adresse"), PostalCode: strings.ReplaceAll(f("code_postal"), " ", ""), Commune: f("commune"),
 		Name: f("nom"), Email: f("email"), Phone: f("telephone"), Reply: f("reponse"), Honeypot: r.PostFormValue("site_web"),
-		Lat: f("lat"), Lon: f("lon"),
+		Lat: f("lat"), Lon: f("lon"), Incident: f("incident"),
 	}
 }
 
@@ -355,13 +360,35 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "form", h.failedForm(v, honeypotMessage))
 		return
 	}
+	if r.PostFormValue("etape") == "proches" {
+		// "Déjà signalé près d'ici" without JavaScript: the form again,
+		// nothing sent, its files kept, with the incidents near the place.
+		var errs formErrors
+		v.Kept = h.readFiles(r, "fichiers", &errs)
+		page := h.withNearby(r, h.formPage(v, errs))
+		page.NearbyAsked = true
+		h.render(w, r, map[bool]int{true: http.StatusOK, false: http.StatusUnprocessableEntity}[len(errs) == 0], "form", page)
+		return
+	}
 	req, errs := h.validate(v)
 	if errs.For("carte") != "" {
 		v.Lat, v.Lon = "", "" // not sent again as they were: the citizen places the pin anew
 	}
+	if v.Incident != "" {
+		// The router links the request to the incident the citizen chose;
+		// they still get their own case, code and notices.
+		if comp, msg := h.joinIncident(r.Context(), v.Incident, v.Competence); msg != "" {
+			errs.add("incident", "%s", msg)
+		} else {
+			if req.Hints == nil {
+				req.Hints = &schemas.Hints{Competence: comp}
+			}
+			req.Hints.Incident = v.Incident
+		}
+	}
 	v.Kept = h.readFiles(r, "fichiers", &errs)
 	if len(errs) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "form", h.formPage(v, errs))
+		h.render(w, r, http.StatusUnprocessableEntity, "form", h.withNearby(r, h.formPage(v, errs)))
 		return
 	}
 	req.Attachments = v.Kept

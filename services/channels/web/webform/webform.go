@@ -107,6 +107,9 @@ type Deps struct {
 	Space SpaceStore
 	Mail  Mailer
 	SMS   SMSSender
+	// Incidents lists the open incidents near a place, « déjà signalé
+	// près d'ici » (proches.go); nil: the Store's, when it has them.
+	Incidents Incidents
 }
 
 // Handler serves the citizen pages.
@@ -132,6 +135,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	key := hmac.New(sha256.New, []byte(cfg.Secret))
 	key.Write([]byte("guichet webform keep"))
+	if deps.Incidents == nil {
+		deps.Incidents, _ = deps.Store.(Incidents)
+	}
 	h := &Handler{cfg: cfg, deps: deps, limiter: ratelimit.New(cfg.RatePerMinute, time.Minute), keepKey: key.Sum(nil), now: time.Now}
 	var err error
 	if h.carte, err = newMapView(cfg.Map, deps.Geocoder); err != nil {
@@ -160,6 +166,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
 	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
 	mux.HandleFunc("GET /favicon.ico", h.showFavicon)
+	mux.HandleFunc("GET "+nearbyPath, h.showNearby)
 	if err := h.mountSpace(mux); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,186 @@
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+)
+
+// Incident is one physical incident that several citizens reported, each
+// in their own case. Place and Label describe it without personal data.
+type Incident struct {
+	ID                                                       int64
+	Ref, Competence, Territory, Commune, Place, Label, State string
+	Lat, Lon                                                 *float64
+	FirstReportedAt, LastReportedAt                          time.Time
+	Reporters                                                int
+}
+
+const incidentCols = `i.id, i.ref, i.competence, COALESCE(i.territory, ''), COALESCE(i.commune, ''), i.place, i.label, i.state,
+	i.lat, i.lon, i.first_reported_at, i.last_reported_at,
+	(SELECT count(DISTINCT COALESCE(c.citizen_id, -c.id)) FROM cases c WHERE c.incident_id = i.id)`
+
+func scanIncident(row pgx.Row) (Incident, error) {
+	var in Incident
+	err := row.Scan(&in.ID, &in.Ref, &in.Competence, &in.Territory, &in.Commune, &in.Place, &in.Label, &in.State,
+		&in.Lat, &in.Lon, &in.FirstReportedAt, &in.LastReportedAt, &in.Reporters)
+	return in, err
+}
+
+// Incident returns an incident and the references of its cases, oldest
+// first.
+func (s *Store) Incident(ctx context.Context, ref string) (Incident, []string, error) {
+	in, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentCols+` FROM incidents i WHERE i.ref = $1`, ref))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return in, nil, fault.E(fault.NotFound, fmt.Errorf("casestore: incident %s not found", ref))
+	}
+	if err != nil {
+		return in, nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident %s: %w", ref, err))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT ref FROM cases WHERE incident_id = $1 ORDER BY opened_at, id`, in.ID)
+	if err != nil {
+		return in, nil, fault.E(fault.Transient, fmt.Errorf("casestore: cases of incident %s: %w", ref, err))
+	}
+	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return in, nil, fault.E(fault.Transient, fmt.Errorf("casestore: cases of incident %s: %w", ref, err))
+	}
+	return in, refs, nil
+}
+
+// OpenIncidentsNear lists the open incidents of a competence in a commune
+// reported since a time, the nearest first when lat and lon are given,
+// else the latest first.
+func (s *Store) OpenIncidentsNear(ctx context.Context, competence, commune string, lat, lon *float64, since time.Time, limit int) ([]Incident, error) {
+	if limit <= 0 || limit > 50 {
+		limit = 50
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+incidentCols+` FROM incidents i
+		WHERE i.state = 'open' AND i.competence = $1 AND ($2 = '' OR i.commune = $2) AND i.last_reported_at >= $3
+		ORDER BY CASE WHEN $4::double precision IS NULL OR i.lat IS NULL THEN 1 ELSE 0 END,
+		         (i.lat - $4) * (i.lat - $4) + (i.lon - $5) * (i.lon - $5) * 0.53,
+		         i.last_reported_at DESC
+		LIMIT $6`, competence, commune, since, lat, lon, limit)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open incidents: %w", err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Incident, error) { return scanIncident(r) })
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open incidents: %w", err))
+	}
+	return out, nil
+}
+
+// GroupCandidate is a recent case the router may group a new report with:
+// alone, or in an open incident.
+type GroupCandidate struct {
+	Case     CaseRow
+	Incident string // ref of its open incident, "" when alone
+	Citizen  int64  // the case's citizen, 0 when anonymous
+	Requests []schemas.Request
+}
+
+// GroupCandidates lists the cases of a competence, not finished, with a
+// request received since a time, latest first, with their requests; the
+// cases of citizen notCitizen (when not 0) are left out.
+func (t *RouteTx) GroupCandidates(ctx context.Context, competence string, notCitizen int64, since time.Time, limit int) ([]GroupCandidate, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT c.id, c.ref, c.competence, COALESCE(c.territory, ''), c.state, COALESCE(i.ref, ''), COALESCE(c.citizen_id, 0),
+		       (SELECT jsonb_agg(r.payload ORDER BY r.received_at) FROM requests r WHERE r.case_id = c.id)
+		FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
+		WHERE c.competence = $1 AND c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
+		  AND (c.incident_id IS NULL OR i.id IS NOT NULL)
+		  AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
+		  AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
+		ORDER BY c.id DESC LIMIT $3`, competence, since, limit, notCitizen)
+	if err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
+	}
+	defer rows.Close()
+	var out []GroupCandidate
+	for rows.Next() {
+		var ic GroupCandidate
+		var reqs []byte
+		if err := rows.Scan(&ic.Case.ID, &ic.Case.Ref, &ic.Case.Competence, &ic.Case.Territory, &ic.Case.State, &ic.Incident, &ic.Citizen, &reqs); err != nil {
+			return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
+		}
+		if len(reqs) > 0 {
+			if err := json.Unmarshal(reqs, &ic.Requests); err != nil {
+				return nil, fault.E(fault.Permanent, fmt.Errorf("casestore: requests of %s: %w", ic.Case.Ref, err))
+			}
+		}
+		out = append(out, ic)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
+	}
+	return out, nil
+}
+
+// NewIncident is what an incident is opened with.
+type NewIncident struct {
+	Competence, Territory, Commune, Place, Label string
+	Lat, Lon                                     *float64
+	At                                           time.Time
+}
+
+// OpenIncident opens an incident and returns its reference
+// (INC-<year>-<n>).
+func (t *RouteTx) OpenIncident(ctx context.Context, ni NewIncident) (string, error) {
+	var ref string
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO incidents (ref, competence, territory, commune, place, label, lat, lon, first_reported_at, last_reported_at)
+		VALUES ('INC-' || to_char($8::timestamptz AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' ||
+		        (SELECT lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('incident_ref_seq') AS n),
+		        $1, NULLIF($2, ''), NULLIF($3, ''), $4, $5, $6, $7, $8, $8)
+		RETURNING ref`, ni.Competence, ni.Territory, ni.Commune, ni.Place, ni.Label, ni.Lat, ni.Lon, ni.At).Scan(&ref)
+	if err != nil {
+		return "", fault.E(fault.Transient, fmt.Errorf("casestore: open incident: %w", err))
+	}
+	return ref, nil
+}
+
+// LinkIncident links a case to an open incident and moves the incident's
+// latest report to at. It fails with NotFound when the incident is not
+// open.
+func (t *RouteTx) LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error {
+	var id int64
+	err := t.tx.QueryRow(ctx, `
+		UPDATE incidents SET last_reported_at = greatest(last_reported_at, $2),
+		                     first_reported_at = least(first_reported_at, $2)
+		WHERE ref = $1 AND state = 'open' RETURNING id`, ref, at).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fault.E(fault.NotFound, fmt.Errorf("casestore: incident %s not open", ref))
+	}
+	if err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE cases SET incident_id = $2 WHERE id = $1`, caseID, id); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
+	}
+	return nil
+}
+
+// SuggestIncident records that a case may belong to an incident, for the
+// team to decide.
+func (t *RouteTx) SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error {
+	js, err := json.Marshal(reasons)
+	if err != nil {
+		return fault.E(fault.Permanent, fmt.Errorf("casestore: suggestion reasons: %w", err))
+	}
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO incident_suggestions (case_id, incident_id, confidence, reasons)
+		SELECT $1, id, $3, $4 FROM incidents WHERE ref = $2
+		ON CONFLICT (case_id, incident_id) DO UPDATE SET confidence = EXCLUDED.confidence, reasons = EXCLUDED.reasons`,
+		caseID, ref, confidence, js); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: suggest %s: %w", ref, err))
+	}
+	return nil
+}

@@ -1,0 +1,537 @@
+// Package incident decides whether a new report is about the same physical
+// incident as earlier reports from other citizens: the same competence,
+// the same zone (commune or arrondissement), a time window that depends on
+// the competence, and the same place and object read from the words —
+// a street and its house number, a landmark, a crossroads, a bus stop — or
+// coordinates within a radius when both reports carry them. A wrong
+// grouping costs more than a missed one, so every conflict (numbers far
+// apart on one street, another object, a repair in between, a caller who
+// says it is something else) vetoes, and only strong agreement links.
+package incident
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Report is one report as grouping sees it.
+type Report struct {
+	Competence string
+	Commune    string // INSEE code (Marseille's arrondissements as 13055); "" unknown
+	Postal     string // postal code, which tells Marseille's arrondissements apart; "" unknown
+	Text       string // the citizen's words (subject, body, transcript)
+	Agent      []AgentTurn
+	Lat, Lon   *float64
+	At         time.Time
+}
+
+// AgentTurn is an agent's question and the caller's answer that follows it.
+type AgentTurn struct{ Question, Answer string }
+
+// Candidate is an earlier case (alone or already in an incident).
+type Candidate struct {
+	CaseID   int64
+	Incident string // incident ref, "" when the case is alone
+	Report   Report
+}
+
+// Reason is one ground of a decision, in French for the team.
+type Reason struct {
+	Code   string  `json:"code"`
+	Detail string  `json:"detail"`
+	Weight float64 `json:"weight"`
+}
+
+// Match is the best candidate for a report.
+type Match struct {
+	Candidate  Candidate
+	Confidence float64
+	Reasons    []Reason
+}
+
+// Config tunes the decision.
+type Config struct {
+	// Windows is how long after the latest report a report may still join,
+	// per competence; Default when absent.
+	Windows map[string]time.Duration
+	Default time.Duration
+	// Radius in metres within which two located reports are the same place.
+	Radius float64
+	// LinkAbove: confidence from which the router links; SuggestAbove:
+	// from which it only suggests.
+	LinkAbove, SuggestAbove float64
+}
+
+// DefaultConfig follows the data's conventions: reports of one incident
+// arrive up to two weeks apart; a collection or a smell is a matter of
+// days.
+func DefaultConfig() Config {
+	d := 24 * time.Hour
+	return Config{
+		Windows: map[string]time.Duration{
+			"eclairage": 14 * d, "voirie": 21 * d, "eau_assainissement": 14 * d, "dechets": 14 * d,
+			"proprete": 14 * d, "espaces_verts": 14 * d, "mobilite": 14 * d, "stationnement": 14 * d,
+			"urbanisme": 30 * d, "habitat": 30 * d, "environnement": 14 * d, "economie": 14 * d,
+			"hors_competence": 30 * d,
+		},
+		Default: 14 * d, Radius: 80, LinkAbove: 0.7, SuggestAbove: 0.5,
+	}
+}
+
+// Window is the time window of a competence.
+func (c Config) Window(competence string) time.Duration {
+	if w, ok := c.Windows[competence]; ok {
+		return w
+	}
+	return c.Default
+}
+
+// Decision is what grouping decided for a new report.
+type Decision struct {
+	// Incident is the open incident to join, "" to open one with Cases.
+	Incident string
+	// Cases are cases still alone that join with the report (all of them
+	// when Incident is "").
+	Cases      []int64
+	Confidence float64
+	Reasons    []Reason
+	// Link is true at or above the link threshold; below it the decision
+	// is only a suggestion (which needs an Incident).
+	Link bool
+}
+
+// hardVeto are conflicts that rule out a whole incident when any of its
+// reports has them with the new one.
+var hardVeto = map[string]bool{"numero": true, "distance": true, "pas_cet_incident": true, "recidive": true}
+
+// Decide finds the incident a report belongs to among the candidates:
+// each incident (or case still alone) is as likely as its most alike
+// report, and ruled out when any of its reports conflicts with the new
+// one. ok is false when nothing reaches a suggestion.
+func Decide(cfg Config, r Report, cands []Candidate) (Decision, bool) {
+	type group struct {
+		ref     string
+		caseID  int64
+		conf    float64
+		reasons []Reason
+		vetoed  bool
+	}
+	fr := features(r)
+	var order []string
+	groups := map[string]*group{}
+	for _, c := range cands {
+		key := c.Incident
+		if key == "" {
+			key = "case:" + strconv.FormatInt(c.CaseID, 10)
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{ref: c.Incident, caseID: c.CaseID}
+			groups[key] = g
+			order = append(order, key)
+		}
+		conf, reasons := score(cfg, r, fr, c.Report)
+		if conf == 0 && len(reasons) == 1 && hardVeto[reasons[0].Code] {
+			g.vetoed = true
+		}
+		if conf > g.conf {
+			g.conf, g.reasons = conf, reasons
+		}
+	}
+	var best *group
+	for _, k := range order {
+		g := groups[k]
+		if !g.vetoed && g.conf >= cfg.SuggestAbove && (best == nil || g.conf > best.conf) {
+			best = g
+		}
+	}
+	if best == nil {
+		return Decision{}, false
+	}
+	d := Decision{Incident: best.ref, Confidence: best.conf, Reasons: best.reasons, Link: best.conf >= cfg.LinkAbove}
+	if !d.Link {
+		return d, d.Incident != ""
+	}
+	for _, k := range order {
+		g := groups[k]
+		if g.ref == "" && !g.vetoed && g.conf >= cfg.LinkAbove {
+			d.Cases = append(d.Cases, g.caseID)
+		}
+	}
+	return d, true
+}
+
+// Compare scores two reports: a confidence in [0,1] and its reasons.
+func Compare(cfg Config, a, b Report) (float64, []Reason) {
+	return score(cfg, a, features(a), b)
+}
+
+func score(cfg Config, r Report, fr feats, old Report) (float64, []Reason) {
+	var reasons []Reason
+	add := func(code, detail string, w float64) { reasons = append(reasons, Reason{code, detail, w}) }
+	veto := func(code, detail string) (float64, []Reason) { return 0, []Reason{{Code: code, Detail: detail}} }
+	if r.Competence == "" || r.Competence != old.Competence {
+		return veto("competence", "compétences différentes")
+	}
+	if differ(r.Commune, old.Commune) || differ(r.Postal, old.Postal) {
+		return veto("zone", "communes ou arrondissements différents : "+r.Commune+" "+r.Postal+" / "+old.Commune+" "+old.Postal)
+	}
+	sameZone := r.Commune != "" && r.Commune == old.Commune
+	age := r.At.Sub(old.At)
+	if age < 0 || age > cfg.Window(r.Competence) {
+		return veto("delai", "hors de la fenêtre de "+cfg.Window(r.Competence).String())
+	}
+	fo := features(old)
+	switch {
+	case fr.notThis:
+		return veto("pas_cet_incident", "l'appelant dit que ce n'est pas l'incident connu")
+	case fr.notReport || fo.notReport:
+		return veto("pas_un_signalement", "une demande de service, pas un signalement")
+	case fr.recurrence && age > 3*24*time.Hour:
+		return veto("recidive", "de nouveau après une réparation : nouvel incident")
+	case fr.oldEvent || fo.oldEvent:
+		return veto("ancien", "un événement daté de plus de deux mois")
+	case !sharesObject(fr.objects, fo.objects):
+		return veto("objet", "objets différents : "+strings.Join(fr.objects, ",")+" / "+strings.Join(fo.objects, ","))
+	}
+	add("objet", "même objet : "+strings.Join(common(fr.objects, fo.objects), ", "), 0)
+	place := 0.0
+	// Numbers far apart on one street are different places.
+	for s, n := range fr.numbers {
+		if m, ok := fo.numbers[s]; ok && abs(n-m) > 8 {
+			return veto("numero", "numéros éloignés sur "+s+" : "+strconv.Itoa(n)+" et "+strconv.Itoa(m))
+		}
+	}
+	st := common(keys(fr.streets), keys(fo.streets))
+	if len(st) > 0 {
+		place = 0.3
+		for _, k := range st {
+			if !strings.HasPrefix(k, "~") {
+				place = 0.6
+			}
+		}
+		add("rue", "même voie ou lieu : "+strings.ReplaceAll(strings.Join(st, ", "), "~", ""), place)
+	} else if ar := common(bare(fr.streets), bare(fo.streets)); len(ar) > 0 {
+		// "le quartier des Chartreux" and "l'avenue des Chartreux": the
+		// same name, one of them an area.
+		place = 0.3
+		add("quartier", "même nom de lieu, l'un étant un quartier : "+strings.Join(ar, ", "), place)
+	}
+	if len(st) > 0 {
+		for _, s := range st {
+			if n, ok := fr.numbers[s]; ok {
+				if m, ok := fo.numbers[s]; ok {
+					place = 0.8
+					add("numero", "même numéro ou voisin : "+strconv.Itoa(n)+" et "+strconv.Itoa(m), 0.2)
+				}
+			}
+		}
+	}
+	if lm := common(fr.marks, fo.marks); len(lm) > 0 {
+		w := 0.0
+		for _, m := range lm {
+			if weakMarks[m] {
+				w += 0.25
+			} else {
+				w += 0.5
+			}
+		}
+		place += min(w, 0.6)
+		add("repere", "même repère : "+strings.Join(lm, ", "), min(w, 0.6))
+	}
+	if r.Lat != nil && r.Lon != nil && old.Lat != nil && old.Lon != nil {
+		d := metres(*r.Lat, *r.Lon, *old.Lat, *old.Lon)
+		if d > 3*cfg.Radius {
+			return veto("distance", "à "+strconv.Itoa(int(d))+" m")
+		}
+		if d <= cfg.Radius {
+			place += 0.6
+			add("coordonnees", "à "+strconv.Itoa(int(d))+" m", 0.6)
+		}
+	}
+	if place == 0 {
+		return veto("lieu", "aucun lieu commun (voie, repère, coordonnées)")
+	}
+	if !sameZone {
+		place -= 0.1 // the commune is not known on both sides
+	}
+	conf := math.Max(0, math.Min(1, 0.4+place*0.6))
+	return conf, reasons
+}
+
+func differ(a, b string) bool { return a != "" && b != "" && a != b }
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func metres(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371000.0
+	φ1, φ2 := lat1*math.Pi/180, lat2*math.Pi/180
+	dφ, dλ := φ2-φ1, (lon2-lon1)*math.Pi/180
+	a := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
+	return 2 * r * math.Asin(math.Sqrt(a))
+}
+
+type feats struct {
+	streets    map[string]bool
+	numbers    map[string]int // street → house number
+	marks      []string
+	objects    []string
+	notThis    bool // the caller said it is not the known incident
+	notReport  bool // a request for a service, not the report of an incident
+	recurrence bool // "de nouveau", "réparé … mais"
+	oldEvent   bool // dated event more than two months ago
+}
+
+// Normalize lowercases, strips accents and punctuation and expands the
+// usual abbreviations of street types.
+func Normalize(s string) string {
+	s = norm.NFD.String(strings.ToLower(s))
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	words := strings.Fields(b.String())
+	for i, w := range words {
+		if x, ok := abbrev[w]; ok {
+			words[i] = x
+		}
+	}
+	return " " + strings.Join(words, " ") + " "
+}
+
+var abbrev = map[string]string{
+	"bd": "boulevard", "bld": "boulevard", "boul": "boulevard", "av": "avenue", "ave": "avenue",
+	"ch": "chemin", "che": "chemin", "rte": "route", "pl": "place", "imp": "impasse", "trav": "traverse",
+	"st": "saint", "ste": "sainte", "qd": "quand", "tt": "tout", "tjs": "toujours", "n": "numero", "no": "numero",
+	"hs": "panne",
+}
+
+var streetTypes = `rue|boulevard|avenue|chemin|route|place|allee|impasse|traverse|cours|quai|montee|square|parc|campagne|lotissement|residence|quartier|ligne|arret|ecole|college|lycee|creche|gymnase|stade|carrefour|hotel d entreprises|zone industrielle|batiment`
+var nameStop = map[string]bool{"de": true, "du": true, "des": true, "la": true, "le": true, "l": true, "d": true, "les": true, "au": true, "aux": true, "en": true, "a": true}
+var titles = map[string]bool{"saint": true, "sainte": true, "jean": true, "general": true, "marechal": true, "docteur": true, "president": true, "frederic": true, "pierre": true, "leon": true, "antide": true, "helene": true, "sadi": true, "felix": true, "tapis": true, "pie": true, "logis": true, "bastide": true, "croix": true}
+
+var streetRe = regexp.MustCompile(` (?:(\d{1,4}) (?:bis |ter )?)?(` + streetTypes + `) ((?:[a-z0-9]+ ){1,5})`)
+var numberRe = regexp.MustCompile(` (?:devant le|au|numero|du|le) (\d{1,4}) `)
+
+func streetKeys(t string) (map[string]bool, map[string]int) {
+	streets, numbers := map[string]bool{}, map[string]int{}
+	for _, m := range streetRe.FindAllStringSubmatchIndex(t, -1) {
+		typ := t[m[4]:m[5]]
+		var name []string
+		for _, w := range strings.Fields(t[m[6]:m[7]]) {
+			if (nameStop[w] || skipAdj[w] || areaTypes[w]) && len(name) == 0 {
+				continue
+			}
+			if nameStop[w] || (len(name) == 1 && !titles[name[0]]) || len(name) == 2 {
+				break
+			}
+			name = append(name, w)
+		}
+		if len(name) == 0 || genericName[name[len(name)-1]] {
+			continue
+		}
+		// The last word names the street: "avenue Frédéric Mistral" and
+		// "l'av Mistral" are one; the type may differ ("route" or
+		// "chemin de Pié d'Autry").
+		_ = typ
+		key := name[len(name)-1]
+		if areaTypes[strings.Fields(typ)[0]] {
+			key = "~" + key // an area: too large to place a report alone
+		}
+		streets[key] = true
+		if m[2] >= 0 {
+			n, _ := strconv.Atoi(t[m[2]:m[3]])
+			numbers[key] = n
+		} else if nm := numberRe.FindStringSubmatch(t[max(0, m[0]-25) : m[0]+1]); nm != nil {
+			n, _ := strconv.Atoi(nm[1])
+			numbers[key] = n
+		}
+	}
+	return streets, numbers
+}
+
+// areaTypes name places too large to tell two reports are at one spot.
+var areaTypes = wordSet(`parc campagne quartier lotissement ligne zone batiment residence`)
+
+// genericName are words after a street type that do not name one.
+var genericName = wordSet(`il elle on je tu nous vous ils elles y qui que quoi ca c ce cet cette ces est sont a ont etait
+	et ou mais donc alors pas plus tout toute tous toutes sur dans par pour avec sans juste la ici bien oui non euh vers entre apres
+	avant depuis devant derriere pres cote en face principale grande grand petit petite centre ville bus coin haut bas bout fond
+	elementaire maternelle primaire public publique municipal municipale meme entier entiere nord sud est ouest
+	merci bonjour bonsoir madame monsieur svp stp`)
+
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
+}
+
+// skipAdj may stand between a place's type and its name ("l'école
+// élémentaire des Tilleuls").
+var skipAdj = wordSet(`elementaire maternelle primaire municipal municipale public publique`)
+
+// Landmarks: places people name instead of an address.
+var markWords = []string{"tabac", "pharmacie", "boulangerie", "poste", "mairie", "eglise", "gare", "metro", "fontaine", "chateau",
+	"lavoir", "stade", "gymnase", "station service", "auto ecole", "banque", "cave cooperative", "college", "ecole", "creche",
+	"passerelle", "rond point", "parking", "lycee", "piscine", "cimetiere", "abribus", "carrefour", "croisement", "angle"}
+
+// weakMarks are landmarks too common to place a report alone.
+var weakMarks = map[string]bool{"ecole": true, "college": true, "lycee": true, "parking": true, "carrefour": true, "croisement": true,
+	"angle": true, "rond point": true, "abribus": true, "gare": true, "poste": true, "mairie": true, "eglise": true}
+
+// Objects: what the report is about. Two reports share an object when
+// they share a group.
+var objectGroups = map[string][]string{
+	"eclairage":  {"lampadaire", "eclairage", "eteint", "noir", "lumiere", "candelabre", "ampoule", "allume"},
+	"trou":       {"nid de poule", "trou", "chaussee defoncee", "ornier"},
+	"potelet":    {"potelet", "plot", "borne", "poteau"},
+	"feux":       {"feux", "feu rouge", "feu tricolore", "feu "},
+	"conteneur":  {"conteneur", "bacs", "bac ", "poubelle", "ordure", "collecte", "ramasse", "sacs"},
+	"fuite":      {"fuite", "geyser", "canalisation", "inonde", "eau qui sort", "plus d eau", "goutte", "jaillit", "eau marron", "eau sort"},
+	"odeur":      {"odeur", "pue", "sent", "egout"},
+	"arbre":      {"arbre", "pin ", "branche", "platane", "chene"},
+	"jeux":       {"jeux", "balancoire", "toboggan", "aire de jeux"},
+	"tags":       {"tag", "graffiti", "insulte"},
+	"gravats":    {"gravats", "depot", "deverse", "encombrant", "canape", "frigo", "matelas"},
+	"epave":      {"epave", "voiture abandonnee", "sans plaques", "clio"},
+	"abribus":    {"abribus", "abri de bus", "vitre"},
+	"bus":        {"ligne", "passe plus", "passe pas", "pas passe", "s arrete plus", "s arrete pas", "horaire"},
+	"horodateur": {"horodateur"},
+	"facade":     {"facade", "balcon", "enduit", "morceaux"},
+	"chantier":   {"permis", "terrassement", "pelleteuse", "construire", "construction", "defriche"},
+	"pollution":  {"pollution", "hydrocarbure", "fioul", "nappe", "irise", "arc en ciel"},
+	"portail":    {"portail"},
+}
+
+func objectsOf(t string) []string {
+	var out []string
+	for g, ws := range objectGroups {
+		for _, w := range ws {
+			if strings.Contains(t, " "+w) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sharesObject(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	return len(common(a, b)) > 0
+}
+
+var (
+	recurrenceRe = regexp.MustCompile(` (de nouveau|a nouveau|encore en panne|encore tout eteint|avait ete repare|ont ete repare|etait deja en panne|reparee? le) `)
+	notReportRe  = regexp.MustCompile(` (rendez vous|prendre rdv|creneaux|louer un|demande de location|disponibilites|reamenagement|projet d amenagement|je voudrais faire enlever) `)
+	months       = map[string]time.Month{"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
+	dateRe       = regexp.MustCompile(` (\d{1,2}) (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre) `)
+	noRe         = regexp.MustCompile(`^ (non|pas du tout|ah non)`)
+)
+
+func features(r Report) feats {
+	t := Normalize(r.Text)
+	var f feats
+	f.streets, f.numbers = streetKeys(t)
+	for _, w := range markWords {
+		if strings.Contains(t, " "+w+" ") || strings.Contains(t, " "+w+"s ") {
+			f.marks = append(f.marks, w)
+		}
+	}
+	f.objects = objectsOf(t)
+	f.recurrence = recurrenceRe.MatchString(t)
+	f.notReport = notReportRe.MatchString(t)
+	for _, m := range dateRe.FindAllStringSubmatch(t, -1) {
+		day, _ := strconv.Atoi(m[1])
+		at := r.At
+		if at.IsZero() {
+			break
+		}
+		d := time.Date(at.Year(), months[m[2]], day, 12, 0, 0, 0, at.Location())
+		if d.After(at.Add(48 * time.Hour)) {
+			d = d.AddDate(-1, 0, 0)
+		}
+		if at.Sub(d) > 60*24*time.Hour {
+			f.oldEvent = true
+		}
+	}
+	for _, a := range r.Agent {
+		q := Normalize(a.Question)
+		if (strings.Contains(q, " deja ") || strings.Contains(q, " signale") || strings.Contains(q, " meme ")) && noRe.MatchString(Normalize(a.Answer)) {
+			f.notThis = true
+		}
+	}
+	return f
+}
+
+// bare are the keys without the mark of an area.
+func bare(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, strings.TrimPrefix(k, "~"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func common(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// MayMatch is a cheap first look before Compare: whether old's words
+// share an object and a street, a landmark or coordinates with r's. The
+// router locates (an expensive step) only the reports that pass.
+func MayMatch(r, old Report) bool {
+	fr, fo := features(r), features(old)
+	if !sharesObject(fr.objects, fo.objects) {
+		return false
+	}
+	located := r.Lat != nil && r.Lon != nil && old.Lat != nil && old.Lon != nil
+	return located || len(common(keys(fr.streets), keys(fo.streets))) > 0 || len(common(fr.marks, fo.marks)) > 0
+}
+
+// Placed says whether a report names an object and a place grouping can
+// compare (a street, a landmark or coordinates): without them no report
+// can match, and the router does not look for candidates.
+func Placed(r Report) bool {
+	f := features(r)
+	return len(f.objects) > 0 && (len(f.streets) > 0 || len(f.marks) > 0 || (r.Lat != nil && r.Lon != nil))
+}

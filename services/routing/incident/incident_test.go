@@ -1,0 +1,148 @@
+package incident
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bd National":             " boulevard national ",
+		"av. Frédéric-Mistral":    " avenue frederic mistral ",
+		"rue St Pierre, n°40":     " rue saint pierre numero 40 ",
+		"L'école des Tilleuls !!": " l ecole des tilleuls ",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStreets(t *testing.T) {
+	for _, c := range []struct {
+		text, key string
+		number    int // 0: none
+	}{
+		{"les conteneurs devant le 12 boulevard National débordent", "national", 12},
+		{"les bacs du 12 bd national sont pleins", "national", 12},
+		{"le trou de l'av Mistral devant la boulangerie", "mistral", 0},
+		{"nid-de-poule avenue Frédéric Mistral, en face", "mistral", 0},
+		{"c'est toute la rue Saint-Pierre qui est éteinte", "pierre", 0},
+		{"au 23 rue du Tapis-Vert", "vert", 23},
+		{"des tags sur le mur de l'école élémentaire des Tilleuls", "tilleuls", 0},
+		{"un pin tombé dans le parc de la Campagne Pastré", "~pastre", 0},
+	} {
+		streets, numbers := streetKeys(Normalize(c.text))
+		if !streets[c.key] {
+			t.Errorf("%q: streets %v, want %q", c.text, streets, c.key)
+		}
+		if numbers[c.key] != c.number {
+			t.Errorf("%q: number %d, want %d", c.text, numbers[c.key], c.number)
+		}
+	}
+}
+
+func TestObjects(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"un lampadaire éteint", "toute la rue est dans le noir", true},
+		{"un nid-de-poule dans la chaussée", "le lampadaire ne s'allume plus", false},
+		{"les conteneurs débordent", "les poubelles n'ont pas été ramassées", true},
+		{"fuite d'eau, un geyser sort du trottoir", "les poubelles débordent", false},
+		{"l'abribus a ses vitres brisées", "le bus de la ligne 3 ne passe plus", false},
+	} {
+		if got := sharesObject(objectsOf(Normalize(c.a)), objectsOf(Normalize(c.b))); got != c.same {
+			t.Errorf("%q / %q: same object %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func TestCompare(t *testing.T) {
+	cfg := DefaultConfig()
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	base := Report{Competence: "voirie", Commune: "13055", Postal: "13006", At: at,
+		Text: "Nid-de-poule devant le 112 rue Paradis, les scooters l'évitent au dernier moment."}
+	with := func(f func(r *Report)) Report {
+		r := base
+		r.At = at.Add(6 * time.Hour)
+		f(&r)
+		return r
+	}
+	for _, c := range []struct {
+		name string
+		r    Report
+		link bool
+		veto string // the reason code when not even suggested
+	}{
+		{"same pothole, next number", with(func(r *Report) { r.Text = "un trou profond dans la chaussée au 110 rue Paradis" }), true, ""},
+		{"same pothole, no number", with(func(r *Report) { r.Text = "il y a un énorme nid de poule rue Paradis" }), true, ""},
+		{"numbers far apart", with(func(r *Report) { r.Text = "nid-de-poule devant le 80 rue Paradis" }), false, "numero"},
+		{"another street", with(func(r *Report) { r.Text = "nid-de-poule devant le 40 rue Breteuil" }), false, "lieu"},
+		{"another object", with(func(r *Report) { r.Competence = "voirie"; r.Text = "le lampadaire du 112 rue Paradis est éteint" }), false, "objet"},
+		{"another competence", with(func(r *Report) { r.Competence = "eclairage" }), false, "competence"},
+		{"another arrondissement", with(func(r *Report) { r.Postal = "13008" }), false, "zone"},
+		{"outside the window", with(func(r *Report) { r.At = at.Add(60 * 24 * time.Hour) }), false, "delai"},
+		{"earlier than the other", with(func(r *Report) { r.At = at.Add(-time.Hour) }), false, "delai"},
+		{"after a repair", with(func(r *Report) {
+			r.At = at.Add(12 * 24 * time.Hour)
+			r.Text = "le trou du 112 rue Paradis avait été réparé le 5 novembre mais il est de nouveau là"
+		}), false, "recidive"},
+		{"an event months ago", with(func(r *Report) {
+			r.Text = "je demande le remboursement de mes jantes abîmées par le nid-de-poule du 112 rue Paradis le 12 août"
+		}), false, "ancien"},
+		{"the caller says it is another one", with(func(r *Report) {
+			r.Text = "un nid-de-poule rue Paradis"
+			r.Agent = []AgentTurn{{Question: "c'est pour le trou déjà signalé rue Paradis ?", Answer: "non non c'est un autre plus bas"}}
+		}), false, "pas_cet_incident"},
+		{"located 25 m apart", with(func(r *Report) {
+			r.Text, r.Lat, r.Lon = "trou dans la chaussée, très dangereux", ptr(43.2883), ptr(5.3793)
+		}), false, "lieu"},
+	} {
+		old := base
+		if c.name == "located 25 m apart" {
+			old.Lat, old.Lon = ptr(43.2881), ptr(5.3791)
+			c.link = true
+		}
+		conf, reasons := Compare(cfg, c.r, old)
+		if got := conf >= cfg.LinkAbove; got != c.link {
+			t.Errorf("%s: confidence %.2f (%v), want link %v", c.name, conf, reasons, c.link)
+		}
+		if c.link && len(reasons) == 0 {
+			t.Errorf("%s: linked without reasons", c.name)
+		}
+		if !c.link && conf == 0 && (len(reasons) != 1 || reasons[0].Code != c.veto) {
+			t.Errorf("%s: reasons %v, want veto %q", c.name, reasons, c.veto)
+		}
+	}
+}
+
+// TestDecide checks that an incident is ruled out as a whole when any of
+// its reports conflicts with the new one, and that cases still alone that
+// are sure matches join together.
+func TestDecide(t *testing.T) {
+	cfg := DefaultConfig()
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	rep := func(text string, h int) Report {
+		return Report{Competence: "dechets", Commune: "13055", Postal: "13003", At: at.Add(time.Duration(h) * time.Hour), Text: text}
+	}
+	cands := []Candidate{
+		{CaseID: 1, Incident: "INC-2026-000001", Report: rep("les conteneurs devant le 12 boulevard National débordent", 0)},
+		{CaseID: 2, Incident: "INC-2026-000001", Report: rep("les poubelles du boulevard National sont pleines", 2)},
+	}
+	if d, ok := Decide(cfg, rep("les bacs devant le 80 boulevard National débordent", 5), cands); ok && d.Link {
+		t.Errorf("no. 80 joined the incident of no. 12: %+v", d)
+	}
+	d, ok := Decide(cfg, rep("les bacs du 12 bd national sont toujours pleins", 30), cands)
+	if !ok || !d.Link || d.Incident != "INC-2026-000001" {
+		t.Errorf("no. 12 again: %+v %v", d, ok)
+	}
+	alone := []Candidate{{CaseID: 7, Report: rep("les conteneurs devant le 12 boulevard National débordent", 0)}}
+	d, ok = Decide(cfg, rep("bacs qui débordent au 12 bd National", 3), alone)
+	if !ok || !d.Link || d.Incident != "" || len(d.Cases) != 1 || d.Cases[0] != 7 {
+		t.Errorf("two cases alone: %+v %v", d, ok)
+	}
+}

@@ -1,0 +1,272 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/platform/fault"
+	"github.com/ampmetropole/guichet/services/routing/classify"
+	"github.com/ampmetropole/guichet/services/routing/incident"
+)
+
+// IncidentTx is what grouping reports of one incident needs of the
+// transaction. A Tx without it does not group.
+type IncidentTx interface {
+	GroupCandidates(ctx context.Context, competence string, notCitizen int64, since time.Time, limit int) ([]casestore.GroupCandidate, error)
+	OpenIncident(ctx context.Context, ni casestore.NewIncident) (string, error)
+	LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error
+	SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error
+}
+
+// WithIncidents makes the engine group the new cases of different
+// citizens about one physical incident (see package incident).
+func (e *Engine) WithIncidents(cfg incident.Config) *Engine {
+	e.incidents = &cfg
+	return e
+}
+
+// groupCandidates bounds the cases compared with each new one.
+const groupCandidates = 50
+
+// groupPlan is the incident a new case will join, decided before the case
+// is created (joining may settle its competence).
+type groupPlan struct {
+	competence string
+	hint       string // hints.incident: joined without a decision
+	decision   incident.Decision
+	rows       map[int64]casestore.GroupCandidate
+	list       []incident.Candidate
+}
+
+// crossMargin is how much surer than a plain link grouping must be to
+// give a report the competence of an incident that the classifier ranked
+// below another (or left to triage).
+const crossMargin = 0.1
+
+// plausible is the least probability the classifier must give an
+// incident's competence for a report to join it under that competence.
+const plausible = 0.15
+
+// planGroup decides whether a new case will join an incident: the one
+// the request names (hints.incident, chosen by the citizen or an agent),
+// else the one the grouping rules find. It writes nothing.
+//
+// A case of the same citizen is left out: their own reports are joined by
+// the same-citizen link, and an incident groups different reporters.
+func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, competence string, pred *classify.Prediction, where located) (*groupPlan, error) {
+	itx, ok := tx.(IncidentTx)
+	if !ok {
+		return nil, nil
+	}
+	if req.Hints != nil && req.Hints.Incident != "" {
+		return &groupPlan{competence: competence, hint: req.Hints.Incident}, nil
+	}
+	if e.incidents == nil {
+		return nil, nil
+	}
+	cfg := *e.incidents
+	// The competence decided first, then the others the classifier finds
+	// plausible, unless the citizen named one.
+	comps := []string{}
+	if competence != schemas.CompetenceTriage {
+		comps = append(comps, competence)
+	}
+	if pred != nil && (req.Hints == nil || req.Hints.Competence == "") {
+		for _, sc := range pred.Ranked {
+			if sc.Competence != competence && sc.Probability >= plausible {
+				comps = append(comps, sc.Competence)
+			}
+		}
+	}
+	if !incident.Placed(e.report(req, competence, located{})) {
+		return nil, nil // nothing to compare: no need to read the candidates
+	}
+	var best *groupPlan
+	for i, comp := range comps {
+		cands, err := itx.GroupCandidates(ctx, comp, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates)
+		if err != nil {
+			return nil, err
+		}
+		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}}
+		me := e.report(req, comp, where)
+		for _, gc := range cands {
+			if citizenID != 0 && gc.Citizen == citizenID {
+				continue
+			}
+			p.rows[gc.Case.ID] = gc
+			for _, r := range gc.Requests {
+				if r.ID == req.ID {
+					continue
+				}
+				// An incident's other reports count too (one may rule it
+				// out); a case alone is located only if it may match.
+				if gc.Incident == "" && !incident.MayMatch(me, e.report(r, comp, located{})) {
+					continue
+				}
+				p.list = append(p.list, incident.Candidate{CaseID: gc.Case.ID, Incident: gc.Incident, Report: e.report(r, comp, e.locate(r))})
+			}
+		}
+		d, ok := incident.Decide(cfg, me, p.list)
+		if !ok {
+			continue
+		}
+		p.decision = d
+		cross := comp != competence
+		if cross && (!d.Link || d.Confidence < cfg.LinkAbove+crossMargin) {
+			continue
+		}
+		if i == 0 && comp == competence && d.Link {
+			return p, nil
+		}
+		if best == nil || (d.Link && !best.decision.Link) || (d.Link == best.decision.Link && d.Confidence > best.decision.Confidence) {
+			best = p
+		}
+	}
+	return best, nil
+}
+
+// group links new case c as plan says: to the incident the request
+// names, or as grouping decided (linked at or above the threshold, else
+// only suggested to the team).
+func (e *Engine) group(ctx context.Context, tx Tx, req schemas.Request, c casestore.CaseRow, plan *groupPlan) error {
+	itx := tx.(IncidentTx)
+	if plan.hint != "" {
+		err := itx.LinkIncident(ctx, c.ID, plan.hint, req.ReceivedAt)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil // resolved since: the case stays alone
+		}
+		if err != nil {
+			return err
+		}
+		return e.linkEvent(ctx, tx, req, c, plan.hint, 1, []incident.Reason{{Code: "choisi", Detail: "incident choisi par le demandeur ou l'agent"}}, true)
+	}
+	m := plan.decision
+	if !m.Link {
+		if m.Incident == "" {
+			return nil
+		}
+		return itx.SuggestIncident(ctx, c.ID, m.Incident, m.Confidence, m.Reasons)
+	}
+	ref := m.Incident
+	for i, id := range m.Cases {
+		old := plan.rows[id]
+		first := firstReport(plan.list, id)
+		if ref == "" && i == 0 {
+			// The earlier case was alone: it and this one open the incident.
+			ni := casestore.NewIncident{Competence: c.Competence, Territory: old.Case.Territory, Commune: first.Commune,
+				Label: labelOf(m.Reasons), Place: placeOf(m.Reasons), Lat: first.Lat, Lon: first.Lon, At: first.At}
+			var err error
+			if ref, err = itx.OpenIncident(ctx, ni); err != nil {
+				return err
+			}
+		}
+		if err := itx.LinkIncident(ctx, old.Case.ID, ref, first.At); err != nil {
+			return err
+		}
+		if err := e.linkEvent(ctx, tx, req, old.Case, ref, m.Confidence, m.Reasons, false); err != nil {
+			return err
+		}
+	}
+	if err := itx.LinkIncident(ctx, c.ID, ref, req.ReceivedAt); err != nil {
+		return err
+	}
+	return e.linkEvent(ctx, tx, req, c, ref, m.Confidence, m.Reasons, true)
+}
+
+// firstReport is the earliest report of a case among the candidates.
+func firstReport(list []incident.Candidate, caseID int64) incident.Report {
+	var out incident.Report
+	for _, c := range list {
+		if c.CaseID == caseID && (out.At.IsZero() || c.Report.At.Before(out.At)) {
+			out = c.Report
+		}
+	}
+	return out
+}
+
+// report is a request as grouping sees it.
+func (e *Engine) report(req schemas.Request, competence string, where located) incident.Report {
+	r := incident.Report{Competence: competence, Text: classify.TextOf(req), At: req.ReceivedAt}
+	if where.ok && where.res.Commune != nil {
+		r.Commune = where.res.Commune.INSEE
+		if strings.HasPrefix(r.Commune, "132") {
+			r.Commune = "13055" // an arrondissement: the postal code tells them apart
+		}
+	}
+	var turns []string
+	for i, t := range req.Transcript {
+		turns = append(turns, t.Text)
+		if t.Speaker == "agent" && i+1 < len(req.Transcript) && req.Transcript[i+1].Speaker != "agent" {
+			r.Agent = append(r.Agent, incident.AgentTurn{Question: t.Text, Answer: req.Transcript[i+1].Text})
+		}
+	}
+	if len(turns) > 0 {
+		r.Text += "\n" + strings.Join(turns, "\n")
+	}
+	pc := ""
+	if req.Location != nil {
+		r.Lat, r.Lon, pc = req.Location.Lat, req.Location.Lon, req.Location.PostalCode
+	}
+	if pc == "" && where.ok {
+		pc = e.facts.Extract(r.Text).PostalCode
+	}
+	r.Postal = pc
+	return r
+}
+
+// linkEvent records on case c that it joined incident ref; own says
+// whether req is c's request (else the event is about the report that
+// brought c into the incident, and names no request of c's).
+func (e *Engine) linkEvent(ctx context.Context, tx Tx, req schemas.Request, c casestore.CaseRow, ref string, conf float64, reasons []incident.Reason, own bool) error {
+	d := casestore.Decision{Outcome: "incident_linked", Confidence: &conf}
+	for _, r := range reasons {
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: r.Code, Detail: r.Detail})
+	}
+	ev := e.event(req, c, schemas.EventIncidentLinked, d)
+	ev.Data["incident"] = ref
+	if !own {
+		ev.RequestID, ev.Channel, ev.Summary = "", "", ""
+	}
+	if _, err := tx.AppendEvent(ctx, c, ev); err != nil {
+		return fmt.Errorf("router: incident %s: %w", ref, err)
+	}
+	return nil
+}
+
+func labelOf(rs []incident.Reason) string {
+	for _, r := range rs {
+		if r.Code == "objet" {
+			return strings.TrimPrefix(r.Detail, "même objet : ")
+		}
+	}
+	return ""
+}
+
+func placeOf(rs []incident.Reason) string {
+	for _, r := range rs {
+		if r.Code == "rue" {
+			return strings.TrimPrefix(r.Detail, "même voie ou lieu : ")
+		}
+	}
+	return ""
+}
+
+// CompareIncident says how likely two requests of one competence are
+// about the same incident, and why (for route-eval's error report).
+func (e *Engine) CompareIncident(a, b schemas.Request, competence string) (float64, []incident.Reason) {
+	cfg := incident.DefaultConfig()
+	if e.incidents != nil {
+		cfg = *e.incidents
+	}
+	return incident.Compare(cfg, e.report(a, competence, e.locate(a)), e.report(b, competence, e.locate(b)))
+}
+
+// SetClock fixes the engine's clock, for route-eval, which replays records
+// at the time they arrived.
+func (e *Engine) SetClock(at time.Time) {
+	e.now = func() time.Time { return at }
+}

@@ -1,0 +1,113 @@
+package router_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/testkit"
+	"github.com/ampmetropole/guichet/services/testkit/stack"
+)
+
+func pothole(name, email, subject, body string, lat, lon float64) schemas.Request {
+	return schemas.Request{
+		Channel:  schemas.ChannelWeb,
+		Source:   schemas.Source{Adapter: "test"},
+		Citizen:  &schemas.Citizen{Name: name, Email: email},
+		Subject:  subject,
+		Body:     body,
+		Location: &schemas.Location{PostalCode: "13006", Lat: &lat, Lon: &lon},
+		Hints:    &schemas.Hints{Competence: "voirie"},
+	}
+}
+
+// routed waits for a request's case.
+func routed(t *testing.T, st stack.Stack, id string) casestore.Case {
+	t.Helper()
+	var rs casestore.RequestStatus
+	testkit.Eventually(t, 15*time.Second, "request "+id+" routed", func() bool {
+		var err error
+		rs, err = st.Store.RequestStatus(context.Background(), id)
+		return err == nil && rs.Status == "routed"
+	})
+	c, err := st.Store.Case(context.Background(), *rs.CaseRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func incidentOf(t *testing.T, st stack.Stack, ref string) string {
+	t.Helper()
+	var inc string
+	testkit.QueryRow(t, st.DBURL, `SELECT COALESCE(i.ref, '') FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id WHERE c.ref = $1`, []any{ref}, &inc)
+	return inc
+}
+
+// TestTwoCitizensOnePothole: two citizens report one pothole through the
+// bus and PostgreSQL; each keeps their own case, both cases share one
+// incident, each records incident_linked with reasons; a pothole on
+// another street stays apart; a request naming the incident joins it.
+func TestTwoCitizensOnePothole(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	submit := func(r schemas.Request) casestore.Case {
+		t.Helper()
+		rc, err := st.Intake.Submit(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return routed(t, st, rc.ID)
+	}
+	a := submit(pothole("Léa Martinez", "lea.martinez@example.net", "Nid-de-poule rue Paradis",
+		"Un trou profond dans la chaussée devant le 112 rue Paradis, deux scooters sont tombés.", 43.2881, 5.3791))
+	b := submit(pothole("Hugo Ferri", "hugo.ferri@example.org", "Trou dans la chaussée",
+		"Il y a un énorme nid-de-poule au 110 rue Paradis, une voiture y a crevé ce matin.", 43.2883, 5.3793))
+	other := submit(pothole("Inès Roux", "ines.roux@example.com", "Nid-de-poule rue Breteuil",
+		"Un nid-de-poule dangereux devant le 40 rue Breteuil, juste avant le passage piéton.", 43.2850, 5.3760))
+	if a.Ref == b.Ref || a.Ref == other.Ref {
+		t.Fatalf("cases %s %s %s: each citizen keeps their own", a.Ref, b.Ref, other.Ref)
+	}
+	inc := incidentOf(t, st, a.Ref)
+	if inc == "" || incidentOf(t, st, b.Ref) != inc {
+		t.Fatalf("incidents %q and %q, want one", inc, incidentOf(t, st, b.Ref))
+	}
+	if got := incidentOf(t, st, other.Ref); got != "" {
+		t.Errorf("the pothole of rue Breteuil joined %s", got)
+	}
+	in, refs, err := st.Store.Incident(ctx, inc)
+	if err != nil || len(refs) != 2 || in.Reporters != 2 || in.Competence != "voirie" || in.State != "open" {
+		t.Fatalf("incident %+v %v %v", in, refs, err)
+	}
+	// Both cases say why, as any decision.
+	for _, ref := range []string{a.Ref, b.Ref} {
+		c, err := st.Store.Case(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev *schemas.CaseEvent
+		for i := range c.Events {
+			if c.Events[i].Type == schemas.EventIncidentLinked {
+				ev = &c.Events[i]
+			}
+		}
+		if ev == nil || ev.Data["incident"] != inc || ev.Data["reasons"] == nil || ev.Data["confidence"] == nil {
+			t.Errorf("case %s events %+v", ref, c.Events)
+		}
+	}
+	near, err := st.Store.OpenIncidentsNear(ctx, "voirie", "", ptr(43.2882), ptr(5.3792), time.Now().Add(-time.Hour), 5)
+	if err != nil || len(near) == 0 || near[0].Ref != inc {
+		t.Errorf("open incidents near: %+v %v", near, err)
+	}
+	// Joining by hints.incident: no decision, linked as chosen.
+	r := pothole("Zoé Blanc", "zoe.blanc@example.net", "Signalement", "Je signale moi aussi ce problème.", 43.30, 5.40)
+	r.Hints.Incident = inc
+	joined := submit(r)
+	if got := incidentOf(t, st, joined.Ref); got != inc {
+		t.Errorf("hints.incident: joined %q, want %s", got, inc)
+	}
+}
+
+func ptr(f float64) *float64 { return &f }
