@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ampmetropole/guichet/services/platform/fault"
+	"github.com/ampmetropole/guichet/services/platform/redact"
 )
 
 // Forget deletes the outbox's messages sent to, or mentioning, one of
@@ -21,8 +21,8 @@ import (
 // index besides its files. Half-written files a crash left behind are
 // looked at too.
 func (o *Outbox) Forget(ctx context.Context, contacts []string) (int, error) {
-	m := newMentions(contacts)
-	if m.empty() {
+	m := redact.NewMentions(contacts)
+	if m.Empty() {
 		return 0, nil
 	}
 	entries, err := os.ReadDir(o.dir)
@@ -47,11 +47,11 @@ func (o *Outbox) Forget(ctx context.Context, contacts []string) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("mailer: outbox forget: %w", err)
 		}
-		hit := m.in(string(data))
+		hit := m.In(string(data))
 		if !hit {
 			// The body may be quoted-printable or base64: read it decoded.
 			if st, err := parseStored(id, data); err == nil {
-				hit = m.in(st.To) || m.in(st.Subject) || m.in(st.Body)
+				hit = m.In(st.To) || m.In(st.Subject) || m.In(st.Body)
 			}
 		}
 		if !hit {
@@ -73,58 +73,4 @@ func readBounded(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, maxStoredSize))
-}
-
-// mentions finds e-mail addresses (any case) and phone numbers (E.164 or
-// French national, with or without separators) in a text.
-type mentions struct {
-	emails [][]byte // lower case
-	phones []string // digits only: "33756123456" and "0756123456"
-}
-
-func newMentions(contacts []string) mentions {
-	var m mentions
-	for _, c := range contacts {
-		c = strings.TrimSpace(c)
-		switch {
-		case strings.Contains(c, "@"):
-			m.emails = append(m.emails, []byte(strings.ToLower(c)))
-		case strings.HasPrefix(c, "+") && len(c) > 8:
-			d := c[1:]
-			m.phones = append(m.phones, d)
-			if national, ok := strings.CutPrefix(d, "33"); ok {
-				m.phones = append(m.phones, "0"+national)
-			}
-		}
-	}
-	return m
-}
-
-func (m mentions) empty() bool { return len(m.emails) == 0 && len(m.phones) == 0 }
-
-// in reports whether text mentions one of the contacts.
-func (m mentions) in(text string) bool {
-	if len(m.emails) > 0 {
-		lower := bytes.ToLower([]byte(text))
-		for _, e := range m.emails {
-			if bytes.Contains(lower, e) {
-				return true
-			}
-		}
-	}
-	if len(m.phones) > 0 {
-		digits := strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '.', '-', '\u00a0', '\u202f', '(', ')':
-				return -1
-			}
-			return r
-		}, text)
-		for _, p := range m.phones {
-			if strings.Contains(digits, p) {
-				return true
-			}
-		}
-	}
-	return false
 }
