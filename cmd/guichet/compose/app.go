@@ -263,7 +263,7 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 		// Receipts go by SMS where SMS leave (an SMS centre, or the outbox of
 		// `guichet dev`), whichever process sends them.
 		smsReceipts := cfg.SMS.Addr != "" || deps.SMSOutbox != nil
-		classifier, err := LoadClassifier(cfg.Router.Model, a.Catalogue)
+		classifier, err := a.Classifier(cfg.Router.Model)
 		if err != nil {
 			return nil, err
 		}

@@ -38,6 +38,22 @@ type Parts struct {
 	Conn      *bus.Conn
 	Registry  *prometheus.Registry
 	Intake    *intake.Intake // nil without a secret (a process of router, notifier only)
+
+	classifier *classify.Classifier // read once by Classifier
+}
+
+// Classifier is the router's model, read once for the process: the router
+// and the console's knowledge suggestions share it (it is safe for
+// concurrent use). Called while the process starts, one part after another.
+func (p *Parts) Classifier(modelPath string) (*classify.Classifier, error) {
+	if p.classifier == nil {
+		c, err := LoadClassifier(modelPath, p.Catalogue)
+		if err != nil {
+			return nil, err
+		}
+		p.classifier = c
+	}
+	return p.classifier, nil
 }
 
 // NewParts migrates the database, connects to it and to NATS (under the
@@ -101,7 +117,7 @@ func (p *Parts) Close() {
 
 // NewRouter builds the router service on the parts (not started).
 func (p *Parts) NewRouter(cfg Config) (*router.Router, error) {
-	classifier, err := LoadClassifier(cfg.Router.Model, p.Catalogue)
+	classifier, err := p.Classifier(cfg.Router.Model)
 	if err != nil {
 		return nil, err
 	}
