@@ -184,3 +184,22 @@ func (t *RouteTx) SuggestIncident(ctx context.Context, caseID int64, ref string,
 	}
 	return nil
 }
+
+// GiveCompetence gives a case that nobody has touched yet (received, in
+// no incident) the competence of the incident the router joins it to. It
+// fails with Conflict when the case was handled or grouped since it was
+// read.
+func (t *RouteTx) GiveCompetence(ctx context.Context, caseID int64, competence string) (CaseRow, error) {
+	var c CaseRow
+	err := t.tx.QueryRow(ctx, `
+		UPDATE cases SET competence = $2, updated_at = now()
+		WHERE id = $1 AND state = 'received' AND incident_id IS NULL
+		RETURNING id, ref, competence, COALESCE(territory, ''), state`, caseID, competence).Scan(&c.ID, &c.Ref, &c.Competence, &c.Territory, &c.State)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fault.E(fault.Conflict, fmt.Errorf("casestore: case %d handled or grouped since", caseID))
+	}
+	if err != nil {
+		return c, fault.E(fault.Transient, fmt.Errorf("casestore: competence of case %d: %w", caseID, err))
+	}
+	return c, nil
+}

@@ -27,6 +27,10 @@ type Report struct {
 	Commune    string // INSEE code (Marseille's arrondissements as 13055); "" unknown
 	Postal     string // postal code, which tells Marseille's arrondissements apart; "" unknown
 	Text       string // the citizen's words (subject, body, transcript)
+	// Home is the citizen's own address (a letter's sender block): the
+	// place of the report only when the words point at it ("devant chez
+	// moi", "notre avenue").
+	Home     string
 	Agent      []AgentTurn
 	Lat, Lon   *float64
 	At         time.Time
@@ -40,6 +44,10 @@ type Candidate struct {
 	CaseID   int64
 	Incident string // incident ref, "" when the case is alone
 	Report   Report
+	// Needs is the least confidence at which this case may be linked
+	// (0: the link threshold); higher for a case that would change
+	// competence to join.
+	Needs float64
 }
 
 // Reason is one ground of a decision, in French for the team.
@@ -119,6 +127,7 @@ func Decide(cfg Config, r Report, cands []Candidate) (Decision, bool) {
 	type group struct {
 		ref     string
 		caseID  int64
+		needs   float64
 		conf    float64
 		reasons []Reason
 		vetoed  bool
@@ -133,7 +142,7 @@ func Decide(cfg Config, r Report, cands []Candidate) (Decision, bool) {
 		}
 		g := groups[key]
 		if g == nil {
-			g = &group{ref: c.Incident, caseID: c.CaseID}
+			g = &group{ref: c.Incident, caseID: c.CaseID, needs: max(c.Needs, cfg.LinkAbove)}
 			groups[key] = g
 			order = append(order, key)
 		}
@@ -148,6 +157,9 @@ func Decide(cfg Config, r Report, cands []Candidate) (Decision, bool) {
 	var best *group
 	for _, k := range order {
 		g := groups[k]
+		if g.ref == "" && g.needs > cfg.LinkAbove && g.conf < g.needs {
+			continue // would change competence: linked when sure, never only suggested
+		}
 		if !g.vetoed && g.conf >= cfg.SuggestAbove && (best == nil || g.conf > best.conf) {
 			best = g
 		}
@@ -161,7 +173,7 @@ func Decide(cfg Config, r Report, cands []Candidate) (Decision, bool) {
 	}
 	for _, k := range order {
 		g := groups[k]
-		if g.ref == "" && !g.vetoed && g.conf >= cfg.LinkAbove {
+		if g.ref == "" && !g.vetoed && g.conf >= g.needs {
 			d.Cases = append(d.Cases, g.caseID)
 		}
 	}
@@ -190,8 +202,8 @@ func score(cfg Config, r Report, fr feats, old Report) (float64, []Reason) {
 	}
 	fo := features(old)
 	switch {
-	case fr.notThis:
-		return veto("pas_cet_incident", "l'appelant dit que ce n'est pas l'incident connu")
+	case fr.refuses(fo):
+		return veto("pas_cet_incident", "l'appelant dit que ce n'est pas l'incident connu à cet endroit")
 	case fr.notReport || fo.notReport:
 		return veto("pas_un_signalement", "une demande de service, pas un signalement")
 	case fr.recurrence && age > 3*24*time.Hour:
@@ -259,6 +271,12 @@ func score(cfg Config, r Report, fr feats, old Report) (float64, []Reason) {
 	if place == 0 {
 		return veto("lieu", "aucun lieu commun (voie, repère, coordonnées)")
 	}
+	if (fr.known || fo.known) && sameZone && place < 0.6 {
+		// An agent spoke of the incident under way in that sector: a
+		// shared quartier or street then places the report.
+		place += 0.3
+		add("en_cours", "l'agent a parlé d'un incident en cours dans le secteur", 0.3)
+	}
 	if !sameZone {
 		place -= 0.1 // the commune is not known on both sides
 	}
@@ -289,6 +307,8 @@ type feats struct {
 	marks      []string
 	objects    []string
 	notThis    bool // the caller said it is not the known incident
+	refused    *feats // the place of the incident the caller said it is not
+	known      bool   // the agent spoke of an incident under way there
 	notReport  bool // a request for a service, not the report of an incident
 	recurrence bool // "de nouveau", "réparé … mais"
 	oldEvent   bool // dated event more than two months ago
@@ -328,15 +348,28 @@ var streetTypes = `rue|boulevard|avenue|chemin|route|place|allee|impasse|travers
 var nameStop = map[string]bool{"de": true, "du": true, "des": true, "la": true, "le": true, "l": true, "d": true, "les": true, "au": true, "aux": true, "en": true, "a": true}
 var titles = map[string]bool{"saint": true, "sainte": true, "jean": true, "general": true, "marechal": true, "docteur": true, "president": true, "frederic": true, "pierre": true, "leon": true, "antide": true, "helene": true, "sadi": true, "felix": true, "tapis": true, "pie": true, "logis": true, "bastide": true, "croix": true}
 
-var streetRe = regexp.MustCompile(` (?:(\d{1,4}) (?:bis |ter )?)?(` + streetTypes + `) ((?:[a-z0-9]+ ){1,5})`)
+var streetRe = regexp.MustCompile(` (?:(\d{1,4}) (?:bis |ter )?)?(` + streetTypes + `) `)
 var numberRe = regexp.MustCompile(` (?:devant le|au|numero|du|le) (\d{1,4}) `)
 
+// streetKeys reads the streets and places named in t (normalized) and the
+// house number given with each. Each place type starts its own reading, so
+// "l'école des Tilleuls côté chemin de la Rose" names both.
 func streetKeys(t string) (map[string]bool, map[string]int) {
 	streets, numbers := map[string]bool{}, map[string]int{}
-	for _, m := range streetRe.FindAllStringSubmatchIndex(t, -1) {
+	for at := 0; at < len(t); {
+		m := streetRe.FindStringSubmatchIndex(t[at:])
+		if m == nil {
+			break
+		}
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += at
+			}
+		}
+		at = m[5] // the next reading starts after this type
 		typ := t[m[4]:m[5]]
 		var name []string
-		for _, w := range strings.Fields(t[m[6]:m[7]]) {
+		for _, w := range strings.Fields(t[m[5]:min(len(t), m[5]+60)]) {
 			if (nameStop[w] || skipAdj[w] || areaTypes[w]) && len(name) == 0 {
 				continue
 			}
@@ -345,15 +378,19 @@ func streetKeys(t string) (map[string]bool, map[string]int) {
 			}
 			name = append(name, w)
 		}
-		if len(name) == 0 || genericName[name[len(name)-1]] {
+		if len(name) == 0 || genericName[name[len(name)-1]] || (len(name[len(name)-1]) < 2 && !isDigits(name[len(name)-1])) {
 			continue
 		}
 		// The last word names the street: "avenue Frédéric Mistral" and
 		// "l'av Mistral" are one; the type may differ ("route" or
 		// "chemin de Pié d'Autry").
-		_ = typ
 		key := name[len(name)-1]
-		if areaTypes[strings.Fields(typ)[0]] {
+		switch first := strings.Fields(typ)[0]; {
+		case first == "ligne" && isDigits(key):
+			key = "ligne " + key // a bus line is a place of its own
+		case first == "ligne":
+			continue
+		case areaTypes[first]:
 			key = "~" + key // an area: too large to place a report alone
 		}
 		streets[key] = true
@@ -368,15 +405,24 @@ func streetKeys(t string) (map[string]bool, map[string]int) {
 	return streets, numbers
 }
 
+func isDigits(w string) bool {
+	for _, r := range w {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return w != ""
+}
+
 // areaTypes name places too large to tell two reports are at one spot.
-var areaTypes = wordSet(`parc campagne quartier lotissement ligne zone batiment residence`)
+var areaTypes = wordSet(`parc campagne quartier lotissement zone batiment`)
 
 // genericName are words after a street type that do not name one.
 var genericName = wordSet(`il elle on je tu nous vous ils elles y qui que quoi ca c ce cet cette ces est sont a ont etait
 	et ou mais donc alors pas plus tout toute tous toutes sur dans par pour avec sans juste la ici bien oui non euh vers entre apres
 	avant depuis devant derriere pres cote en face principale grande grand petit petite centre ville bus coin haut bas bout fond
 	elementaire maternelle primaire public publique municipal municipale meme entier entiere nord sud est ouest
-	merci bonjour bonsoir madame monsieur svp stp`)
+	merci bonjour bonsoir madame monsieur svp stp j l d qu s n m`)
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{}
@@ -393,11 +439,13 @@ var skipAdj = wordSet(`elementaire maternelle primaire municipal municipale publ
 // Landmarks: places people name instead of an address.
 var markWords = []string{"tabac", "pharmacie", "boulangerie", "poste", "mairie", "eglise", "gare", "metro", "fontaine", "chateau",
 	"lavoir", "stade", "gymnase", "station service", "auto ecole", "banque", "cave cooperative", "college", "ecole", "creche",
-	"passerelle", "rond point", "parking", "lycee", "piscine", "cimetiere", "abribus", "carrefour", "croisement", "angle"}
+	"passerelle", "rond point", "parking", "lycee", "piscine", "cimetiere", "abribus", "carrefour", "croisement", "angle",
+	"bassin", "sentier", "pont", "gare routiere"}
 
 // weakMarks are landmarks too common to place a report alone.
 var weakMarks = map[string]bool{"ecole": true, "college": true, "lycee": true, "parking": true, "carrefour": true, "croisement": true,
-	"angle": true, "rond point": true, "abribus": true, "gare": true, "poste": true, "mairie": true, "eglise": true}
+	"angle": true, "rond point": true, "abribus": true, "gare": true, "poste": true, "mairie": true, "eglise": true,
+	"sentier": true, "pont": true}
 
 // Objects: what the report is about. Two reports share an object when
 // they share a group.
@@ -415,7 +463,7 @@ var objectGroups = map[string][]string{
 	"gravats":    {"gravats", "depot", "deverse", "encombrant", "canape", "frigo", "matelas"},
 	"epave":      {"epave", "voiture abandonnee", "sans plaques", "clio"},
 	"abribus":    {"abribus", "abri de bus", "vitre"},
-	"bus":        {"ligne", "passe plus", "passe pas", "pas passe", "s arrete plus", "s arrete pas", "horaire"},
+	"bus":        {"ligne", "passe plus", "passe pas", "pas passe", "n est passe", "rien qui passe", "s arrete plus", "s arrete pas", "horaire", "interrompu", "circule"},
 	"horodateur": {"horodateur"},
 	"facade":     {"facade", "balcon", "enduit", "morceaux"},
 	"chantier":   {"permis", "terrassement", "pelleteuse", "construire", "construction", "defriche"},
@@ -453,24 +501,47 @@ var (
 )
 
 func features(r Report) feats {
-	t := Normalize(r.Text)
+	t := digits(Normalize(r.Text))
 	var f feats
+	for _, a := range r.Agent {
+		q := digits(Normalize(a.Question))
+		if knownRe.MatchString(q) && !noRe.MatchString(Normalize(a.Answer)) {
+			f.known = true
+		}
+		if (strings.Contains(q, " deja ") || strings.Contains(q, " signale") || strings.Contains(q, " meme ")) && noRe.MatchString(Normalize(a.Answer)) {
+			// "We already have a report at no. 12, is that you?" "No…":
+			// the place the agent named is the one this report is not
+			// about, and no longer one of its own.
+			f.notThis = true
+			ref := features(Report{Text: a.Question, At: r.At})
+			f.refused = &ref
+			t = strings.ReplaceAll(t, strings.TrimSpace(q), " ")
+		}
+	}
+	if r.Home != "" && homeRe.MatchString(t) {
+		t += digits(Normalize(r.Home))
+	}
 	f.streets, f.numbers = streetKeys(t)
 	for _, w := range markWords {
 		if strings.Contains(t, " "+w+" ") || strings.Contains(t, " "+w+"s ") {
-			f.marks = append(f.marks, w)
+			if f.refused == nil || !slices.Contains(f.refused.marks, w) {
+				f.marks = append(f.marks, w)
+			}
 		}
 	}
 	f.objects = objectsOf(t)
 	f.recurrence = recurrenceRe.MatchString(t)
 	f.notReport = notReportRe.MatchString(t)
-	for _, m := range dateRe.FindAllStringSubmatch(t, -1) {
-		day, _ := strconv.Atoi(m[1])
+	for _, m := range dateRe.FindAllStringSubmatchIndex(t, -1) {
+		if streetOfDate.MatchString(t[max(0, m[0]-30) : m[0]+1]) {
+			continue // "rue du 4 Septembre" is a street, not a date
+		}
+		day, _ := strconv.Atoi(t[m[2]:m[3]])
 		at := r.At
 		if at.IsZero() {
 			break
 		}
-		d := time.Date(at.Year(), months[m[2]], day, 12, 0, 0, 0, at.Location())
+		d := time.Date(at.Year(), months[t[m[4]:m[5]]], day, 12, 0, 0, 0, at.Location())
 		if d.After(at.Add(48 * time.Hour)) {
 			d = d.AddDate(-1, 0, 0)
 		}
@@ -478,13 +549,44 @@ func features(r Report) feats {
 			f.oldEvent = true
 		}
 	}
-	for _, a := range r.Agent {
-		q := Normalize(a.Question)
-		if (strings.Contains(q, " deja ") || strings.Contains(q, " signale") || strings.Contains(q, " meme ")) && noRe.MatchString(Normalize(a.Answer)) {
-			f.notThis = true
+	return f
+}
+
+var (
+	// knownRe: the agent speaks of an incident the service already knows
+	// and is handling there ("il y a eu une rupture de canalisation cette
+	// nuit dans le secteur, les équipes sont sur place").
+	knownRe = regexp.MustCompile(` (il y a eu une|effectivement|les equipes sont (sur place|en train|deja)|une equipe est (sur place|deja)|nous sommes au courant|on est au courant|deja ete signale|deja signale|nous avons deja (un|des|plusieurs) signalement)`)
+	// homeRe: the report is about the citizen's own street or building.
+	homeRe = regexp.MustCompile(` (chez moi|chez nous|notre (rue|avenue|boulevard|chemin|impasse|traverse|residence|immeuble|allee|lotissement)|ma rue|mon immeuble|ma residence|devant chez|en bas de chez) `)
+	// streetOfDate: a date-like street name ends the text before it.
+	streetOfDate = regexp.MustCompile(` (rue|avenue|boulevard|place|cours|allee|quai|square) (du|des) $`)
+)
+
+// refuses says whether old is at the place the caller said their report
+// is not about: a landmark of it, or its street with a house number
+// nearby (or none to tell them apart).
+func (f feats) refuses(old feats) bool {
+	if f.refused == nil {
+		return false
+	}
+	if len(f.refused.marks) == 0 && len(f.refused.streets) == 0 {
+		return true // the agent named no place: nothing known can be it
+	}
+	if len(common(f.refused.marks, old.marks)) > 0 {
+		return true
+	}
+	for s := range f.refused.streets {
+		if !old.streets[s] {
+			continue
+		}
+		n, ok1 := f.refused.numbers[s]
+		m, ok2 := old.numbers[s]
+		if !ok1 || !ok2 || abs(n-m) <= 8 {
+			return true
 		}
 	}
-	return f
+	return false
 }
 
 // bare are the keys without the mark of an area.
@@ -534,4 +636,69 @@ func MayMatch(r, old Report) bool {
 func Placed(r Report) bool {
 	f := features(r)
 	return len(f.objects) > 0 && (len(f.streets) > 0 || len(f.marks) > 0 || (r.Lat != nil && r.Lon != nil))
+}
+
+// Number words as speech-to-text writes them ("trente et un avenue des
+// Chartreux", "la ligne trois", "vers le quatre-vingt").
+var numberWords = map[string]int{"deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
+	"dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20,
+	"trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "cents": 100}
+
+// digits writes the numbers a normalized text spells in words with
+// digits, below a thousand; "un" alone stays a word ("un trou").
+func digits(t string) string {
+	words := strings.Fields(t)
+	var out []string
+	for i := 0; i < len(words); {
+		n, j := spelled(words, i)
+		if j == i {
+			out = append(out, words[i])
+			i++
+			continue
+		}
+		out = append(out, strconv.Itoa(n))
+		i = j
+	}
+	return " " + strings.Join(out, " ") + " "
+}
+
+// spelled reads the number spelled from words[i]; it returns the value
+// and the index after it (i when there is none).
+func spelled(words []string, i int) (int, int) {
+	total, cur, j, last := 0, 0, i, 0
+	for j < len(words) {
+		w := words[j]
+		v, ok := numberWords[w]
+		switch {
+		case ok && (w == "cent" || w == "cents"):
+			total += max(cur, 1) * 100
+			cur = 0
+		case ok && (w == "vingt" || w == "vingts") && cur == 4:
+			cur = 80 // quatre-vingt
+		case ok && v >= 20 && cur == 0:
+			cur = v
+		case ok && v < 20 && (cur == 0 || cur%10 == 0 && (last >= 20 || last == 10 && v < 10 && cur >= 70)):
+			cur += v
+		case (w == "et" || w == "un" || w == "une") && last >= 20 && last < 100:
+			if w == "et" {
+				if j+1 < len(words) && (words[j+1] == "un" || words[j+1] == "onze") {
+					j++
+					cur += map[string]int{"un": 1, "onze": 11}[words[j]]
+					last = 1
+					j++
+					continue
+				}
+				return total + cur, j
+			}
+			cur++
+		default:
+			if j == i {
+				return 0, i
+			}
+			return total + cur, j
+		}
+		last = v
+		j++
+	}
+	return total + cur, j
 }

@@ -31,13 +31,36 @@ func TestStreets(t *testing.T) {
 		{"au 23 rue du Tapis-Vert", "vert", 23},
 		{"des tags sur le mur de l'école élémentaire des Tilleuls", "tilleuls", 0},
 		{"un pin tombé dans le parc de la Campagne Pastré", "~pastre", 0},
+		// Each place type starts its own reading: the school does not
+		// swallow the street after it.
+		{"le mur de l'école élémentaire des Tilleuls côté chemin de la Rose", "rose", 0},
+		{"l'allée principale du parc de la Campagne Pastré", "~pastre", 0},
+		{"aucun bus de la ligne 3 ce matin", "ligne 3", 0},
+		{"au pied du bâtiment B de la résidence Les Amarres", "amarres", 0},
+		{"trente et un avenue des chartreux", "chartreux", 31},
 	} {
-		streets, numbers := streetKeys(Normalize(c.text))
+		streets, numbers := streetKeys(digits(Normalize(c.text)))
 		if !streets[c.key] {
 			t.Errorf("%q: streets %v, want %q", c.text, streets, c.key)
 		}
 		if numbers[c.key] != c.number {
 			t.Errorf("%q: number %d, want %d", c.text, numbers[c.key], c.number)
+		}
+	}
+}
+
+func TestDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"trente et un avenue des chartreux": " 31 avenue des chartreux ",
+		"vers le quatre-vingt à côté":       " vers le 80 a cote ",
+		"quatre-vingt-dix-sept rue":         " 97 rue ",
+		"soixante et onze":                  " 71 ",
+		"cent douze rue Paradis":            " 112 rue paradis ",
+		"la ligne trois est interrompue":    " la ligne 3 est interrompue ",
+		"un trou et deux plots":             " un trou et 2 plots ",
+	} {
+		if got := digits(Normalize(in)); got != want {
+			t.Errorf("digits(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -98,6 +121,25 @@ func TestCompare(t *testing.T) {
 			r.Text = "un nid-de-poule rue Paradis"
 			r.Agent = []AgentTurn{{Question: "c'est pour le trou déjà signalé rue Paradis ?", Answer: "non non c'est un autre plus bas"}}
 		}), false, "pas_cet_incident"},
+		{"the caller names another place than the agent's", with(func(r *Report) {
+			r.Text = "un nid-de-poule devant le 112 rue Paradis"
+			r.Agent = []AgentTurn{{Question: "nous avons déjà un signalement au 40 rue Breteuil, c'est le même ?", Answer: "non moi c'est rue Paradis"}}
+		}), true, ""},
+		{"the agent's place left out of the caller's", with(func(r *Report) {
+			r.Text = "un nid-de-poule devant le 40 rue Paradis"
+			r.Agent = []AgentTurn{{Question: "nous avons déjà un signalement au 112 rue Paradis, vous êtes là ?", Answer: "non non plus bas vers le 40"}}
+		}), false, "pas_cet_incident"},
+		{"a street named after a date", with(func(r *Report) {
+			r.Text = "nid-de-poule au 112 rue Paradis, à l'angle de la rue du 4 Septembre"
+		}), true, ""},
+		{"the sender's own street, which the letter points at", with(func(r *Report) {
+			r.Text = "la chaussée s'est effondrée, un trou énorme devant chez moi"
+			r.Home = "110, rue Paradis\n13006 Marseille"
+		}), true, ""},
+		{"the sender's street, which the letter does not point at", with(func(r *Report) {
+			r.Text = "un trou énorme dans la chaussée"
+			r.Home = "110, rue Paradis\n13006 Marseille"
+		}), false, "lieu"},
 		{"located 25 m apart", with(func(r *Report) {
 			r.Text, r.Lat, r.Lon = "trou dans la chaussée, très dangereux", ptr(43.2883), ptr(5.3793)
 		}), false, "lieu"},
@@ -145,4 +187,64 @@ func TestDecide(t *testing.T) {
 	if !ok || !d.Link || d.Incident != "" || len(d.Cases) != 1 || d.Cases[0] != 7 {
 		t.Errorf("two cases alone: %+v %v", d, ok)
 	}
+}
+
+// TestKnownIncident: when an agent speaks of the incident under way in
+// the sector, a shared quartier places a report; without it, the quartier
+// alone is too large.
+func TestKnownIncident(t *testing.T) {
+	cfg := DefaultConfig()
+	at := time.Date(2026, 11, 7, 2, 0, 0, 0, time.UTC)
+	old := Report{Competence: "eau_assainissement", Commune: "13055", Postal: "13004", At: at,
+		Text: "une fuite énorme, un geyser sort du trottoir avenue des Chartreux"}
+	call := Report{Competence: "eau_assainissement", Commune: "13055", Postal: "13004", At: at.Add(5 * time.Hour),
+		Text: "plus une goutte d'eau au robinet, des pompiers dans le quartier des Chartreux"}
+	if conf, why := Compare(cfg, call, old); conf >= cfg.LinkAbove {
+		t.Errorf("a quartier alone linked: %.2f %v", conf, why)
+	}
+	call.Agent = []AgentTurn{{Question: "oui madame il y a eu une rupture de canalisation cette nuit dans le secteur, les équipes sont sur place", Answer: "et ça va durer longtemps"}}
+	if conf, why := Compare(cfg, call, old); conf < cfg.LinkAbove {
+		t.Errorf("the agent's known incident not linked: %.2f %v", conf, why)
+	}
+	call.Commune = "13001" // the sector must be the same
+	if conf, why := Compare(cfg, call, old); conf >= cfg.LinkAbove {
+		t.Errorf("another commune linked: %.2f %v", conf, why)
+	}
+}
+
+// TestNeeds: a case that would change competence to join links only at
+// its own, higher threshold.
+func TestNeeds(t *testing.T) {
+	cfg := DefaultConfig()
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	rep := Report{Competence: "voirie", Commune: "13055", Postal: "13006", At: at, Text: "nid-de-poule rue Paradis"}
+	later := rep
+	later.At = at.Add(time.Hour)
+	conf, _ := Compare(cfg, later, rep)
+	if conf < cfg.LinkAbove {
+		t.Fatalf("baseline not linked: %.2f", conf)
+	}
+	if d, ok := Decide(cfg, later, []Candidate{{CaseID: 1, Report: rep, Needs: conf + 0.05}}); ok {
+		t.Errorf("linked or suggested below its threshold: %+v", d)
+	}
+	if d, ok := Decide(cfg, later, []Candidate{{CaseID: 1, Report: rep, Needs: conf}}); !ok || !d.Link || len(d.Cases) != 1 {
+		t.Errorf("not linked at its threshold: %+v %v", d, ok)
+	}
+}
+
+// FuzzCompare: any words from outside, in either report, give a
+// confidence in [0,1] without panicking.
+func FuzzCompare(f *testing.F) {
+	f.Add("trente et un avenue des chartreux", "non non plus haut vers le quatre-vingt", "12 rue du 4 septembre")
+	f.Add("la ligne trois et vingt et", "deja signale ?", "cent cent mille et un")
+	f.Fuzz(func(t *testing.T, a, q, b string) {
+		at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+		ra := Report{Competence: "voirie", Text: a + " nid de poule rue x", Agent: []AgentTurn{{Question: q, Answer: "non " + b}}, Home: b, At: at.Add(time.Hour)}
+		rb := Report{Competence: "voirie", Text: b + " trou rue x", At: at}
+		conf, _ := Compare(DefaultConfig(), ra, rb)
+		if conf < 0 || conf > 1 {
+			t.Fatalf("confidence %v", conf)
+		}
+		_ = Placed(ra)
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/routing/classify"
 	"github.com/ampmetropole/guichet/services/routing/incident"
@@ -20,6 +21,7 @@ type IncidentTx interface {
 	OpenIncident(ctx context.Context, ni casestore.NewIncident) (string, error)
 	LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error
 	SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error
+	GiveCompetence(ctx context.Context, caseID int64, competence string) (casestore.CaseRow, error)
 }
 
 // WithIncidents makes the engine group the new cases of different
@@ -40,6 +42,9 @@ type groupPlan struct {
 	decision   incident.Decision
 	rows       map[int64]casestore.GroupCandidate
 	list       []incident.Candidate
+	// moves are the cases alone, in triage or routed elsewhere but not
+	// yet touched, that take the incident's competence to join it.
+	moves map[int64]string
 }
 
 // crossMargin is how much surer than a plain link grouping must be to
@@ -91,11 +96,26 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		if err != nil {
 			return nil, err
 		}
-		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}}
+		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}, moves: map[int64]string{}}
 		me := e.report(req, comp, where)
+		if i == 0 && comp == competence {
+			more, err := e.movable(ctx, itx, req, comp, citizenID, pred, cfg)
+			if err != nil {
+				return nil, err
+			}
+			cands = append(cands, more...)
+		}
 		for _, gc := range cands {
 			if citizenID != 0 && gc.Citizen == citizenID {
 				continue
+			}
+			needs := 0.0
+			if gc.Case.Competence != comp {
+				needs = cfg.LinkAbove + crossMargin
+				if gc.Case.Competence == schemas.CompetenceTriage {
+					needs = cfg.LinkAbove // nobody decided: the report decides
+				}
+				p.moves[gc.Case.ID] = gc.Case.Competence
 			}
 			p.rows[gc.Case.ID] = gc
 			for _, r := range gc.Requests {
@@ -107,7 +127,7 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 				if gc.Incident == "" && !incident.MayMatch(me, e.report(r, comp, located{})) {
 					continue
 				}
-				p.list = append(p.list, incident.Candidate{CaseID: gc.Case.ID, Incident: gc.Incident, Report: e.report(r, comp, e.locate(r))})
+				p.list = append(p.list, incident.Candidate{CaseID: gc.Case.ID, Incident: gc.Incident, Report: e.report(r, comp, e.locate(r)), Needs: needs})
 			}
 		}
 		d, ok := incident.Decide(cfg, me, p.list)
@@ -115,8 +135,14 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 			continue
 		}
 		p.decision = d
-		cross := comp != competence
-		if cross && (!d.Link || d.Confidence < cfg.LinkAbove+crossMargin) {
+		// A report the classifier left to triage takes the competence of
+		// the incident it surely joins; one it routed changes only when
+		// surer still.
+		cross := comp != competence && competence != schemas.CompetenceTriage
+		if comp != competence && !d.Link {
+			continue
+		}
+		if cross && d.Confidence < cfg.LinkAbove+crossMargin {
 			continue
 		}
 		if i == 0 && comp == competence && d.Link {
@@ -127,6 +153,59 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		}
 	}
 	return best, nil
+}
+
+// movable lists the cases that may take competence comp to join the new
+// report's incident: in triage, or routed to one of the report's runner-up
+// competences, still untouched and alone, whose own words make comp
+// plausible to the classifier.
+func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Request, comp string, citizenID int64, pred *classify.Prediction, cfg incident.Config) ([]casestore.GroupCandidate, error) {
+	if e.classifier == nil || pred == nil {
+		return nil, nil
+	}
+	from := []string{schemas.CompetenceTriage}
+	for _, sc := range pred.Ranked {
+		if len(from) == 1+runnersUp {
+			break
+		}
+		if sc.Competence != comp {
+			from = append(from, sc.Competence)
+		}
+	}
+	var out []casestore.GroupCandidate
+	for _, b := range from {
+		cands, err := itx.GroupCandidates(ctx, b, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates)
+		if err != nil {
+			return nil, err
+		}
+		me := e.report(req, comp, located{})
+		for _, gc := range cands {
+			if gc.Incident != "" || gc.Case.State != lifecycle.Received || len(gc.Requests) == 0 {
+				continue
+			}
+			first := gc.Requests[0]
+			if !incident.MayMatch(me, e.report(first, comp, located{})) {
+				continue
+			}
+			if p := e.classifier.ClassifyRequest(first); probability(p, comp) >= plausible {
+				out = append(out, gc)
+			}
+		}
+	}
+	return out, nil
+}
+
+// runnersUp is how many of a report's next likeliest competences are
+// searched for cases that may join it.
+const runnersUp = 2
+
+func probability(p classify.Prediction, competence string) float64 {
+	for _, sc := range p.Ranked {
+		if sc.Competence == competence {
+			return sc.Probability
+		}
+	}
+	return 0
 }
 
 // group links new case c as plan says: to the incident the request
@@ -152,7 +231,37 @@ func (e *Engine) group(ctx context.Context, tx Tx, req schemas.Request, c casest
 		return itx.SuggestIncident(ctx, c.ID, m.Incident, m.Confidence, m.Reasons)
 	}
 	ref := m.Incident
-	for i, id := range m.Cases {
+	var cases []int64
+	for _, id := range m.Cases {
+		from, move := plan.moves[id]
+		if !move {
+			cases = append(cases, id)
+			continue
+		}
+		moved, err := itx.GiveCompetence(ctx, id, c.Competence)
+		if fault.KindOf(err) == fault.Conflict {
+			continue // handled since: it stays as it is
+		}
+		if err != nil {
+			return err
+		}
+		d := casestore.Decision{Outcome: "incident_competence", Confidence: &m.Confidence, Reasons: []casestore.Reason{{Code: "incident_competence",
+			Detail: fmt.Sprintf("même lieu et même objet que le signalement %s : compétence %s, jugée plausible, plutôt que %s", c.Ref, c.Competence, from)}}}
+		ev := e.event(req, moved, schemas.EventRerouted, d)
+		ev.RequestID, ev.Channel, ev.Summary = "", "", ""
+		ev.Data["from"], ev.Data["to"] = from, c.Competence
+		if _, err := tx.AppendEvent(ctx, moved, ev); err != nil {
+			return fmt.Errorf("router: competence of %s: %w", moved.Ref, err)
+		}
+		row := plan.rows[id]
+		row.Case = moved
+		plan.rows[id] = row
+		cases = append(cases, id)
+	}
+	if ref == "" && len(cases) == 0 {
+		return nil // every case it matched was handled since
+	}
+	for i, id := range cases {
 		old := plan.rows[id]
 		first := firstReport(plan.list, id)
 		if ref == "" && i == 0 {
@@ -191,6 +300,9 @@ func firstReport(list []incident.Candidate, caseID int64) incident.Report {
 // report is a request as grouping sees it.
 func (e *Engine) report(req schemas.Request, competence string, where located) incident.Report {
 	r := incident.Report{Competence: competence, Text: classify.TextOf(req), At: req.ReceivedAt}
+	if req.Citizen != nil && req.Citizen.Address != nil {
+		r.Home = strings.Join(req.Citizen.Address.Lines, "\n")
+	}
 	if where.ok && where.res.Commune != nil {
 		r.Commune = where.res.Commune.INSEE
 		if strings.HasPrefix(r.Commune, "132") {

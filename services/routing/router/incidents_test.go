@@ -111,3 +111,50 @@ func TestTwoCitizensOnePothole(t *testing.T) {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// TestTriageCaseJoins: a report the classifier left to triage takes the
+// competence of the incident a later, confident report of the same place
+// and object opens with it; the case says why (rerouted by the router).
+func TestTriageCaseJoins(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true, Model: true})
+	ctx := context.Background()
+	submit := func(r schemas.Request) casestore.Case {
+		t.Helper()
+		rc, err := st.Intake.Submit(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return routed(t, st, rc.ID)
+	}
+	web := func(name, email, subject, body string) schemas.Request {
+		return schemas.Request{Channel: schemas.ChannelWeb, Source: schemas.Source{Adapter: "test"},
+			Citizen: &schemas.Citizen{Name: name, Email: email}, Subject: subject, Body: body}
+	}
+	first := submit(web("Marc Olivier", "marc.olivier@example.net", "",
+		"Les feux du carrefour devant la boulangerie avenue des Pins à Istres ne s'allument plus du tout depuis hier soir, c'est tout éteint."))
+	if first.Competence != schemas.CompetenceTriage {
+		t.Fatalf("precondition: the first report went to %s, not triage (the model changed: choose a text it hesitates on)", first.Competence)
+	}
+	second := submit(web("Nora Bensaïd", "nora.bensaid@example.org", "Feux tricolores en panne",
+		"Devant la boulangerie avenue des Pins à Istres, au carrefour, les feux sont éteints dans tous les sens."))
+	inc := incidentOf(t, st, second.Ref)
+	if inc == "" || incidentOf(t, st, first.Ref) != inc {
+		t.Fatalf("incidents %q and %q, want one", incidentOf(t, st, first.Ref), inc)
+	}
+	c, err := st.Store.Case(ctx, first.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Competence != second.Competence {
+		t.Errorf("the triage case kept %s, want %s", c.Competence, second.Competence)
+	}
+	rerouted := false
+	for _, ev := range c.Events {
+		if ev.Type == schemas.EventRerouted && ev.Actor.Kind == "router" && ev.Data["to"] == second.Competence {
+			rerouted = true
+		}
+	}
+	if !rerouted {
+		t.Errorf("no rerouted event by the router on %s: %+v", first.Ref, c.Events)
+	}
+}

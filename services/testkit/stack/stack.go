@@ -46,6 +46,9 @@ type Stack struct {
 // Options choose what runs.
 type Options struct {
 	Router bool // start a router on REQUESTS
+	// Model makes that router classify with the shipped model, as
+	// Guichet does; without it, it routes by the competence given.
+	Model bool
 }
 
 // New starts a stack that the test's cleanup stops. Its parts are built
@@ -70,7 +73,13 @@ func New(t *testing.T, opts Options) Stack {
 	if opts.Router {
 		// The tests' router routes by the competence given at intake (no
 		// classifier), so that what they assert does not hang on a model.
-		r, err := router.New(router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: p.Catalogue, Clock: p.Calendar}, p.Conn, p.Store, p.Validator, p.Places, p.Registry, testkit.Logger(t))
+		rc := router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: p.Catalogue, Clock: p.Calendar}
+		if opts.Model {
+			if rc.Classifier, err = p.Classifier(""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := router.New(rc, p.Conn, p.Store, p.Validator, p.Places, p.Registry, testkit.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
