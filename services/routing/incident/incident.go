@@ -31,9 +31,9 @@ type Report struct {
 	// place of the report only when the words point at it ("devant chez
 	// moi", "notre avenue").
 	Home     string
-	Agent      []AgentTurn
-	Lat, Lon   *float64
-	At         time.Time
+	Agent    []AgentTurn
+	Lat, Lon *float64
+	At       time.Time
 }
 
 // AgentTurn is an agent's question and the caller's answer that follows it.
@@ -306,12 +306,12 @@ type feats struct {
 	numbers    map[string]int // street → house number
 	marks      []string
 	objects    []string
-	notThis    bool // the caller said it is not the known incident
+	notThis    bool   // the caller said it is not the known incident
 	refused    *feats // the place of the incident the caller said it is not
 	known      bool   // the agent spoke of an incident under way there
-	notReport  bool // a request for a service, not the report of an incident
-	recurrence bool // "de nouveau", "réparé … mais"
-	oldEvent   bool // dated event more than two months ago
+	notReport  bool   // a request for a service, not the report of an incident
+	recurrence bool   // "de nouveau", "réparé … mais"
+	oldEvent   bool   // dated event more than two months ago
 }
 
 // Normalize lowercases, strips accents and punctuation and expands the
