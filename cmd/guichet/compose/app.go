@@ -332,7 +332,7 @@ func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, er
 // agentPages mounts the call centre's console and the mailroom's desk.
 func (a *App) agentPages(mux *http.ServeMux, calls *telephony.Service, files *attachment.Store, who func(*http.Request) string, smsReceipts bool,
 	kb *knowledge.Store, suggest func(context.Context, string) []string) error {
-	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField, Knowledge: kb, Suggest: suggest,
+	c, err := console.New(console.Deps{Store: a.Store, Calls: calls, Catalogue: a.Catalogue, CSRF: a.Auth.CSRFField, Knowledge: kb, Suggest: suggest, Incidents: a.Store,
 		Agent: who, Tasks: a.Store, SMS: smsReceipts, Audit: a.Auth.AuditCaller, Viewer: a.Auth.Viewer, Log: a.Log.With("service", "agent")})
 	if err != nil {
 		return err

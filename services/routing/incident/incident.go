@@ -355,7 +355,14 @@ var numberRe = regexp.MustCompile(` (?:devant le|au|numero|du|le) (\d{1,4}) `)
 // house number given with each. Each place type starts its own reading, so
 // "l'école des Tilleuls côté chemin de la Rose" names both.
 func streetKeys(t string) (map[string]bool, map[string]int) {
-	streets, numbers := map[string]bool{}, map[string]int{}
+	streets, numbers, _ := streetPhrases(t)
+	return streets, numbers
+}
+
+// streetPhrases is streetKeys with, for each key, the words that name it
+// ("avenue des chartreux").
+func streetPhrases(t string) (map[string]bool, map[string]int, map[string]string) {
+	streets, numbers, phrases := map[string]bool{}, map[string]int{}, map[string]string{}
 	for at := 0; at < len(t); {
 		m := streetRe.FindStringSubmatchIndex(t[at:])
 		if m == nil {
@@ -369,14 +376,17 @@ func streetKeys(t string) (map[string]bool, map[string]int) {
 		at = m[5] // the next reading starts after this type
 		typ := t[m[4]:m[5]]
 		var name []string
+		phrase := []string{typ}
 		for _, w := range strings.Fields(t[m[5]:min(len(t), m[5]+60)]) {
 			if (nameStop[w] || skipAdj[w] || areaTypes[w]) && len(name) == 0 {
+				phrase = append(phrase, w)
 				continue
 			}
-			if nameStop[w] || (len(name) == 1 && !titles[name[0]]) || len(name) == 2 {
-				break
+			if nameStop[w] || (len(name) == 1 && (!titles[name[0]] || genericName[w])) || len(name) == 2 {
+				break // "rue Sainte est éteinte": the title alone names it
 			}
 			name = append(name, w)
+			phrase = append(phrase, w)
 		}
 		if len(name) == 0 || genericName[name[len(name)-1]] || (len(name[len(name)-1]) < 2 && !isDigits(name[len(name)-1])) {
 			continue
@@ -394,6 +404,9 @@ func streetKeys(t string) (map[string]bool, map[string]int) {
 			key = "~" + key // an area: too large to place a report alone
 		}
 		streets[key] = true
+		if _, ok := phrases[key]; !ok {
+			phrases[key] = strings.Join(phrase, " ")
+		}
 		if m[2] >= 0 {
 			n, _ := strconv.Atoi(t[m[2]:m[3]])
 			numbers[key] = n
@@ -402,7 +415,7 @@ func streetKeys(t string) (map[string]bool, map[string]int) {
 			numbers[key] = n
 		}
 	}
-	return streets, numbers
+	return streets, numbers, phrases
 }
 
 func isDigits(w string) bool {
@@ -701,4 +714,44 @@ func spelled(words []string, i int) (int, int) {
 		j++
 	}
 	return total + cur, j
+}
+
+// objectNames are the objects' names in French, for people.
+var objectNames = map[string]string{
+	"eclairage": "éclairage éteint", "trou": "nid-de-poule", "potelet": "potelet ou borne", "feux": "feux tricolores",
+	"conteneur": "conteneurs, collecte", "fuite": "fuite d'eau", "odeur": "mauvaise odeur", "arbre": "arbre",
+	"jeux": "aire de jeux", "tags": "tags", "gravats": "dépôt sauvage", "epave": "véhicule abandonné", "abribus": "abribus",
+	"bus": "ligne de bus", "horodateur": "horodateur", "facade": "façade", "chantier": "chantier", "pollution": "pollution",
+	"portail": "portail",
+}
+
+// Describe says, for people, what an incident is about and where, from a
+// report of it and the reasons of its grouping: the objects in French and
+// the street or landmark as the report names them (never who reported).
+func Describe(r Report, reasons []Reason) (label, place string) {
+	f := features(r)
+	var objects []string
+	for _, o := range f.objects {
+		objects = append(objects, objectNames[o])
+	}
+	label = strings.Join(objects, ", ")
+	_, _, phrases := streetPhrases(digits(Normalize(r.Text)))
+	var where []string
+	for _, rs := range reasons {
+		switch rs.Code {
+		case "rue", "quartier":
+			for _, k := range strings.Split(rs.Detail[strings.LastIndex(rs.Detail, ": ")+2:], ", ") {
+				if p, ok := phrases[k]; ok {
+					where = append(where, p)
+				} else if p, ok := phrases["~"+k]; ok {
+					where = append(where, p)
+				}
+			}
+		case "repere":
+			for _, m := range strings.Split(rs.Detail[strings.LastIndex(rs.Detail, ": ")+2:], ", ") {
+				where = append(where, m)
+			}
+		}
+	}
+	return label, strings.Join(where, ", ")
 }

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,6 +39,7 @@ func TestStreets(t *testing.T) {
 		{"aucun bus de la ligne 3 ce matin", "ligne 3", 0},
 		{"au pied du bâtiment B de la résidence Les Amarres", "amarres", 0},
 		{"trente et un avenue des chartreux", "chartreux", 31},
+		{"le lampadaire devant le 4 rue Sainte est éteint", "sainte", 4},
 	} {
 		streets, numbers := streetKeys(digits(Normalize(c.text)))
 		if !streets[c.key] {
@@ -247,4 +249,20 @@ func FuzzCompare(f *testing.F) {
 		}
 		_ = Placed(ra)
 	})
+}
+
+func TestDescribe(t *testing.T) {
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	a := Report{Competence: "eau_assainissement", Commune: "13055", Postal: "13004", At: at,
+		Text: "Un geyser sort du trottoir devant le 31 avenue des Chartreux, en face de la pharmacie. Signalé par Mme Ruggieri."}
+	b := a
+	b.At, b.Text = at.Add(time.Hour), "fuite énorme avenue des Chartreux devant la pharmacie"
+	_, reasons := Compare(DefaultConfig(), b, a)
+	label, place := Describe(a, reasons)
+	if label != "fuite d'eau" || place != "avenue des chartreux, pharmacie" {
+		t.Errorf("Describe = %q, %q", label, place)
+	}
+	if strings.Contains(strings.ToLower(label+place), "ruggieri") || strings.Contains(place, "31") {
+		t.Errorf("a person or a house number in %q, %q", label, place)
+	}
 }

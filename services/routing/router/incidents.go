@@ -266,8 +266,9 @@ func (e *Engine) group(ctx context.Context, tx Tx, req schemas.Request, c casest
 		first := firstReport(plan.list, id)
 		if ref == "" && i == 0 {
 			// The earlier case was alone: it and this one open the incident.
+			label, place := incident.Describe(first, m.Reasons)
 			ni := casestore.NewIncident{Competence: c.Competence, Territory: old.Case.Territory, Commune: first.Commune,
-				Label: labelOf(m.Reasons), Place: placeOf(m.Reasons), Lat: first.Lat, Lon: first.Lon, At: first.At}
+				Label: label, Place: place, Lat: first.Lat, Lon: first.Lon, At: first.At}
 			var err error
 			if ref, err = itx.OpenIncident(ctx, ni); err != nil {
 				return err
@@ -347,24 +348,6 @@ func (e *Engine) linkEvent(ctx context.Context, tx Tx, req schemas.Request, c ca
 		return fmt.Errorf("router: incident %s: %w", ref, err)
 	}
 	return nil
-}
-
-func labelOf(rs []incident.Reason) string {
-	for _, r := range rs {
-		if r.Code == "objet" {
-			return strings.TrimPrefix(r.Detail, "même objet : ")
-		}
-	}
-	return ""
-}
-
-func placeOf(rs []incident.Reason) string {
-	for _, r := range rs {
-		if r.Code == "rue" {
-			return strings.TrimPrefix(r.Detail, "même voie ou lieu : ")
-		}
-	}
-	return ""
 }
 
 // CompareIncident says how likely two requests of one competence are

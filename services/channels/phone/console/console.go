@@ -29,6 +29,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
+	"github.com/ampmetropole/guichet/services/cases/nearby"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/phone/telephony"
 	"github.com/ampmetropole/guichet/services/channels/phone/transcript"
@@ -93,6 +94,9 @@ type Deps struct {
 	// Viewer is the signed-in person as the staff frame shows them
 	// (auth.Service.Viewer); nil: a frame without menu.
 	Viewer func(r *http.Request) staffshell.Viewer
+	// Incidents are the open incidents shown « déjà signalé près d'ici »
+	// (casestore.Store); nil: not shown.
+	Incidents Incidents
 	// CaseWait is how long logging a call waits for the router to give it
 	// its case, so that the page after it shows the reference; 0: 3 s.
 	CaseWait time.Duration
@@ -144,6 +148,9 @@ func New(deps Deps) (*Handler, error) {
 		h.mux.HandleFunc("POST /agent/rappels/{id}/fait", h.calledBack)
 	}
 	h.knowledgeRoutes()
+	if deps.Incidents != nil {
+		h.mux.HandleFunc("GET /agent/incidents-proches", h.showNearby)
+	}
 	h.mux.HandleFunc("/agent/", func(w http.ResponseWriter, r *http.Request) { h.shell.Error(w, h.viewer(r), http.StatusNotFound, "") })
 	h.protected = h.shell.Recover(htmlpage.Protect(h.mux, htmlpage.StaffCSP), h.viewer)
 	return h, nil
@@ -205,6 +212,12 @@ type page struct {
 	CallBacks   []casestore.ReplyTask
 	Fiches      knowledgePanel
 	CalledBack  bool
+	// Nearby are the open incidents of the domain near the place the
+	// agent typed (proches.go); NearbyAsked: the agent asked to see them;
+	// NearbyOn: the console can show them.
+	Nearby      []nearby.Item
+	NearbyAsked bool
+	NearbyOn    bool
 }
 
 // target is an open case a call may be logged onto.
@@ -235,6 +248,8 @@ func (l *loggedCall) Pending() bool { return l.CaseRef == "" }
 type logForm struct {
 	Target     string
 	Competence string
+	Place      string // where the problem is, for « déjà signalé près d'ici »
+	Incident   string // the open incident the caller's report joins
 	Summary    string
 	Transcript string
 	Format     string
@@ -310,6 +325,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	}
 	h.search(r.Context(), &p)
 	p.preselect()
+	p.NearbyOn = h.deps.Incidents != nil
 	h.render(w, r, http.StatusOK, p)
 }
 

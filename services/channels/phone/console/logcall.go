@@ -62,7 +62,8 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 	f := r.PostFormValue
 	p := page{Query: clip(f("q"), maxQuery), CallID: clip(strings.TrimSpace(f("call_id")), 200),
 		Form: logForm{Target: strings.TrimSpace(f("cible")), Competence: f("competence"), Summary: f("resume"), Transcript: f("transcription"),
-			Format: f("format"), Direction: f("direction"), CallerText: clip(f("caller"), 100)}}
+			Format: f("format"), Direction: f("direction"), CallerText: clip(f("caller"), 100),
+			Place: clip(f("lieu"), maxPlace), Incident: clip(strings.TrimSpace(f("incident")), 40)}}
 	h.who(r, &p, f("agent"))
 	agent := h.agent(r, f("agent"))
 	number := strings.TrimSpace(p.Form.CallerText)
@@ -77,7 +78,22 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 			p.Errors = append(p.Errors, fieldError{Key: "transcription", Anchor: "fichier", Message: msgFile})
 		}
 	}
+	if f("etape") == "proches" {
+		// « Voir ce qui est déjà signalé » without script: the console
+		// again, with the list, and nothing logged.
+		p.NearbyAsked = true
+		h.refuse(w, r, http.StatusOK, p)
+		return
+	}
 	p.Errors = append(p.Errors, h.check(p.Form, agent, number, content)...)
+	incidentCompetence := ""
+	if p.Form.Incident != "" {
+		comp, bad := h.joinIncident(r.Context(), p.Form)
+		if bad != nil {
+			p.Errors = append(p.Errors, *bad)
+		}
+		incidentCompetence = comp
+	}
 	if len(p.Errors) > 0 {
 		h.refuse(w, r, http.StatusUnprocessableEntity, p)
 		return
@@ -89,6 +105,11 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 		call.CaseRef = p.Form.Target
 	} else {
 		call.Competence = p.Form.Competence
+		if incidentCompetence != "" {
+			// The caller reports what the team already handles: the
+			// request joins the incident, in its domain.
+			call.Incident, call.Competence = p.Form.Incident, incidentCompetence
+		}
 	}
 	if strings.TrimSpace(string(content)) != "" {
 		call.Transcript = telephony.FileTranscript(p.Form.Format, content)
@@ -118,6 +139,7 @@ func (h *Handler) logCall(w http.ResponseWriter, r *http.Request) {
 // call was not logged.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, p page) {
 	h.search(r.Context(), &p)
+	h.withNearby(r.Context(), &p)
 	p.Targets, _ = targets(p.Cards)
 	p.Choose = len(p.Cards) > 1 && len(p.Targets) > 0
 	// The target's errors lead to its first choice.

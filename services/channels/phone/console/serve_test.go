@@ -35,7 +35,7 @@ func serveWith(t *testing.T, change func(*console.Deps)) (stack.Stack, *httptest
 	calls := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
 	deps := console.Deps{Store: st.Store, Calls: calls, Catalogue: st.Catalogue, CSRF: st.Auth.CSRFField,
-		Agent: who, Tasks: st.Store, SMS: true, Audit: st.Auth.AuditCaller, Viewer: st.Auth.Viewer, Log: testkit.Logger(t)}
+		Agent: who, Tasks: st.Store, SMS: true, Audit: st.Auth.AuditCaller, Viewer: st.Auth.Viewer, Incidents: st.Store, Log: testkit.Logger(t)}
 	if change != nil {
 		change(&deps)
 	}

@@ -29,16 +29,19 @@ import (
 // Call is a call as reported by telephony (POST /api/v1/calls) or by an
 // agent from the console.
 type Call struct {
-	CallID       string          `json:"call_id"`
-	CallerNumber string          `json:"caller_number"` // empty when hidden
-	AgentID      string          `json:"agent_id"`
-	Direction    string          `json:"direction"` // inbound | outbound
-	StartedAt    time.Time       `json:"started_at"`
-	EndedAt      time.Time       `json:"ended_at"`
-	CaseRef      string          `json:"case_ref,omitempty"`   // chosen by the agent
-	Summary      string          `json:"summary,omitempty"`    // typed by the agent
-	Competence   string          `json:"competence,omitempty"` // category hint chosen by the agent
-	Transcript   *TranscriptBody `json:"transcript,omitempty"`
+	CallID       string    `json:"call_id"`
+	CallerNumber string    `json:"caller_number"` // empty when hidden
+	AgentID      string    `json:"agent_id"`
+	Direction    string    `json:"direction"` // inbound | outbound
+	StartedAt    time.Time `json:"started_at"`
+	EndedAt      time.Time `json:"ended_at"`
+	CaseRef      string    `json:"case_ref,omitempty"`   // chosen by the agent
+	Summary      string    `json:"summary,omitempty"`    // typed by the agent
+	Competence   string    `json:"competence,omitempty"` // category hint chosen by the agent
+	// Incident is the open incident the agent chose in « déjà signalé
+	// près d'ici »: the caller's new case joins it.
+	Incident   string          `json:"incident,omitempty"`
+	Transcript *TranscriptBody `json:"transcript,omitempty"`
 }
 
 // TranscriptBody is a transcript file: its text, or for JSON formats the
@@ -240,11 +243,21 @@ func (s *Service) check(c *Call) error {
 	if c.Competence != "" && !s.known(c.Competence) {
 		add("competence : code inconnu « %s »", truncate(c.Competence, 40))
 	}
+	if c.Incident != "" && !incidentRef.MatchString(c.Incident) {
+		add("incident : référence INC-AAAA-NNNNNN attendue")
+	}
+	if c.Incident != "" && c.CaseRef != "" {
+		add("incident : seulement pour une nouvelle demande, pas avec case_ref")
+	}
 	if len(problems) > 0 {
 		return invalid("appel invalide : %s", strings.Join(problems, " ; "))
 	}
 	return nil
 }
+
+// incidentRef is the shape of an incident's reference (request.v1's
+// hints.incident).
+var incidentRef = regexp.MustCompile(`^INC-[0-9]{4}-[0-9]{6,9}$`)
 
 func hiddenNumber(n string) bool {
 	switch strings.ToLower(n) {
@@ -303,8 +316,8 @@ func (s *Service) request(c Call, tr *transcript.Transcript, system string) (sch
 			req.CaseRefs = append(req.CaseRefs, ref)
 		}
 	}
-	if c.Competence != "" {
-		req.Hints = &schemas.Hints{Competence: c.Competence}
+	if c.Competence != "" || c.Incident != "" {
+		req.Hints = &schemas.Hints{Competence: c.Competence, Incident: c.Incident}
 	}
 	if tr != nil {
 		for _, t := range tr.Turns {

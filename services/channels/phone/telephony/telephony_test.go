@@ -177,6 +177,8 @@ func TestBadCallsAreRefusedAndNothingPublished(t *testing.T) {
 		{"ends before it starts", func(c *telephony.Call) { c.EndedAt = c.StartedAt.Add(-time.Second) }, fault.Invalid, "ended_at"},
 		{"bad case ref", func(c *telephony.Call) { c.CaseRef = "DOSSIER-12" }, fault.Invalid, "case_ref"},
 		{"unknown competence", func(c *telephony.Call) { c.Competence = "police" }, fault.Invalid, "competence"},
+		{"bad incident ref", func(c *telephony.Call) { c.Incident = "INC-12; DROP" }, fault.Invalid, "incident"},
+		{"incident with a case", func(c *telephony.Call) { c.Incident, c.CaseRef = "INC-2026-000001", "AMP-2026-000001" }, fault.Invalid, "incident"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,5 +289,23 @@ func TestAgentChoicesAreReadAndJudged(t *testing.T) {
 				t.Errorf("hints %+v, want %s", req.Hints, tt.comp)
 			}
 		})
+	}
+}
+
+// TestIncidentChosenByTheAgent: the incident the agent chose in « déjà
+// signalé près d'ici » reaches the router as hints.incident.
+func TestIncidentChosenByTheAgent(t *testing.T) {
+	places, err := territory.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &capture{}
+	c := call("incident-1", nil)
+	c.Summary, c.Competence, c.Incident = "Le lampadaire du 3 rue Sainte est éteint, déjà signalé", "eclairage", "INC-2026-000042"
+	if _, err := telephony.New(in, extract.New(places)).Accept(context.Background(), c, telephony.From{Adapter: "agent-console"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.reqs) != 1 || in.reqs[0].Hints == nil || in.reqs[0].Hints.Incident != "INC-2026-000042" || in.reqs[0].Hints.Competence != "eclairage" {
+		t.Fatalf("requests %+v", in.reqs)
 	}
 }

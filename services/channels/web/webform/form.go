@@ -12,6 +12,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
+	"github.com/ampmetropole/guichet/services/cases/nearby"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/fault"
@@ -73,7 +74,7 @@ type formPage struct {
 	Map         mapPage // the map, when there is one
 	// Nearby are the open incidents of the competence near the place
 	// (proches.go), NearbyAsked when the citizen asked to see them.
-	Nearby      []nearbyIncident
+	Nearby      []nearby.Item
 	NearbyAsked bool
 }
 

@@ -85,6 +85,10 @@ func TestNearbyIncidents(t *testing.T) {
 		{"no place", "competence=voirie", 0},
 		{"no domain", "code_postal=13006", 0},
 		{"malformed", "competence=%ff&code_postal=abc&lat=x&lon=999", 0},
+		{"unknown domain", "competence=inconnu&code_postal=13006", 0},
+		{"malformed coordinates", "competence=voirie&lat=NaN&lon=Infinity", 0},
+		{"coordinates out of range", "competence=voirie&lat=1e400&lon=-5.38", 0},
+		{"repeated parameters", "competence=voirie&competence=dechets&code_postal=13006&code_postal=x", 1},
 	} {
 		code, body := get(tc.query)
 		var got struct {

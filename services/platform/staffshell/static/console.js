@@ -162,3 +162,104 @@
   }
   window.setTimeout(poll, 1000);
 })();
+
+// « Déjà signalé près d'ici » : la liste suit le domaine et la commune à
+// mesure que l'agent les saisit (sans ce script, le bouton « Voir ce qui
+// est déjà signalé » l'affiche). Rien des personnes qui ont signalé.
+(function () {
+  "use strict";
+  var bloc = document.getElementById("proches-bloc");
+  var domaine = document.getElementById("competence");
+  var lieu = document.getElementById("lieu");
+  var statut = document.getElementById("proches-statut");
+  if (!bloc || !domaine || !lieu || !window.fetch || !window.AbortController) {
+    return;
+  }
+  var minuterie = null;
+  var enCours = null;
+  var dernier = "";
+
+  function option(id, value, checked, build) {
+    var div = document.createElement("div");
+    div.className = "option";
+    var input = document.createElement("input");
+    input.type = "radio";
+    input.name = "incident";
+    input.id = id;
+    input.value = value;
+    input.checked = checked;
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    build(label);
+    div.appendChild(input);
+    div.appendChild(label);
+    return div;
+  }
+
+  function afficher(incidents) {
+    var choisi = bloc.querySelector("input[name=incident]:checked");
+    var garde = choisi ? choisi.value : "";
+    bloc.textContent = "";
+    if (!incidents.length) {
+      statut.textContent = "";
+      return;
+    }
+    var fs = document.createElement("fieldset");
+    fs.id = "incident";
+    var legend = document.createElement("legend");
+    legend.textContent = "Déjà signalé près d'ici";
+    fs.appendChild(legend);
+    var listed = false;
+    incidents.forEach(function (inc) {
+      listed = listed || inc.ref === garde;
+      fs.appendChild(option("incident-" + inc.ref, inc.ref, inc.ref === garde, function (label) {
+        label.appendChild(document.createTextNode("Le même problème : "));
+        var strong = document.createElement("strong");
+        strong.textContent = inc.label || "signalement";
+        label.appendChild(strong);
+        label.appendChild(document.createTextNode((inc.place ? ", " + inc.place : "") +
+          " — depuis le " + inc.since + ", " + inc.reports + " signalement(s)"));
+      }));
+    });
+    fs.appendChild(option("incident-aucun", "", !listed, function (label) {
+      label.textContent = "Non, c'est un autre problème";
+    }));
+    bloc.appendChild(fs);
+    statut.textContent = incidents.length === 1 ? "1 problème déjà signalé près d'ici dans ce domaine" :
+      incidents.length + " problèmes déjà signalés près d'ici dans ce domaine";
+  }
+
+  function demander() {
+    var q = "competence=" + encodeURIComponent(domaine.value) + "&lieu=" + encodeURIComponent(lieu.value.trim());
+    if (q === dernier) {
+      return;
+    }
+    dernier = q;
+    if (enCours) {
+      enCours.abort();
+    }
+    if (!domaine.value || !lieu.value.trim()) {
+      afficher([]);
+      return;
+    }
+    var ctl = new AbortController();
+    enCours = ctl;
+    var delai = setTimeout(function () { ctl.abort(); }, 3000);
+    fetch(bloc.getAttribute("data-proches") + "?" + q, { signal: ctl.signal, credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { incidents: [] }; })
+      .then(function (data) {
+        if (enCours === ctl) {
+          afficher(Array.isArray(data.incidents) ? data.incidents : []);
+        }
+      })
+      .catch(function () { /* la liste reste telle quelle ; le bouton demeure */ })
+      .then(function () { clearTimeout(delai); });
+  }
+
+  function bientot() {
+    clearTimeout(minuterie);
+    minuterie = setTimeout(demander, 400);
+  }
+  domaine.addEventListener("change", bientot);
+  lieu.addEventListener("input", bientot);
+}());

@@ -53,9 +53,14 @@
     // A field is the map's to fill when it is empty, or still holds what
     // the map put there.
     function fillable(el) { return el.value === "" || el.getAttribute("data-par-carte") === el.value; }
+    // changed tells the other scripts (static/proches.js) that the map
+    // changed a field: setting a value fires no event of its own.
+    function changed(el) { el.dispatchEvent(new Event("change", { bubbles: true })); }
     function fill(el, value) {
+      var before = el.value;
       el.value = value;
       el.setAttribute("data-par-carte", value);
+      if (before !== value) { changed(el); }
     }
     function narrowCommunes() { cp.dispatchEvent(new Event("input", { bubbles: true })); }
     // unfill empties the fields that still hold what the map put there
@@ -94,6 +99,7 @@
       }
       lat.value = ll.lat.toFixed(6);
       lon.value = ll.lng.toFixed(6);
+      changed(lat);
       retirer.hidden = false;
       if (look) { lookUp(ll, said); }
     }
@@ -177,6 +183,7 @@
       if (marker) { map.removeLayer(marker); marker = null; }
       lat.value = "";
       lon.value = "";
+      changed(lat);
       var emptied = unfill([adresse, cp, commune]);
       retirer.hidden = true;
       centre.focus();
