@@ -83,7 +83,11 @@ func (s *Store) ResolveIncident(ctx context.Context, ref, role string, ch Change
 			continue
 		}
 		for _, to := range steps {
-			if _, err := s.Transition(ctx, TransitionRequest{Ref: c.Ref, To: to, Role: role, Change: ch, Now: now}, clock); err != nil {
+			tr := TransitionRequest{Ref: c.Ref, To: to, Role: role, Change: ch, Now: now}
+			if to == lifecycle.Resolved {
+				tr.Public = ch.Reason // the team's message is for every reporter
+			}
+			if _, err := s.Transition(ctx, tr, clock); err != nil {
 				return done, fmt.Errorf("casestore: incident %s, dossier %s: %w", ref, c.Ref, err)
 			}
 		}

@@ -28,6 +28,9 @@ type TransitionRequest struct {
 	Change            // who and why
 	WaitingOn  string // to waiting: citizen | third_party
 	RedirectTo string // to redirected: the body the citizen should contact
+	// Public is, to resolved, what was done in words for the citizens
+	// (an incident's resolution message): their notices quote it.
+	Public string
 	// Required lists what a case must have before it is qualified
 	// (catalogue): "territory", "contact", "location".
 	Required []string
@@ -119,6 +122,9 @@ func (s *Store) Transition(ctx context.Context, tr TransitionRequest, clock Cloc
 		}
 		if redirectTo != nil {
 			data["redirect_to"] = *redirectTo
+		}
+		if p := strings.TrimSpace(tr.Public); p != "" && tr.To == lifecycle.Resolved {
+			data["public_message"] = p
 		}
 		if deadline != nil {
 			data["deadline"] = deadline.UTC().Format(time.RFC3339)

@@ -142,6 +142,9 @@ func (n *Notifier) statusNotice(e schemas.CaseEvent, t casestore.Thread) notice 
 			b.WriteString("Le service attend la réponse d'un autre organisme ; le délai de traitement est suspendu en attendant.\n")
 		}
 	case lifecycle.Resolved:
+		if done, _ := e.Data["public_message"].(string); done != "" {
+			fmt.Fprintf(&b, "Ce qui a été fait : %s\n\n", done)
+		}
 		b.WriteString("Si le problème persiste, dites-le-nous sur votre page de suivi : le dossier sera rouvert.\n")
 		fmt.Fprintf(&b, "\nVotre avis nous aide : une question, une minute.\nDonnez votre avis : %s/avis\n", link)
 	case lifecycle.Redirected:

@@ -17,9 +17,8 @@ import (
 
 // End to end through NATS, PostgreSQL, the router and the notifier: three
 // citizens report the same overflowing containers by web (with
-// coordinates), phone and letter; the router groups the first two in one
-// incident from their words and the letter joins it by hints.incident,
-// each keeping their own case and code; a fourth report of the same kind
+// coordinates), phone and letter; the router groups the three in one
+// incident from their words, each keeping their own case and code; a fourth report of the same kind
 // on another street stays apart. The team detaches a case and undoes it
 // (both audited), then resolves the incident once, and each of the three
 // is told through their own channel: e-mail, SMS, letter.
@@ -70,17 +69,13 @@ func TestIncidentEndToEnd(t *testing.T) {
 		testkit.QueryRow(t, st.DBURL, `SELECT COALESCE(i.ref, '') FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id WHERE c.ref = $1`, []any{ref}, &inc)
 		return inc
 	}
-	// The router grouped the web and phone reports from their words; the
-	// letter joins the incident as the mailroom or an agent chooses it
-	// (hints.incident): the router's grouping did not take this letter.
-	joined := incidentOf(web)
-	if joined == "" {
-		t.Fatalf("the web report has no incident")
-	}
-	letterID, letter := submit(schemas.Request{Channel: "mail", Subject: "Conteneurs qui débordent", Body: "Madame, Monsieur, les conteneurs à ordures devant le 12 boulevard National débordent : les sacs ne sont plus ramassés depuis une semaine.",
+	// The letter as the mailroom reads it: the router groups it from its
+	// words too, with no one choosing the incident.
+	letterID, letter := submit(schemas.Request{Channel: "mail", Subject: "Conteneurs qui débordent",
+		Body:     "Madame, Monsieur,\n\nLes conteneurs à ordures devant le 12 boulevard National débordent :\nles sacs ne sont plus ramassés depuis une semaine et les gabians les éventrent.\n\nVeuillez agréer, Madame, Monsieur, mes salutations distinguées.\n\nAnne Roux",
 		Location: &schemas.Location{Address: "12 boulevard National", PostalCode: "13003"},
 		Citizen:  &schemas.Citizen{Name: "Anne Roux", Address: &schemas.PostalAddress{Lines: []string{"3 rue Loubon"}, PostalCode: "13003", City: "Marseille"}},
-		Hints:    &schemas.Hints{Competence: "dechets", Incident: joined}})
+		Hints:    &schemas.Hints{Competence: "dechets"}})
 	_, apart := submit(schemas.Request{Channel: "web", Subject: "Conteneurs pleins rue Loubon",
 		Body:     "Les conteneurs devant le 40 rue Loubon débordent, personne n'est passé.",
 		Location: &schemas.Location{Address: "40 rue Loubon", PostalCode: "13003"},
@@ -153,6 +148,20 @@ func TestIncidentEndToEnd(t *testing.T) {
 				WHERE q.id = $1 AND n.kind = 'status:' || (e.payload->>'id') AND n.recipient LIKE '%' || $2 || '%'`, []any{r.id, r.by}, &told)
 			return told == 1
 		})
+	}
+	// The team's words reach the reporters, and nothing of the others.
+	stored, err := mail.List(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resolved string
+	for _, m := range stored {
+		if strings.Contains(m.To, "nassim.hamidou@example.com") && strings.Contains(m.Subject, "est résolue") {
+			resolved = m.Body
+		}
+	}
+	if !strings.Contains(resolved, "Ce qui a été fait : Les conteneurs ont été vidés et nettoyés.") || strings.Contains(resolved, "Marc Durand") || strings.Contains(resolved, "Anne Roux") {
+		t.Errorf("the resolution notice to the web reporter:\n%s", resolved)
 	}
 	if f, _ := st.Store.CaseFile(ctx, apart); f.State == "resolved" {
 		t.Errorf("the case on another street was resolved with the incident")
