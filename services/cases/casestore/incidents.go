@@ -87,19 +87,85 @@ type GroupCandidate struct {
 	Requests []schemas.Request
 }
 
-// GroupCandidates lists the cases of a competence, not finished, with a
-// request received since a time, latest first, with their requests; the
-// cases of citizen notCitizen (when not 0) are left out.
-func (t *RouteTx) GroupCandidates(ctx context.Context, competence string, notCitizen int64, since time.Time, limit int) ([]GroupCandidate, error) {
+// CandidateQuery says which cases a new report may be grouped with.
+type CandidateQuery struct {
+	// Competences: the latest Limit cases of each, not finished, with a
+	// request received since Since.
+	Competences []string
+	Since       time.Time
+	Limit       int
+	// Places the report names (incident.Keys): a case must share one, or
+	// lie within about a kilometre of Lat, Lon when both are located.
+	Places   []string
+	Lat, Lon *float64
+	// Territory: the cases of another known territory are left out
+	// (another commune, which grouping rules out); NotCitizen: this
+	// citizen's cases (0: none) are left out.
+	Territory  string
+	NotCitizen int64
+}
+
+// Bounds of the places kept on a case.
+const (
+	maxPlaceKeys = 40
+	maxPlaceKey  = 60
+)
+
+// placeKeys bounds what a case keeps of its places.
+func placeKeys(keys []string) []string {
+	out := []string{}
+	for _, k := range keys {
+		if k != "" && len(k) <= maxPlaceKey && len(out) < maxPlaceKeys {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// AddPlaces adds to a case the places another of its requests names (and
+// its coordinates, when it had none).
+func (t *RouteTx) AddPlaces(ctx context.Context, caseID int64, keys []string, lat, lon *float64) error {
+	keys = placeKeys(keys)
+	if len(keys) == 0 && lat == nil {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, `
+		UPDATE cases SET place_keys = (SELECT COALESCE(array_agg(k ORDER BY k), '{}') FROM
+		                                 (SELECT DISTINCT k FROM unnest(place_keys || $2::text[]) k LIMIT $5) d),
+		                 lat = COALESCE(lat, $3), lon = COALESCE(lon, $4)
+		WHERE id = $1 AND (NOT place_keys @> $2::text[] OR (lat IS NULL AND $3::float8 IS NOT NULL))`,
+		caseID, keys, lat, lon, maxPlaceKeys); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: places of case %d: %w", caseID, err))
+	}
+	return nil
+}
+
+// GroupCandidates lists the cases q describes with their requests (what
+// grouping reads of them: the words, the place, the time, the sender's
+// name and address), the latest first.
+func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]GroupCandidate, error) {
 	rows, err := t.tx.Query(ctx, `
-		SELECT c.id, c.ref, c.competence, COALESCE(c.territory, ''), c.state, COALESCE(i.ref, ''), COALESCE(c.citizen_id, 0),
-		       (SELECT jsonb_agg(r.payload ORDER BY r.received_at) FROM requests r WHERE r.case_id = c.id)
-		FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
-		WHERE c.competence = $1 AND c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
-		  AND (c.incident_id IS NULL OR i.id IS NOT NULL)
-		  AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
-		  AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
-		ORDER BY c.id DESC LIMIT $3`, competence, since, limit, notCitizen)
+		SELECT c.id, c.ref, c.competence, c.territory, c.state, c.inc, c.citizen,
+		       (SELECT jsonb_agg(jsonb_build_object('id', r.payload->'id', 'channel', r.payload->'channel',
+		                 'subject', r.payload->'subject', 'body', r.payload->'body', 'transcript', r.payload->'transcript',
+		                 'location', r.payload->'location', 'received_at', r.payload->'received_at',
+		                 'citizen', jsonb_strip_nulls(jsonb_build_object('name', r.payload->'citizen'->'name',
+		                                                                'address', r.payload->'citizen'->'address')))
+		                 ORDER BY r.received_at)
+		        FROM requests r WHERE r.case_id = c.id)
+		FROM unnest($1::text[]) AS k(competence),
+		LATERAL (SELECT c.id, c.ref, c.competence, COALESCE(c.territory, '') AS territory, c.state,
+		                COALESCE(i.ref, '') AS inc, COALESCE(c.citizen_id, 0) AS citizen
+		         FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
+		         WHERE c.competence = k.competence AND c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
+		           AND (c.place_keys && $6::text[]
+		                OR ($7::float8 IS NOT NULL AND c.lat BETWEEN $7 - 0.01 AND $7 + 0.01 AND c.lon BETWEEN $8 - 0.014 AND $8 + 0.014))
+		           AND (c.incident_id IS NULL OR i.id IS NOT NULL)
+		           AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
+		           AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
+		           AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
+		         ORDER BY c.id DESC LIMIT $3) c
+		ORDER BY c.id DESC`, q.Competences, q.Since, q.Limit, q.NotCitizen, q.Territory, placeKeys(q.Places), q.Lat, q.Lon)
 	if err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
 	}

@@ -353,6 +353,13 @@ func execute(ctx context.Context, tx pgx.Tx, p plan) error {
 			WHERE (e.case_id = ANY($1::bigint[]) OR e.recipient_request = ANY($2::uuid[]))
 			  AND e.type = 'replied' AND e.payload->'data'->>'channel' IN ('letter', 'callback')
 			ON CONFLICT DO NOTHING`, []any{identCases, identLoose}},
+		// The places grouping read in the words (cases.place_keys) go with
+		// the words of any of the case's requests: not read again, the case
+		// is no longer found by place.
+		{"places read in the words", `
+			UPDATE cases SET place_keys = '{}', lat = NULL, lon = NULL
+			WHERE (id = ANY($1::bigint[]) OR id IN (SELECT case_id FROM requests WHERE id = ANY($2::uuid[])))
+			  AND (place_keys <> '{}' OR lat IS NOT NULL)`, []any{freeCases, searchReqs}},
 		{"satisfaction comments", `
 			UPDATE satisfaction SET comment = NULL
 			WHERE comment IS NOT NULL AND (case_id = ANY($1::bigint[]) OR thread_id = ANY($2::uuid[]))`, []any{freeCases, freeLoose}},

@@ -30,7 +30,11 @@ type Report struct {
 	// Home is the citizen's own address (a letter's sender block): the
 	// place of the report only when the words point at it ("devant chez
 	// moi", "notre avenue").
-	Home     string
+	Home string
+	// Words is what Read found in Text, Agent and Home; nil: read when
+	// needed. Reading is most of grouping's work: a report compared with
+	// many others is read once.
+	Words    *Words
 	Agent    []AgentTurn
 	Lat, Lon *float64
 	At       time.Time
@@ -513,7 +517,21 @@ var (
 	noRe         = regexp.MustCompile(`^ (non|pas du tout|ah non)`)
 )
 
+// Words is what grouping reads in a report's words (Read).
+type Words struct{ f feats }
+
+// Read reads what grouping needs in r's words: streets and numbers,
+// landmarks, objects, and what the caller and agent said of a known
+// incident. It depends on Text, Agent, Home and At only.
+func Read(r Report) *Words {
+	r.Words = nil
+	return &Words{f: features(r)}
+}
+
 func features(r Report) feats {
+	if r.Words != nil {
+		return r.Words.f
+	}
 	t := digits(Normalize(r.Text))
 	var f feats
 	for _, a := range r.Agent {
@@ -754,4 +772,25 @@ func Describe(r Report, reasons []Reason) (label, place string) {
 		}
 	}
 	return label, strings.Join(where, ", ")
+}
+
+// Keys are the places a report names as the case history indexes them,
+// to find the reports a new one may be grouped with: its streets and
+// areas by their bare name (a quartier and a street of one name meet), its
+// bus lines, and its landmarks ("@pharmacie"). Two reports that share
+// none (and are not located near each other) are never grouped.
+func Keys(w *Words) []string {
+	if w == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range bare(w.f.streets) {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	for _, m := range w.f.marks {
+		out = append(out, "@"+m)
+	}
+	return out
 }

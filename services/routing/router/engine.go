@@ -81,6 +81,7 @@ type Engine struct {
 	clock      Clock
 	now        func() time.Time
 	incidents  *incident.Config // nil: no grouping (a hints.incident still joins)
+	words      *wordCache       // what grouping read in recent requests
 }
 
 // WithDeadlines makes new cases due after their competence's budget of
@@ -143,10 +144,13 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	terr := e.territory(where, c.Territory, fallback, &d)
 	if linked {
 		d.Outcome = "linked"
+		if err := e.keepPlaces(ctx, tx, req, c); err != nil {
+			return out, err
+		}
 	} else {
 		d.Outcome, eventType = "new_case", schemas.EventCreated
 		competence := e.competence(req, pred, &d)
-		if plan, err = e.planGroup(ctx, tx, req, citizenID, competence, pred, where); err != nil {
+		if plan, err = e.planGroup(ctx, tx, req, citizenID, competence, terr, pred, where); err != nil {
 			return out, err
 		}
 		if plan != nil && plan.competence != competence {
@@ -154,7 +158,10 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 				Detail: fmt.Sprintf("même lieu et même objet qu'un incident en cours : compétence %s, jugée plausible, plutôt que %s", plan.competence, competence)})
 			competence = plan.competence
 		}
-		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID}
+		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req)}
+		if req.Location != nil && nc.Places != nil {
+			nc.Lat, nc.Lon = req.Location.Lat, req.Location.Lon
+		}
 		if e.budgets != nil && e.clock != nil {
 			due := e.clock.Due(req.ReceivedAt, e.budgets.Budget(competence, "normal"))
 			nc.Deadline = &due

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
@@ -17,7 +18,8 @@ import (
 // IncidentTx is what grouping reports of one incident needs of the
 // transaction. A Tx without it does not group.
 type IncidentTx interface {
-	GroupCandidates(ctx context.Context, competence string, notCitizen int64, since time.Time, limit int) ([]casestore.GroupCandidate, error)
+	GroupCandidates(ctx context.Context, q casestore.CandidateQuery) ([]casestore.GroupCandidate, error)
+	AddPlaces(ctx context.Context, caseID int64, keys []string, lat, lon *float64) error
 	OpenIncident(ctx context.Context, ni casestore.NewIncident) (string, error)
 	LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error
 	SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error
@@ -28,6 +30,7 @@ type IncidentTx interface {
 // citizens about one physical incident (see package incident).
 func (e *Engine) WithIncidents(cfg incident.Config) *Engine {
 	e.incidents = &cfg
+	e.words = &wordCache{}
 	return e
 }
 
@@ -62,7 +65,7 @@ const plausible = 0.15
 //
 // A case of the same citizen is left out: their own reports are joined by
 // the same-citizen link, and an incident groups different reporters.
-func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, competence string, pred *classify.Prediction, where located) (*groupPlan, error) {
+func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, competence, territory string, pred *classify.Prediction, where located) (*groupPlan, error) {
 	itx, ok := tx.(IncidentTx)
 	if !ok {
 		return nil, nil
@@ -92,14 +95,14 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 	}
 	var best *groupPlan
 	for i, comp := range comps {
-		cands, err := itx.GroupCandidates(ctx, comp, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates)
+		cands, err := itx.GroupCandidates(ctx, e.candidates(req, []string{comp}, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates))
 		if err != nil {
 			return nil, err
 		}
 		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}, moves: map[int64]string{}}
 		me := e.report(req, comp, where)
 		if i == 0 && comp == competence {
-			more, err := e.movable(ctx, itx, req, comp, citizenID, pred, cfg)
+			more, err := e.movable(ctx, itx, req, comp, territory, citizenID, pred, cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -159,7 +162,7 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 // report's incident: in triage, or routed to one of the report's runner-up
 // competences, still untouched and alone, whose own words make comp
 // plausible to the classifier.
-func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Request, comp string, citizenID int64, pred *classify.Prediction, cfg incident.Config) ([]casestore.GroupCandidate, error) {
+func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Request, comp, territory string, citizenID int64, pred *classify.Prediction, cfg incident.Config) ([]casestore.GroupCandidate, error) {
 	if e.classifier == nil || pred == nil {
 		return nil, nil
 	}
@@ -172,32 +175,66 @@ func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Reques
 			from = append(from, sc.Competence)
 		}
 	}
+	cands, err := itx.GroupCandidates(ctx, e.candidates(req, from, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), movableCandidates))
+	if err != nil {
+		return nil, err
+	}
+	me := e.report(req, comp, located{})
 	var out []casestore.GroupCandidate
-	for _, b := range from {
-		cands, err := itx.GroupCandidates(ctx, b, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates)
-		if err != nil {
-			return nil, err
+	for _, gc := range cands {
+		if gc.Incident != "" || gc.Case.State != lifecycle.Received || len(gc.Requests) == 0 {
+			continue
 		}
-		me := e.report(req, comp, located{})
-		for _, gc := range cands {
-			if gc.Incident != "" || gc.Case.State != lifecycle.Received || len(gc.Requests) == 0 {
-				continue
-			}
-			first := gc.Requests[0]
-			if !incident.MayMatch(me, e.report(first, comp, located{})) {
-				continue
-			}
-			if p := e.classifier.ClassifyRequest(first); probability(p, comp) >= plausible {
-				out = append(out, gc)
-			}
+		first := gc.Requests[0]
+		if !incident.MayMatch(me, e.report(first, comp, located{})) {
+			continue
+		}
+		if p := e.classifier.ClassifyRequest(first); probability(p, comp) >= plausible {
+			out = append(out, gc)
 		}
 	}
 	return out, nil
 }
 
+// candidates is the query of the cases a request may be grouped with.
+func (e *Engine) candidates(req schemas.Request, competences []string, territory string, citizenID int64, since time.Time, limit int) casestore.CandidateQuery {
+	q := casestore.CandidateQuery{Competences: competences, Since: since, Limit: limit, Territory: territory, NotCitizen: citizenID,
+		Places: e.Places(req)}
+	if req.Location != nil {
+		q.Lat, q.Lon = req.Location.Lat, req.Location.Lon
+	}
+	return q
+}
+
+// Places are the places a request names (incident.Keys), kept on its
+// case for grouping to find it; none when grouping is off.
+func (e *Engine) Places(req schemas.Request) []string {
+	if e.incidents == nil {
+		return nil
+	}
+	return incident.Keys(e.words.of(req, e.readWords).words)
+}
+
+// keepPlaces adds a linked request's places to its case.
+func (e *Engine) keepPlaces(ctx context.Context, tx Tx, req schemas.Request, c casestore.CaseRow) error {
+	itx, ok := tx.(IncidentTx)
+	if !ok || e.incidents == nil {
+		return nil
+	}
+	var lat, lon *float64
+	if req.Location != nil {
+		lat, lon = req.Location.Lat, req.Location.Lon
+	}
+	return itx.AddPlaces(ctx, c.ID, e.Places(req), lat, lon)
+}
+
 // runnersUp is how many of a report's next likeliest competences are
-// searched for cases that may join it.
-const runnersUp = 2
+// searched for cases that may join it, and movableCandidates how many of
+// the latest cases of each (and of triage).
+const (
+	runnersUp         = 2
+	movableCandidates = 20
+)
 
 func probability(p classify.Prediction, competence string) float64 {
 	for _, sc := range p.Ranked {
@@ -300,35 +337,89 @@ func firstReport(list []incident.Candidate, caseID int64) incident.Report {
 
 // report is a request as grouping sees it.
 func (e *Engine) report(req schemas.Request, competence string, where located) incident.Report {
-	r := incident.Report{Competence: competence, Text: classify.TextOf(req), At: req.ReceivedAt}
-	if req.Citizen != nil && req.Citizen.Address != nil {
-		r.Home = strings.Join(req.Citizen.Address.Lines, "\n")
-	}
+	w := e.words.of(req, e.readWords)
+	r := incident.Report{Competence: competence, Text: w.text, Agent: w.agent, Home: w.home, At: req.ReceivedAt, Words: w.words}
 	if where.ok && where.res.Commune != nil {
 		r.Commune = where.res.Commune.INSEE
 		if strings.HasPrefix(r.Commune, "132") {
 			r.Commune = "13055" // an arrondissement: the postal code tells them apart
 		}
 	}
+	if req.Location != nil {
+		r.Lat, r.Lon, r.Postal = req.Location.Lat, req.Location.Lon, req.Location.PostalCode
+	}
+	if r.Postal == "" && where.ok {
+		r.Postal = w.postal
+	}
+	return r
+}
+
+// requestWords is what grouping reads of a request whatever the
+// competence and place it is compared under.
+type requestWords struct {
+	text   string // the citizen's words and the call's turns
+	agent  []incident.AgentTurn
+	home   string // the sender's address
+	postal string // the postal code the words give
+	words  *incident.Words
+}
+
+// readWords reads a request's words (through wordCache, once).
+func (e *Engine) readWords(req schemas.Request) *requestWords {
+	w := &requestWords{text: classify.TextOf(req)}
+	if req.Citizen != nil && req.Citizen.Address != nil {
+		w.home = strings.Join(req.Citizen.Address.Lines, "\n")
+	}
 	var turns []string
 	for i, t := range req.Transcript {
 		turns = append(turns, t.Text)
 		if t.Speaker == "agent" && i+1 < len(req.Transcript) && req.Transcript[i+1].Speaker != "agent" {
-			r.Agent = append(r.Agent, incident.AgentTurn{Question: t.Text, Answer: req.Transcript[i+1].Text})
+			w.agent = append(w.agent, incident.AgentTurn{Question: t.Text, Answer: req.Transcript[i+1].Text})
 		}
 	}
 	if len(turns) > 0 {
-		r.Text += "\n" + strings.Join(turns, "\n")
+		w.text += "\n" + strings.Join(turns, "\n")
 	}
-	pc := ""
-	if req.Location != nil {
-		r.Lat, r.Lon, pc = req.Location.Lat, req.Location.Lon, req.Location.PostalCode
+	if req.Location == nil || req.Location.PostalCode == "" {
+		w.postal = e.facts.Extract(w.text).PostalCode
 	}
-	if pc == "" && where.ok {
-		pc = e.facts.Extract(r.Text).PostalCode
+	w.words = incident.Read(incident.Report{Text: w.text, Agent: w.agent, Home: w.home, At: req.ReceivedAt})
+	return w
+}
+
+// wordCache keeps what grouping read in recent requests: each earlier
+// report is compared with many new ones, and reading is most of
+// grouping's work. Bounded; emptied when full. A request's words do not
+// change once it is routed, except when erasure empties them: the key
+// holds their lengths.
+type wordCache struct {
+	mu sync.Mutex
+	m  map[string]*requestWords
+}
+
+// wordCacheSize bounds the cache (a few kilobytes an entry).
+const wordCacheSize = 20000
+
+// of returns req's words, read by read once per request.
+func (c *wordCache) of(req schemas.Request, read func(schemas.Request) *requestWords) *requestWords {
+	if c == nil || req.ID == "" {
+		return read(req)
 	}
-	r.Postal = pc
-	return r
+	key := fmt.Sprintf("%s:%d:%d:%d:%d", req.ID, req.ReceivedAt.UnixMilli(), len(req.Subject), len(req.Body), len(req.Transcript))
+	c.mu.Lock()
+	w, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return w
+	}
+	w = read(req)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= wordCacheSize {
+		c.m = make(map[string]*requestWords, 1024)
+	}
+	c.m[key] = w
+	c.mu.Unlock()
+	return w
 }
 
 // linkEvent records on case c that it joined incident ref; own says

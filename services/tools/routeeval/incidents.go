@@ -3,6 +3,7 @@ package routeeval
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,16 +14,46 @@ import (
 // The in-memory history's incidents, with PostgreSQL's rules: it
 // implements router.IncidentTx.
 
-func (m *memory) GroupCandidates(_ context.Context, competence string, notCitizen int64, since time.Time, limit int) ([]casestore.GroupCandidate, error) {
+func (m *memory) GroupCandidates(_ context.Context, q casestore.CandidateQuery) ([]casestore.GroupCandidate, error) {
 	var out []casestore.GroupCandidate
-	for i := len(m.cases) - 1; i >= 0 && len(out) < limit; i-- {
+	taken := map[string]int{}
+	for i := len(m.cases) - 1; i >= 0; i-- {
 		c := m.cases[i]
-		if c.row.Competence != competence || c.lastAt.Before(since) || len(c.requests) == 0 || (notCitizen != 0 && c.citizen == notCitizen) {
+		if !slices.Contains(q.Competences, c.row.Competence) || taken[c.row.Competence] == q.Limit ||
+			(q.Territory != "" && c.row.Territory != "" && c.row.Territory != q.Territory) ||
+			c.lastAt.Before(q.Since) || len(c.requests) == 0 || (q.NotCitizen != 0 && c.citizen == q.NotCitizen) ||
+			!c.near(q) {
 			continue
 		}
+		taken[c.row.Competence]++
 		out = append(out, casestore.GroupCandidate{Case: c.row, Incident: m.incidentOf[c.row.ID], Citizen: c.citizen, Requests: slices.Clone(c.requests)})
 	}
 	return out, nil
+}
+
+// near is PostgreSQL's test: a place in common, or within about a
+// kilometre.
+func (c *memCase) near(q casestore.CandidateQuery) bool {
+	for _, k := range q.Places {
+		if slices.Contains(c.places, k) {
+			return true
+		}
+	}
+	return q.Lat != nil && q.Lon != nil && c.lat != nil && c.lon != nil &&
+		math.Abs(*c.lat-*q.Lat) <= 0.01 && math.Abs(*c.lon-*q.Lon) <= 0.014
+}
+
+func (m *memory) AddPlaces(_ context.Context, caseID int64, keys []string, lat, lon *float64) error {
+	c := m.cases[caseID-1]
+	for _, k := range keys {
+		if !slices.Contains(c.places, k) {
+			c.places = append(c.places, k)
+		}
+	}
+	if c.lat == nil {
+		c.lat, c.lon = lat, lon
+	}
+	return nil
 }
 
 func (m *memory) OpenIncident(_ context.Context, ni casestore.NewIncident) (string, error) {

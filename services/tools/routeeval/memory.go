@@ -19,6 +19,8 @@ type memCase struct {
 	requests []schemas.Request // oldest first
 	citizens []int64           // of each request, in the same order
 	lastAt   time.Time
+	places   []string // incident.Keys of its requests
+	lat, lon *float64
 }
 
 // memory is a case history in memory with the same rules as PostgreSQL's
@@ -121,7 +123,8 @@ func (m *memory) CreateCase(_ context.Context, nc casestore.NewCase) (casestore.
 }
 
 func (m *memory) create(nc casestore.NewCase, ref string) casestore.CaseRow {
-	c := &memCase{row: casestore.CaseRow{ID: int64(len(m.cases) + 1), Ref: ref, Competence: nc.Competence, Territory: nc.Territory, State: "received"}, citizen: nc.CitizenID}
+	c := &memCase{row: casestore.CaseRow{ID: int64(len(m.cases) + 1), Ref: ref, Competence: nc.Competence, Territory: nc.Territory, State: "received"},
+		citizen: nc.CitizenID, places: nc.Places, lat: nc.Lat, lon: nc.Lon}
 	m.cases = append(m.cases, c)
 	m.byRef[ref] = c
 	return c.row
