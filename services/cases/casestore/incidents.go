@@ -144,7 +144,28 @@ func (t *RouteTx) AddPlaces(ctx context.Context, caseID int64, keys []string, la
 // grouping reads of them: the words, the place, the time, the sender's
 // name and address), the latest first.
 func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]GroupCandidate, error) {
+	// The pending cases sharing a place come first from the partial
+	// indexes (GIN on place_keys, btree on lat, lon): never a walk back
+	// through the whole history for the latest of a competence.
 	rows, err := t.tx.Query(ctx, `
+		WITH near AS MATERIALIZED (
+		  SELECT c.id FROM cases c
+		  WHERE c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
+		    AND (c.place_keys && $6::text[]
+		         OR ($7::float8 IS NOT NULL AND c.lat IS NOT NULL AND c.lat BETWEEN $7 - 0.01 AND $7 + 0.01
+		             AND c.lon BETWEEN $8 - 0.014 AND $8 + 0.014))
+		), ranked AS (
+		  SELECT c.id, c.ref, c.competence, COALESCE(c.territory, '') AS territory, c.state,
+		         COALESCE(i.ref, '') AS inc, COALESCE(c.citizen_id, 0) AS citizen,
+		         row_number() OVER (PARTITION BY c.competence ORDER BY c.id DESC) AS n
+		  FROM near JOIN cases c ON c.id = near.id
+		  LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
+		  WHERE c.competence = ANY($1::text[])
+		    AND (c.incident_id IS NULL OR i.id IS NOT NULL)
+		    AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
+		    AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
+		    AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
+		)
 		SELECT c.id, c.ref, c.competence, c.territory, c.state, c.inc, c.citizen,
 		       (SELECT jsonb_agg(jsonb_build_object('id', r.payload->'id', 'channel', r.payload->'channel',
 		                 'subject', r.payload->'subject', 'body', r.payload->'body', 'transcript', r.payload->'transcript',
@@ -153,18 +174,7 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 		                                                                'address', r.payload->'citizen'->'address')))
 		                 ORDER BY r.received_at)
 		        FROM requests r WHERE r.case_id = c.id)
-		FROM unnest($1::text[]) AS k(competence),
-		LATERAL (SELECT c.id, c.ref, c.competence, COALESCE(c.territory, '') AS territory, c.state,
-		                COALESCE(i.ref, '') AS inc, COALESCE(c.citizen_id, 0) AS citizen
-		         FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
-		         WHERE c.competence = k.competence AND c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
-		           AND (c.place_keys && $6::text[]
-		                OR ($7::float8 IS NOT NULL AND c.lat BETWEEN $7 - 0.01 AND $7 + 0.01 AND c.lon BETWEEN $8 - 0.014 AND $8 + 0.014))
-		           AND (c.incident_id IS NULL OR i.id IS NOT NULL)
-		           AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
-		           AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
-		           AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
-		         ORDER BY c.id DESC LIMIT $3) c
+		FROM ranked c WHERE c.n <= $3
 		ORDER BY c.id DESC`, q.Competences, q.Since, q.Limit, q.NotCitizen, q.Territory, placeKeys(q.Places), q.Lat, q.Lon)
 	if err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))

@@ -95,18 +95,24 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 	}
 	var best *groupPlan
 	for i, comp := range comps {
-		cands, err := itx.GroupCandidates(ctx, e.candidates(req, []string{comp}, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates))
+		// The decided competence's cases, and in the same look-up those
+		// that may move to it (triage, the runner-ups).
+		from := []string{comp}
+		first := i == 0 && comp == competence
+		if first {
+			from = append(from, e.movableFrom(comp, pred)...)
+		}
+		found, err := itx.GroupCandidates(ctx, e.candidates(req, from, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates))
 		if err != nil {
 			return nil, err
 		}
 		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}, moves: map[int64]string{}}
 		me := e.report(req, comp, where)
-		if i == 0 && comp == competence {
-			more, err := e.movable(ctx, itx, req, comp, territory, citizenID, pred, cfg)
-			if err != nil {
-				return nil, err
+		var cands []casestore.GroupCandidate
+		for _, gc := range found {
+			if gc.Case.Competence == comp || e.movable(me, comp, gc) {
+				cands = append(cands, gc)
 			}
-			cands = append(cands, more...)
 		}
 		for _, gc := range cands {
 			if citizenID != 0 && gc.Citizen == citizenID {
@@ -158,13 +164,11 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 	return best, nil
 }
 
-// movable lists the cases that may take competence comp to join the new
-// report's incident: in triage, or routed to one of the report's runner-up
-// competences, still untouched and alone, whose own words make comp
-// plausible to the classifier.
-func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Request, comp, territory string, citizenID int64, pred *classify.Prediction, cfg incident.Config) ([]casestore.GroupCandidate, error) {
+// movableFrom are the competences whose cases may take competence comp
+// to join a report's incident: triage, and the report's runner-ups.
+func (e *Engine) movableFrom(comp string, pred *classify.Prediction) []string {
 	if e.classifier == nil || pred == nil {
-		return nil, nil
+		return nil
 	}
 	from := []string{schemas.CompetenceTriage}
 	for _, sc := range pred.Ranked {
@@ -175,25 +179,21 @@ func (e *Engine) movable(ctx context.Context, itx IncidentTx, req schemas.Reques
 			from = append(from, sc.Competence)
 		}
 	}
-	cands, err := itx.GroupCandidates(ctx, e.candidates(req, from, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), movableCandidates))
-	if err != nil {
-		return nil, err
+	return from
+}
+
+// movable says whether a case of another competence may take competence
+// comp to join report me's incident: still untouched and alone, and its
+// own words make comp plausible to the classifier.
+func (e *Engine) movable(me incident.Report, comp string, gc casestore.GroupCandidate) bool {
+	if e.classifier == nil || gc.Incident != "" || gc.Case.State != lifecycle.Received || len(gc.Requests) == 0 {
+		return false
 	}
-	me := e.report(req, comp, located{})
-	var out []casestore.GroupCandidate
-	for _, gc := range cands {
-		if gc.Incident != "" || gc.Case.State != lifecycle.Received || len(gc.Requests) == 0 {
-			continue
-		}
-		first := gc.Requests[0]
-		if !incident.MayMatch(me, e.report(first, comp, located{})) {
-			continue
-		}
-		if p := e.classifier.ClassifyRequest(first); probability(p, comp) >= plausible {
-			out = append(out, gc)
-		}
+	first := gc.Requests[0]
+	if !incident.MayMatch(me, e.report(first, comp, located{})) {
+		return false
 	}
-	return out, nil
+	return probability(e.classifier.ClassifyRequest(first), comp) >= plausible
 }
 
 // candidates is the query of the cases a request may be grouped with.
@@ -229,12 +229,8 @@ func (e *Engine) keepPlaces(ctx context.Context, tx Tx, req schemas.Request, c c
 }
 
 // runnersUp is how many of a report's next likeliest competences are
-// searched for cases that may join it, and movableCandidates how many of
-// the latest cases of each (and of triage).
-const (
-	runnersUp         = 2
-	movableCandidates = 20
-)
+// searched for cases that may join it.
+const runnersUp = 2
 
 func probability(p classify.Prediction, competence string) float64 {
 	for _, sc := range p.Ranked {

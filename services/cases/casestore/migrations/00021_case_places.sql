@@ -8,8 +8,11 @@
 ALTER TABLE cases ADD COLUMN place_keys text[] NOT NULL DEFAULT '{}',
                   ADD COLUMN lat double precision,
                   ADD COLUMN lon double precision;
-CREATE INDEX cases_place_keys ON cases USING gin (place_keys);
-CREATE INDEX cases_lat_lon ON cases (lat, lon) WHERE lat IS NOT NULL;
+-- Only the cases still pending are looked up (as GroupCandidates asks).
+CREATE INDEX cases_place_keys ON cases USING gin (place_keys) WITH (fastupdate = off)
+  WHERE state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged');
+CREATE INDEX cases_lat_lon ON cases (lat, lon)
+  WHERE lat IS NOT NULL AND state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged');
 
 -- +goose Down
 DROP INDEX cases_lat_lon;
