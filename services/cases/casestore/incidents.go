@@ -279,3 +279,17 @@ func (t *RouteTx) GiveCompetence(ctx context.Context, caseID int64, competence s
 	}
 	return c, nil
 }
+
+// IncidentCompetence is the competence of an open incident; NotFound when
+// there is no open incident of that reference.
+func (t *RouteTx) IncidentCompetence(ctx context.Context, ref string) (string, error) {
+	var comp string
+	err := t.tx.QueryRow(ctx, `SELECT competence FROM incidents WHERE ref = $1 AND state = 'open'`, ref).Scan(&comp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fault.E(fault.NotFound, fmt.Errorf("casestore: incident %s not open", ref))
+	}
+	if err != nil {
+		return "", fault.E(fault.Transient, fmt.Errorf("casestore: incident %s: %w", ref, err))
+	}
+	return comp, nil
+}

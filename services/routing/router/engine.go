@@ -154,8 +154,11 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 			return out, err
 		}
 		if plan != nil && plan.competence != competence {
-			d.Reasons = append(d.Reasons, casestore.Reason{Code: "incident_competence",
-				Detail: fmt.Sprintf("même lieu et même objet qu'un incident en cours : compétence %s, jugée plausible, plutôt que %s", plan.competence, competence)})
+			why := fmt.Sprintf("même lieu et même objet qu'un incident en cours : compétence %s, jugée plausible, plutôt que %s", plan.competence, competence)
+			if plan.hint != "" {
+				why = fmt.Sprintf("incident %s choisi par le demandeur ou l'agent : sa compétence, %s, plutôt que %s", plan.hint, plan.competence, competence)
+			}
+			d.Reasons = append(d.Reasons, casestore.Reason{Code: "incident_competence", Detail: why})
 			competence = plan.competence
 		}
 		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req)}

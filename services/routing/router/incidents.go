@@ -24,6 +24,7 @@ type IncidentTx interface {
 	LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error
 	SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error
 	GiveCompetence(ctx context.Context, caseID int64, competence string) (casestore.CaseRow, error)
+	IncidentCompetence(ctx context.Context, ref string) (string, error)
 }
 
 // WithIncidents makes the engine group the new cases of different
@@ -71,7 +72,16 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		return nil, nil
 	}
 	if req.Hints != nil && req.Hints.Incident != "" {
-		return &groupPlan{competence: competence, hint: req.Hints.Incident}, nil
+		// The incident chosen: the case takes its competence, so that the
+		// team resolving it may resolve the case (unless it closed since).
+		comp, err := itx.IncidentCompetence(ctx, req.Hints.Incident)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &groupPlan{competence: comp, hint: req.Hints.Incident}, nil
 	}
 	if e.incidents == nil {
 		return nil, nil
@@ -108,14 +118,8 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		}
 		p := &groupPlan{competence: comp, rows: map[int64]casestore.GroupCandidate{}, moves: map[int64]string{}}
 		me := e.report(req, comp, where)
-		var cands []casestore.GroupCandidate
 		for _, gc := range found {
-			if gc.Case.Competence == comp || e.movable(me, comp, gc) {
-				cands = append(cands, gc)
-			}
-		}
-		for _, gc := range cands {
-			if citizenID != 0 && gc.Citizen == citizenID {
+			if (citizenID != 0 && gc.Citizen == citizenID) || (gc.Case.Competence != comp && !e.movable(me, comp, gc)) {
 				continue
 			}
 			needs := 0.0
@@ -154,7 +158,7 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		if cross && d.Confidence < cfg.LinkAbove+crossMargin {
 			continue
 		}
-		if i == 0 && comp == competence && d.Link {
+		if first && d.Link {
 			return p, nil
 		}
 		if best == nil || (d.Link && !best.decision.Link) || (d.Link == best.decision.Link && d.Confidence > best.decision.Confidence) {

@@ -103,10 +103,15 @@ func TestTwoCitizensOnePothole(t *testing.T) {
 	}
 	// Joining by hints.incident: no decision, linked as chosen.
 	r := pothole("Zoé Blanc", "zoe.blanc@example.net", "Signalement", "Je signale moi aussi ce problème.", 43.30, 5.40)
-	r.Hints.Incident = inc
+	r.Hints.Incident, r.Hints.Competence = inc, "proprete"
 	joined := submit(r)
 	if got := incidentOf(t, st, joined.Ref); got != inc {
 		t.Errorf("hints.incident: joined %q, want %s", got, inc)
+	}
+	// It takes the incident's competence, whatever the request said, so
+	// that the team resolving the incident may resolve it.
+	if joined.Competence != "voirie" {
+		t.Errorf("hints.incident: the case went to %s, not the incident's voirie", joined.Competence)
 	}
 }
 

@@ -91,3 +91,8 @@ func (m *memory) GiveCompetence(_ context.Context, caseID int64, competence stri
 	c.row.Competence = competence
 	return c.row, nil
 }
+
+// IncidentCompetence: route-eval's records never name an incident.
+func (m *memory) IncidentCompetence(_ context.Context, ref string) (string, error) {
+	return "", fault.E(fault.NotFound, fmt.Errorf("routeeval: incident %q", ref))
+}
