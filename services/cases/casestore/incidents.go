@@ -293,3 +293,22 @@ func (t *RouteTx) IncidentCompetence(ctx context.Context, ref string) (string, e
 	}
 	return comp, nil
 }
+
+// CaseIncident is the reference of the open incident a case is in, ""
+// when it is in none.
+func (t *RouteTx) CaseIncident(ctx context.Context, caseID int64) (string, error) {
+	var ref string
+	err := t.tx.QueryRow(ctx, `SELECT COALESCE(i.ref, '') FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open' WHERE c.id = $1`, caseID).Scan(&ref)
+	if err != nil {
+		return "", fault.E(fault.Transient, fmt.Errorf("casestore: incident of case %d: %w", caseID, err))
+	}
+	return ref, nil
+}
+
+// LockCases locks cases for the rest of the transaction, in id order.
+func (t *RouteTx) LockCases(ctx context.Context, ids []int64) error {
+	if _, err := t.tx.Exec(ctx, `SELECT id FROM cases WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		return fault.E(fault.Transient, fmt.Errorf("casestore: lock cases: %w", err))
+	}
+	return nil
+}

@@ -111,6 +111,18 @@ type Routed struct {
 	Case      casestore.CaseRow
 	Event     schemas.CaseEvent
 	Territory string // where this request is about (a joined case keeps its own)
+	// regroup is set when the new case names a place and an object but
+	// joined no incident: a report routed at the same moment in another
+	// transaction could not be seen, so grouping looks again once both
+	// are committed (Regroup).
+	regroup *regroupState
+}
+
+// regroupState is what Regroup needs of the first routing.
+type regroupState struct {
+	citizenID int64
+	pred      *classify.Prediction
+	where     located
 }
 
 // Route claims the request and writes, through tx, the citizen, the case it
@@ -178,15 +190,18 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	if err != nil {
 		return out, err
 	}
+	var again *regroupState
 	if plan != nil {
 		if err := e.group(ctx, tx, req, c, plan); err != nil {
 			return out, err
 		}
+	} else if !linked && e.incidents != nil && (req.Hints == nil || req.Hints.Incident == "") && incident.Placed(e.report(req, c.Competence, located{})) {
+		again = &regroupState{citizenID: citizenID, pred: pred, where: where}
 	}
 	if err := tx.FinishRouted(ctx, d, citizenID); err != nil {
 		return out, err
 	}
-	return Routed{Decision: d, Case: c, Event: ev, Territory: terr}, nil
+	return Routed{Decision: d, Case: c, Event: ev, Territory: terr, regroup: again}, nil
 }
 
 // identity normalizes what identifies the citizen; an identifier that does

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,8 @@ type IncidentTx interface {
 	SuggestIncident(ctx context.Context, caseID int64, ref string, confidence float64, reasons any) error
 	GiveCompetence(ctx context.Context, caseID int64, competence string) (casestore.CaseRow, error)
 	IncidentCompetence(ctx context.Context, ref string) (string, error)
+	CaseIncident(ctx context.Context, caseID int64) (string, error)
+	LockCases(ctx context.Context, ids []int64) error
 }
 
 // WithIncidents makes the engine group the new cases of different
@@ -245,6 +248,32 @@ func probability(p classify.Prediction, competence string) float64 {
 	return 0
 }
 
+// Regroup looks again, in a transaction of its own, for the incident of
+// a case that Route opened without one: another report of it may have
+// been routed at the same moment in another transaction, which neither
+// could see. The later of the two to commit finds the other. A case
+// grouped since (by a third report) or gone from its competence is left.
+func (e *Engine) Regroup(ctx context.Context, tx Tx, req schemas.Request, routed Routed) error {
+	rg := routed.regroup
+	itx, ok := tx.(IncidentTx)
+	if rg == nil || !ok {
+		return nil
+	}
+	c := routed.Case
+	if inc, err := itx.CaseIncident(ctx, c.ID); err != nil || inc != "" {
+		return err
+	}
+	plan, err := e.planGroup(ctx, tx, req, rg.citizenID, c.Competence, c.Territory, rg.pred, rg.where)
+	if err != nil || plan == nil || plan.competence != c.Competence {
+		return err // another competence would mean re-routing: left to people
+	}
+	return e.group(ctx, tx, req, c, plan)
+}
+
+// Regroups says whether a routed request's case should be looked at again
+// once committed (Regroup).
+func (r Routed) Regroups() bool { return r.regroup != nil }
+
 // group links new case c as plan says: to the incident the request
 // names, or as grouping decided (linked at or above the threshold, else
 // only suggested to the team).
@@ -268,8 +297,35 @@ func (e *Engine) group(ctx context.Context, tx Tx, req schemas.Request, c casest
 		return itx.SuggestIncident(ctx, c.ID, m.Incident, m.Confidence, m.Reasons)
 	}
 	ref := m.Incident
+	// Every case this grouping writes is locked first, in id order, as
+	// every grouping does: two at once never wait on each other in turn.
+	if err := itx.LockCases(ctx, append(slices.Clone(m.Cases), c.ID)); err != nil {
+		return err
+	}
+	// Locked, the cases are as they are now: one that another report
+	// grouped meanwhile brings its incident, and is not linked again.
+	now := map[int64]string{}
+	for _, id := range append(slices.Clone(m.Cases), c.ID) {
+		inc, err := itx.CaseIncident(ctx, id)
+		if err != nil {
+			return err
+		}
+		now[id] = inc
+		if ref == "" && inc != "" {
+			ref = inc
+		}
+	}
+	if ref != "" && now[c.ID] == ref {
+		return nil // grouped meanwhile, as this would have
+	}
 	var cases []int64
 	for _, id := range m.Cases {
+		if ref != "" && now[id] == ref {
+			continue
+		}
+		if now[id] != "" {
+			continue // in another incident since: left to people
+		}
 		from, move := plan.moves[id]
 		if !move {
 			cases = append(cases, id)

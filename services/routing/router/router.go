@@ -79,6 +79,10 @@ type Router struct {
 	relayStop context.CancelFunc
 	relayDone chan struct{}
 
+	// beside: what the batches committed, for those beside them
+	// (Engine.Regroup).
+	beside beside
+
 	// hooks let tests stop the router at the worst moments.
 	beforeCommit func(ctx context.Context) error
 	afterCommit  func()
@@ -175,11 +179,17 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	// that the two never wait on each other's rows.
 	slices.SortStableFunc(todo, func(a, b int) int { return strings.Compare(reqs[a].ID, reqs[b].ID) })
 	outcomes := make([]string, len(todo))
+	regroup := make([]*Routed, len(todo))
+	before := r.beside.start()
 	pending, results := r.store.RouteBatch(ctx, len(todo), func(ctx context.Context, tx *casestore.RouteTx, k int) error {
 		i := todo[k]
 		routed, err := r.engine.Route(ctx, tx, reqs[i], ms[i].Data)
 		if err != nil {
 			return err
+		}
+		regroup[k] = nil
+		if routed.Regroups() {
+			regroup[k] = &routed
 		}
 		outcomes[k] = routed.Decision.Outcome
 		if routed.Decision.Competence == schemas.CompetenceTriage {
@@ -190,6 +200,17 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 		}
 		return nil
 	})
+	// Another batch committed while this one ran: its new cases may not
+	// have been visible to this one's look-ups. (One still running sees
+	// this commit at its own end and looks again itself.)
+	var mine []besideCase
+	for k, i := range todo {
+		if results[k] == nil && regroup[k] != nil {
+			mine = append(mine, besideCase{idx: k, places: r.engine.Places(reqs[i]),
+				located: reqs[i].Location != nil && reqs[i].Location.Lat != nil && reqs[i].Location.Lon != nil})
+		}
+	}
+	again := r.beside.commit(before, mine)
 	committed := false
 	for k, i := range todo {
 		err := results[k]
@@ -209,6 +230,20 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 		r.afterCommit()
 	}
 	r.publish(ctx, pending)
+	for _, k := range again {
+		i := todo[k]
+		// Once committed, grouping looks again for the new cases that
+		// joined no incident (Engine.Regroup); a failure here loses
+		// nothing: the case stays alone, as people may group it.
+		msgs, err := r.store.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
+			return r.engine.Regroup(ctx, tx, reqs[i], *regroup[k])
+		})
+		if err != nil {
+			r.log.Warn("incident: second look failed", "request_id", reqs[i].ID, "err", err)
+			continue
+		}
+		r.publish(ctx, msgs)
+	}
 	per := time.Since(start).Seconds()
 	for range todo {
 		r.metrics.duration.Observe(per)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ampmetropole/guichet/services/routing/incident"
+	"github.com/google/uuid"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -438,4 +441,70 @@ func waitConsumerIdle(t *testing.T, conn *bus.Conn) {
 		info, err := c.Info(context.Background())
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	})
+}
+
+// TestSimultaneousReportsMeet: two citizens report one pothole at the same
+// moment; their requests are routed in two transactions, each unable to
+// see the other's new case. Once both are committed, Regroup (what the
+// router runs after a batch during which another committed) puts the two
+// cases in one incident.
+func TestSimultaneousReportsMeet(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	places, err := territory.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(EngineConfig{}, nil, places).WithIncidents(incident.DefaultConfig())
+	first := webRequest()
+	second := webRequest()
+	second.Citizen = &schemas.Citizen{Name: "Hugo Ferri", Email: "hugo.ferri@example.org"}
+	second.Subject, second.Body = "Trou dans la chaussée", "Il y a un énorme nid-de-poule au 110 rue Paradis, une voiture y a crevé ce matin."
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	routed := make([]Routed, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for k, req := range []schemas.Request{first, second} {
+		id, _ := uuid.NewV7()
+		req.ID, req.Schema, req.ReceivedAt, req.TrackingCode = id.String(), schemas.RequestV1, time.Now().UTC().Truncate(time.Millisecond), fmt.Sprintf("TEST-SIMU-%04d", k)
+		raw, _ := json.Marshal(req)
+		wg.Go(func() {
+			_, errs[k] = b.store.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
+				r, err := e.Route(ctx, tx, req, raw)
+				routed[k] = r
+				arrived.Done()
+				arrived.Wait() // both have looked for an incident before either commits
+				return err
+			})
+			if errs[k] == nil {
+				_, errs[k] = b.store.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
+					return e.Regroup(ctx, tx, req, routed[k])
+				})
+			}
+		})
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", k, err)
+		}
+	}
+	if !routed[0].Regroups() || !routed[1].Regroups() {
+		t.Fatalf("the two new cases were not marked to look again: %v %v", routed[0].Regroups(), routed[1].Regroups())
+	}
+	incidentOf := func(ref string) string {
+		var inc string
+		testkit.QueryRow(t, b.dbURL, `SELECT COALESCE(i.ref, '') FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id WHERE c.ref = $1`, []any{ref}, &inc)
+		return inc
+	}
+	a, c := routed[0].Case.Ref, routed[1].Case.Ref
+	if inc := incidentOf(a); a == c || inc == "" || incidentOf(c) != inc {
+		t.Fatalf("cases %s (%q) and %s (%q), want their own cases in one incident", a, inc, c, incidentOf(c))
+	}
+	var incidents int
+	testkit.QueryRow(t, b.dbURL, `SELECT count(*) FROM incidents`, nil, &incidents)
+	if incidents != 1 {
+		t.Errorf("%d incidents opened, want 1", incidents)
+	}
 }
