@@ -174,7 +174,8 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 			competence = plan.competence
 		}
 		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req)}
-		if req.Location != nil && nc.Places != nil {
+		if req.Location != nil && e.incidents != nil {
+			// Coordinates alone place a report: kept even without words.
 			nc.Lat, nc.Lon = req.Location.Lat, req.Location.Lon
 		}
 		if e.budgets != nil && e.clock != nil {

@@ -163,3 +163,24 @@ func TestTriageCaseJoins(t *testing.T) {
 		t.Errorf("no rerouted event by the router on %s: %+v", first.Ref, c.Events)
 	}
 }
+
+// TestLocatedOnly: two reports that name no street but carry coordinates
+// 25 m apart are found by their coordinates and grouped.
+func TestLocatedOnly(t *testing.T) {
+	st := stack.New(t, stack.Options{Router: true})
+	ctx := context.Background()
+	submit := func(r schemas.Request) casestore.Case {
+		t.Helper()
+		rc, err := st.Intake.Submit(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return routed(t, st, rc.ID)
+	}
+	a := submit(pothole("Léa Martinez", "lea.martinez@example.net", "Trou", "Un trou énorme dans la chaussée, très dangereux pour les scooters.", 43.2881, 5.3791))
+	b := submit(pothole("Hugo Ferri", "hugo.ferri@example.org", "Nid-de-poule", "Gros nid-de-poule ici, une voiture y a crevé.", 43.2883, 5.3793))
+	inc := incidentOf(t, st, a.Ref)
+	if inc == "" || incidentOf(t, st, b.Ref) != inc {
+		t.Fatalf("located reports: incidents %q and %q, want one", inc, incidentOf(t, st, b.Ref))
+	}
+}
