@@ -6,7 +6,8 @@
 # tests, Dovecot for the IMAP tests (which run their own throwaway server,
 # never the system one), and Node.js with the npm packages of the test SMS
 # centre (services/platform/sms/testdata/smsc, an SMPP server the SMS tests
-# start). As root it installs them with apt-get; otherwise it prints the
+# start) and of the open-data validator (services/cases/opendata/testdata/
+# tableschema). As root it installs them with apt-get; otherwise it prints the
 # exact command to run. Safe to run again.
 set -euo pipefail
 
@@ -51,19 +52,25 @@ if [ "${1:-}" = "test" ]; then
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
-# install_smsc installs the test SMS centre's npm packages, exactly as its
-# package-lock.json says, when they are missing or older than the lock file.
-install_smsc() {
-  local smsc
-  smsc="$(cd "$(dirname "$0")/.." && pwd)/services/platform/sms/testdata/smsc"
-  if [ ! -f "$smsc/node_modules/smpp/package.json" ] || [ "$smsc/package-lock.json" -nt "$smsc/node_modules/.package-lock.json" ]; then
-    echo "Installation des paquets npm du centre SMS de test : $smsc" >&2
-    npm ci --prefix "$smsc" --no-audit --no-fund --loglevel=error >/dev/null
-  fi
+# install_npm_tools installs the npm packages of the tests' independent
+# peers — the test SMS centre (smpp) and the open-data validator
+# (tableschema) — exactly as their package-lock.json say, when they are
+# missing or older than the lock file.
+install_npm_tools() {
+  local root dir pkg
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  for spec in services/platform/sms/testdata/smsc:smpp services/cases/opendata/testdata/tableschema:tableschema; do
+    dir="$root/${spec%%:*}"
+    pkg="${spec##*:}"
+    if [ ! -f "$dir/node_modules/$pkg/package.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "Installation des paquets npm de test : $dir" >&2
+      npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+  done
 }
 
 if [ ${#packages[@]} -eq 0 ]; then
-  if [ "${1:-}" = "test" ]; then install_smsc; fi
+  if [ "${1:-}" = "test" ]; then install_npm_tools; fi
   exit 0
 fi
 
@@ -81,7 +88,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   have_postgres || { echo "PostgreSQL installé mais initdb/postgres introuvables" >&2; exit 1; }
-  if [ "${1:-}" = "test" ]; then install_smsc; fi
+  if [ "${1:-}" = "test" ]; then install_npm_tools; fi
 else
   echo "Il manque : ${packages[*]}. Installez-les avec :" >&2
   echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}" >&2

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/services/platform/fault"
+	"github.com/ampmetropole/guichet/services/testkit"
 )
 
 // waitTimeout bounds every wait of these tests for the test SMS centre.
@@ -71,17 +72,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // by deploy/setup.sh test: without them the test fails, it never skips.
 func startSMSC(t *testing.T, mode string) *smsc {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("Node.js (node) est introuvable : lancez deploy/setup.sh test (%v)", err)
-	}
-	dir, err := filepath.Abs(filepath.Join("testdata", "smsc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "smpp", "package.json")); err != nil {
-		t.Fatalf("le paquet npm smpp n'est pas installé dans %s : lancez deploy/setup.sh test (%v)", dir, err)
-	}
+	node, dir := testkit.NodeTool(t, filepath.Join("testdata", "smsc"), "smpp")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cmd := exec.CommandContext(ctx, node, "server.js", "0")
 	cmd.Dir = dir
