@@ -15,6 +15,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/knowledge"
+	"github.com/ampmetropole/guichet/services/cases/opendata"
 	"github.com/ampmetropole/guichet/services/cases/personaldata"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/channels/mail/imapin"
@@ -287,6 +288,9 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	}
 	if slices.Contains(services, "web") {
 		wd := webform.Deps{Intake: a.Intake, Store: a.Store, Files: files, Catalogue: a.Catalogue, Places: a.Places, Log: a.Log.With("service", "web")}
+		// Open data: the day's files, written at the first visit of the day.
+		wd.OpenData = opendata.NewPublisher(opendata.Source{DB: a.Store.DB(), Catalogue: a.Catalogue, Places: a.Places,
+			Threshold: opendata.DefaultThreshold, PublicPage: cfg.PublicURL + "/donnees"})
 		if deps.Outbox != nil {
 			wd.Outbox = deps.Outbox
 		}

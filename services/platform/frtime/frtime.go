@@ -39,3 +39,9 @@ func Date(t time.Time) string {
 	}
 	return fmt.Sprintf("%s %s %d", day, months[t.Month()-1], t.Year())
 }
+
+// Month formats t's month as « novembre 2026 », Paris time.
+func Month(t time.Time) string {
+	t = t.In(paris)
+	return fmt.Sprintf("%s %d", months[t.Month()-1], t.Year())
+}

@@ -23,6 +23,7 @@ func (h *Handler) funcs() template.FuncMap {
 			return map[int]string{1: "pas du tout satisfait(e)", 2: "peu satisfait(e)", 3: "moyennement satisfait(e)", 4: "satisfait(e)", 5: "très satisfait(e)"}
 		},
 		"date":      frtime.DateTime,
+		"add":       func(a, b int) int { return a + b },
 		"isoDate":   func(t time.Time) string { return t.In(frtime.Paris()).Format(time.RFC3339) },
 		"service":   h.deps.Catalogue.ServiceFor,
 		"state":     catalogue.StateLabel,

@@ -110,6 +110,9 @@ type Deps struct {
 	// Incidents lists the open incidents near a place, « déjà signalé
 	// près d'ici » (proches.go); nil: the Store's, when it has them.
 	Incidents Incidents
+	// OpenData is the day's open-data files (/donnees, donnees.go); nil:
+	// no such page.
+	OpenData OpenData
 }
 
 // Handler serves the citizen pages.
@@ -165,6 +168,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /mentions-legales", h.showLegalNotice)
 	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
 	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
+	if deps.OpenData != nil {
+		mux.HandleFunc("GET /donnees", h.showDonnees)
+		mux.HandleFunc("GET /donnees/{file}", h.showDonneesFile)
+	}
 	mux.HandleFunc("GET /favicon.ico", h.showFavicon)
 	mux.HandleFunc("GET "+nearbyPath, h.showNearby)
 	if err := h.mountSpace(mux); err != nil {

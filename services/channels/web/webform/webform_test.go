@@ -20,6 +20,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/opendata"
 	"github.com/ampmetropole/guichet/services/channels/web/webform"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/outbound/notify"
@@ -47,6 +48,7 @@ type options struct {
 	noRouter bool // requests are recorded, not routed: the test routes them (routeByHand)
 	mapCfg   webform.MapConfig
 	geocoder webform.Geocoder // nil: none
+	openData bool             // /donnees from the database
 }
 
 // setup serves the web channel over the real bus, database and router.
@@ -72,8 +74,13 @@ func setup(t *testing.T, opts options) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := webform.New(webform.Config{Secret: string(stack.Secret), RatePerMinute: opts.rate, Map: opts.mapCfg}, webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
-		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t), Geocoder: opts.geocoder})
+	deps := webform.Deps{Intake: st.Intake, Store: st.Store, Files: files,
+		Catalogue: st.Catalogue, Places: st.Places, Outbox: outbox, Log: testkit.Logger(t), Geocoder: opts.geocoder}
+	if opts.openData {
+		deps.OpenData = opendata.NewPublisher(opendata.Source{DB: st.Store.DB(), Catalogue: st.Catalogue, Places: st.Places,
+			Threshold: opendata.DefaultThreshold, PublicPage: "https://demarches.example.org/donnees"})
+	}
+	h, err := webform.New(webform.Config{Secret: string(stack.Secret), RatePerMinute: opts.rate, Map: opts.mapCfg}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
