@@ -39,6 +39,19 @@ func routed(t *testing.T, st stack.Stack, id string) casestore.Case {
 	return c
 }
 
+// submitter submits requests through the stack's intake and waits for
+// each one's case.
+func submitter(t *testing.T, st stack.Stack) func(schemas.Request) casestore.Case {
+	return func(r schemas.Request) casestore.Case {
+		t.Helper()
+		rc, err := st.Intake.Submit(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return routed(t, st, rc.ID)
+	}
+}
+
 func incidentOf(t *testing.T, st stack.Stack, ref string) string {
 	t.Helper()
 	var inc string
@@ -53,14 +66,7 @@ func incidentOf(t *testing.T, st stack.Stack, ref string) string {
 func TestTwoCitizensOnePothole(t *testing.T) {
 	st := stack.New(t, stack.Options{Router: true})
 	ctx := context.Background()
-	submit := func(r schemas.Request) casestore.Case {
-		t.Helper()
-		rc, err := st.Intake.Submit(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return routed(t, st, rc.ID)
-	}
+	submit := submitter(t, st)
 	a := submit(pothole("Léa Martinez", "lea.martinez@example.net", "Nid-de-poule rue Paradis",
 		"Un trou profond dans la chaussée devant le 112 rue Paradis, deux scooters sont tombés.", 43.2881, 5.3791))
 	b := submit(pothole("Hugo Ferri", "hugo.ferri@example.org", "Trou dans la chaussée",
@@ -123,14 +129,7 @@ func ptr(f float64) *float64 { return &f }
 func TestTriageCaseJoins(t *testing.T) {
 	st := stack.New(t, stack.Options{Router: true, Model: true})
 	ctx := context.Background()
-	submit := func(r schemas.Request) casestore.Case {
-		t.Helper()
-		rc, err := st.Intake.Submit(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return routed(t, st, rc.ID)
-	}
+	submit := submitter(t, st)
 	web := func(name, email, subject, body string) schemas.Request {
 		return schemas.Request{Channel: schemas.ChannelWeb, Source: schemas.Source{Adapter: "test"},
 			Citizen: &schemas.Citizen{Name: name, Email: email}, Subject: subject, Body: body}
@@ -168,15 +167,7 @@ func TestTriageCaseJoins(t *testing.T) {
 // 25 m apart are found by their coordinates and grouped.
 func TestLocatedOnly(t *testing.T) {
 	st := stack.New(t, stack.Options{Router: true})
-	ctx := context.Background()
-	submit := func(r schemas.Request) casestore.Case {
-		t.Helper()
-		rc, err := st.Intake.Submit(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return routed(t, st, rc.ID)
-	}
+	submit := submitter(t, st)
 	a := submit(pothole("Léa Martinez", "lea.martinez@example.net", "Trou", "Un trou énorme dans la chaussée, très dangereux pour les scooters.", 43.2881, 5.3791))
 	b := submit(pothole("Hugo Ferri", "hugo.ferri@example.org", "Nid-de-poule", "Gros nid-de-poule ici, une voiture y a crevé.", 43.2883, 5.3793))
 	inc := incidentOf(t, st, a.Ref)
