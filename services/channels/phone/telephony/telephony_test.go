@@ -83,7 +83,8 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 
 	svc := telephony.New(st.Intake, extract.New(st.Places), telephony.WithCompetences(st.Catalogue.Known))
 	says := "oui bonjour euh je vous appelle pour le dossier " + spokenRef(t, existing.Ref) + " le bac est toujours pas ramassé"
-	acc, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), telephony.From{Adapter: "telephony", System: "pbx"})
+	first := call("call-0001", telephony.FileTranscript("", []byte(vtt(says))))
+	acc, err := svc.Accept(ctx, first, telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +110,12 @@ func TestCallCitingCaseLandsInItsHistory(t *testing.T) {
 		t.Errorf("attribution %+v", acc.Attribution)
 	}
 
-	// The same call reported again: same request, nothing new.
-	again, err := svc.Accept(ctx, call("call-0001", telephony.FileTranscript("", []byte(vtt(says)))), telephony.From{Adapter: "telephony", System: "pbx"})
+	// The same call reported again (same id, same start): same request,
+	// nothing new. The start is the first report's, not a new clock reading
+	// that may fall in the next second.
+	retry := call("call-0001", telephony.FileTranscript("", []byte(vtt(says))))
+	retry.StartedAt, retry.EndedAt = first.StartedAt, first.EndedAt
+	again, err := svc.Accept(ctx, retry, telephony.From{Adapter: "telephony", System: "pbx"})
 	if err != nil || again.RequestID != acc.RequestID || !again.Duplicate {
 		t.Fatalf("second report: %+v %v", again, err)
 	}
