@@ -53,13 +53,14 @@ if [ "${1:-}" = "test" ]; then
 fi
 
 # install_npm_tools installs the npm packages of the tests' independent
-# peers — the test SMS centre (smpp) and the open-data validator
-# (tableschema) — exactly as their package-lock.json say, when they are
-# missing or older than the lock file.
+# peers — the test SMS centre (smpp), the open-data validator
+# (tableschema) and the webhooks' receiver (standardwebhooks) — exactly
+# as their package-lock.json say, when they are missing or older than the
+# lock file.
 install_npm_tools() {
   local root dir pkg
   root="$(cd "$(dirname "$0")/.." && pwd)"
-  for spec in services/platform/sms/testdata/smsc:smpp services/cases/opendata/testdata/tableschema:tableschema; do
+  for spec in services/platform/sms/testdata/smsc:smpp services/cases/opendata/testdata/tableschema:tableschema services/outbound/webhook/testdata/receiver:standardwebhooks; do
     dir="$root/${spec%%:*}"
     pkg="${spec##*:}"
     if [ ! -f "$dir/node_modules/$pkg/package.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

@@ -25,6 +25,9 @@ const (
 	ChannelMail    = "mail"
 	ChannelEmail   = "email"
 	ChannelOpen311 = "open311"
+	// ChannelCounter is a mairie's front desk filing a request for a
+	// citizen who came in person.
+	ChannelCounter = "counter"
 )
 
 // Request is one contact from a citizen, normalized by a channel adapter
@@ -47,6 +50,9 @@ type Request struct {
 	CaseRefs     []string     `json:"case_refs,omitempty"`
 	Hints        *Hints       `json:"hints,omitempty"`
 	Transcript   []Turn       `json:"transcript,omitempty"`
+	// PublicationConsent: the citizen agreed that the description, without
+	// their name or contact details, be published in the public feeds.
+	PublicationConsent bool `json:"publication_consent,omitempty"`
 }
 
 // Source says which adapter produced a request and from what upstream item.
@@ -154,6 +160,10 @@ const (
 
 // CompetenceTriage is the human triage queue, used when no competence is known.
 const CompetenceTriage = "triage"
+
+// CompetenceHorsCompetence holds what is outside the Métropole's remit:
+// the request is redirected and the citizen told where to go.
+const CompetenceHorsCompetence = "hors_competence"
 
 // CaseEvent is one entry of a case's append-only history
 // (case-event.v1.schema.json).

@@ -22,16 +22,33 @@ type demoAccount struct {
 	login, name, role        string
 	competences, territories []string
 	what                     string
+	communes                 []string // a mairie's
 }
 
 var demoAccounts = []demoAccount{
-	{"agent-01", "Inès Haddad", auth.RoleAgent, nil, nil, "centre d'appels : console agent"},
-	{"courrier-01", "Marc Rey", auth.RoleMailroom, nil, nil, "service courrier : /courrier"},
-	{"voirie-mp", "Camille Roux", auth.RoleTeam, []string{"voirie"}, []string{"marseille-provence"}, "équipe voirie, Marseille-Provence"},
-	{"dechets", "Julien Blanc", auth.RoleTeam, []string{"dechets", "proprete"}, nil, "équipes déchets et propreté, tous territoires"},
-	{"superviseur", "Nadia Benali", auth.RoleSupervisor, nil, nil, "encadrement : tri, tableau de bord, toutes compétences"},
-	{"admin", "Admin Guichet", auth.RoleAdmin, nil, nil, "administration : tout, journal d'audit"},
-	{"dpd", "Claire Vidal", auth.RoleDPO, nil, nil, "protection des données : /bo/rgpd, demandes « Données personnelles »"},
+	{"agent-01", "Inès Haddad", auth.RoleAgent, nil, nil, "centre d'appels : console agent", nil},
+	{"courrier-01", "Marc Rey", auth.RoleMailroom, nil, nil, "service courrier : /courrier", nil},
+	{"voirie-mp", "Camille Roux", auth.RoleTeam, []string{"voirie"}, []string{"marseille-provence"}, "équipe voirie, Marseille-Provence", nil},
+	{"dechets", "Julien Blanc", auth.RoleTeam, []string{"dechets", "proprete"}, nil, "équipes déchets et propreté, tous territoires", nil},
+	{"superviseur", "Nadia Benali", auth.RoleSupervisor, nil, nil, "encadrement : tri, tableau de bord, toutes compétences", nil},
+	{"admin", "Admin Guichet", auth.RoleAdmin, nil, nil, "administration : tout, journal d'audit", nil},
+	{"dpd", "Claire Vidal", auth.RoleDPO, nil, nil, "protection des données : /bo/rgpd, demandes « Données personnelles »", nil},
+	{"mairie-gardanne", "Sophie Martin", auth.RoleCommune, nil, nil, "accueil de la mairie de Gardanne : /mairie", []string{"13041"}},
+	{"mairie-cassis", "Luc Garcia", auth.RoleCommune, nil, nil, "accueil de la mairie de Cassis : /mairie", []string{"13022"}},
+}
+
+// demoContacts are where `guichet dev` sends the demo mairies' handoffs
+// (to the mail outbox, like every message it sends).
+var demoContacts = map[string]string{"13041": "accueil@mairie-gardanne.example.fr", "13022": "accueil@mairie-cassis.example.fr"}
+
+// ensureDemoContacts gives the demo mairies their addresses.
+func ensureDemoContacts(ctx context.Context, a *compose.App) error {
+	for insee, email := range demoContacts {
+		if err := a.Store.SetCommuneContact(ctx, insee, email, "guichet dev"); err != nil {
+			return fmt.Errorf("adresse de démonstration de la commune %s : %w", insee, err)
+		}
+	}
+	return nil
 }
 
 // demoPassword derives an account's password from the data folder's
@@ -58,7 +75,13 @@ func ensureDemoAccounts(ctx context.Context, svc *auth.Service, secret string, w
 	for _, d := range demoAccounts {
 		pw := demoPassword(secret, d.login)
 		if !have[d.login] {
-			if _, err := svc.CreateAccount(ctx, d.login, d.name, d.role, pw, d.competences, d.territories); err != nil && fault.KindOf(err) != fault.Conflict {
+			var err error
+			if d.role == auth.RoleCommune {
+				_, err = svc.CreateCommuneAccount(ctx, d.login, d.name, pw, d.communes)
+			} else {
+				_, err = svc.CreateAccount(ctx, d.login, d.name, d.role, pw, d.competences, d.territories)
+			}
+			if err != nil && fault.KindOf(err) != fault.Conflict {
 				return fmt.Errorf("compte de démonstration %s : %w", d.login, err)
 			}
 		}

@@ -38,6 +38,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("dossier de données %s : %w", dir, err)
 	}
+	// A partner's webhook receiver on this machine may be http://.
+	cfg.Webhooks.AllowHTTP = true
 	if cfg.Secret == "" {
 		if cfg.Secret, err = devSecret(filepath.Join(dir, "secret")); err != nil {
 			return err
@@ -101,6 +103,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if err := ensureDemoKnowledge(ctx, a); err != nil {
+		return err
+	}
+	if err := ensureDemoContacts(ctx, a); err != nil {
 		return err
 	}
 	token := "(GUICHET_DEV_TOKEN non défini)"

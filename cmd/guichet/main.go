@@ -42,6 +42,7 @@ func commands() []command {
 		{"rgpd", "export|erase|retention|hold|release|registre [...]", "données personnelles : tout ce qui est détenu sur une personne, effacement, durées de conservation, gels, registre des traitements"},
 		{"bench", "[--requests N] [--concurrency C] [--rate R] [--json]", "mesure le débit de bout en bout et ses références"},
 		{"seed", "[--cases N] [--seed S]", "remplit la base de dossiers synthétiques (mesures, démonstrations)"},
+		{"commune", "contact --insee CODE --email ADRESSE", "adresse de la mairie à qui envoyer les demandes qui relèvent de sa commune"},
 		{"opendata", "export --out DOSSIER [--seuil N] [--mois-en-cours]", "écrit les données ouvertes : demandes par mois, compétence, territoire, commune et canal (CSV, schéma, licence)"},
 		{"version", "", "la version de ce binaire"},
 	}
@@ -95,6 +96,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runRGPD(ctx, args[1:], stdout, stderr)
 	case "opendata":
 		err = runOpenData(ctx, args[1:], stdout, stderr)
+	case "commune":
+		err = runCommune(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":

@@ -33,9 +33,9 @@ type setting struct {
 var (
 	cmdsRun    = []string{"dev", "serve"}
 	cmdsServer = []string{"dev", "serve", "bench"}
-	cmdsDB     = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "rgpd", "opendata"}
-	cmdsBeside = []string{"dev", "token", "account", "seed", "export-training", "rgpd", "opendata"}
-	cmdsAll    = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "train", "route-eval", "rgpd", "opendata"}
+	cmdsDB     = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune"}
+	cmdsBeside = []string{"dev", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune"}
+	cmdsAll    = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "train", "route-eval", "rgpd", "opendata", "commune"}
 	cmdsRules  = []string{"dev", "serve", "bench", "token", "account", "train", "route-eval", "rgpd", "opendata"}
 )
 

@@ -96,11 +96,17 @@ func openToolAuth(ctx context.Context, cmd string, cfg Config, stderr io.Writer)
 		store.Close()
 		return nil, nil, err
 	}
+	places, err := territory.Load()
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
 	// The secret keys CSRF tokens and sign-in state, which a command never
 	// makes.
 	svc, err := auth.New(auth.Config{Secret: "command-line-tools-sign-nothing",
 		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || cat.Known(c) },
-		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" }}, store.DB(), slog.New(redactlog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" },
+		KnownCommune:    places.IsCommune}, store.DB(), slog.New(redactlog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -114,9 +120,9 @@ func openToolAuth(ctx context.Context, cmd string, cfg Config, stderr io.Writer)
 // printed); guichet account disable --login L; guichet account list.
 func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "disable" && args[0] != "list") {
-		return usageError{"account : create, disable ou list (guichet account create --login L --role ROLE [--name N] [--competence C] [--territory T] [--oidc])"}
+		return usageError{"account : create, disable ou list (guichet account create --login L --role ROLE [--name N] [--competence C] [--territory T] [--commune INSEE] [--oidc])"}
 	}
-	var competences, territories listFlag
+	var competences, territories, communes listFlag
 	var login, name, role *string
 	var oidc, passwordStdin *bool
 	cfg, rest, err := parseConfig("account", args[1:], stderr, func(fs *flag.FlagSet) {
@@ -125,6 +131,7 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		role = fs.String("role", "", "rôle : "+strings.Join(auth.Roles(), ", "))
 		fs.Var(&competences, "competence", "compétence du périmètre (répétable ; obligatoire pour team)")
 		fs.Var(&territories, "territory", "territoire du périmètre (répétable ; aucun : tous)")
+		fs.Var(&communes, "commune", "code INSEE d'une commune, pour le rôle commune (répétable ; au moins une)")
 		oidc = fs.Bool("oidc", false, "compte sans mot de passe, qui se connecte par OpenID Connect")
 		passwordStdin = fs.Bool("password-stdin", false, "lit le mot de passe sur l'entrée standard (sinon il est généré et affiché)")
 	})
@@ -156,7 +163,11 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			if a.Disabled {
 				state = " (désactivé)"
 			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s%s\n", a.Login, a.Role, strings.Join(a.Competences, ","), strings.Join(a.Territories, ","), a.DisplayName, state)
+			where := strings.Join(a.Territories, ",")
+			if a.Role == auth.RoleCommune {
+				where = strings.Join(a.Communes, ",")
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s%s\n", a.Login, a.Role, strings.Join(a.Competences, ","), where, a.DisplayName, state)
 		}
 		return nil
 	case "disable":
@@ -181,7 +192,16 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *name == "" {
 		*name = *login
 	}
-	if _, err := svc.CreateAccount(ctx, *login, *name, *role, password, competences, territories); err != nil {
+	if *role == auth.RoleCommune {
+		if len(competences) > 0 || len(territories) > 0 {
+			return usageError{"account create : un compte de mairie a des communes (--commune), ni compétence ni territoire"}
+		}
+		if _, err := svc.CreateCommuneAccount(ctx, *login, *name, password, communes); err != nil {
+			return err
+		}
+	} else if len(communes) > 0 {
+		return usageError{"account create : --commune ne va qu'avec --role commune"}
+	} else if _, err := svc.CreateAccount(ctx, *login, *name, *role, password, competences, territories); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "compte %s (%s) créé\n", *login, *role)

@@ -22,11 +22,13 @@ import (
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroom"
 	"github.com/ampmetropole/guichet/services/channels/mail/mailroomdesk"
 	"github.com/ampmetropole/guichet/services/channels/mail/scan"
+	"github.com/ampmetropole/guichet/services/channels/open311"
 	"github.com/ampmetropole/guichet/services/channels/phone/console"
 	"github.com/ampmetropole/guichet/services/channels/phone/telephony"
 	"github.com/ampmetropole/guichet/services/channels/web/webform"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/outbound/notify"
+	"github.com/ampmetropole/guichet/services/outbound/webhook"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/clientip"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
@@ -38,8 +40,10 @@ import (
 	"github.com/ampmetropole/guichet/services/staff/api"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/staff/backoffice"
+	"github.com/ampmetropole/guichet/services/staff/communedesk"
 	"github.com/ampmetropole/guichet/services/staff/knowledgedesk"
 	"github.com/ampmetropole/guichet/services/staff/rgpddesk"
+	"github.com/ampmetropole/guichet/services/staff/webhookdesk"
 )
 
 // Services that a process can run. api, web and agent share one HTTP
@@ -63,6 +67,7 @@ type App struct {
 
 	router   *router.Router
 	notifier *notify.Notifier
+	webhooks *webhook.Service // partners' webhooks, sent by the notifier's process
 	// sms sends text messages (SMPP, or the development outbox); nil: no
 	// SMS. smpp is the link to stop, when it is SMPP.
 	sms      SMSSender
@@ -119,6 +124,9 @@ func Start(ctx context.Context, cfg Config, deps Deps, services []string, log *s
 	}
 	if slices.Contains(services, "notifier") {
 		if err := a.startNotifier(ctx, cfg, deps); err != nil {
+			return nil, err
+		}
+		if err := a.startWebhooks(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -186,6 +194,28 @@ func (a *App) startNotifier(ctx context.Context, cfg Config, deps Deps) (err err
 	return a.notifier.Start(ctx)
 }
 
+// webhookStore is where subscriptions and deliveries are kept, under the
+// configuration's rules.
+func (a *App) webhookStore(cfg Config) *webhook.Store {
+	return webhook.NewStore(a.Store.DB(), webhook.Rules{AllowHTTP: cfg.Webhooks.AllowHTTP, Catalogue: a.Catalogue, Places: a.Places})
+}
+
+// startWebhooks files the partners' deliveries from CASES and sends them.
+func (a *App) startWebhooks(ctx context.Context, cfg Config) (err error) {
+	if a.webhooks, err = webhook.New(webhook.Config{PublicURL: cfg.PublicURL, Metrics: a.Registry}, a.Conn, a.webhookStore(cfg), a.Log); err != nil {
+		return err
+	}
+	return a.webhooks.Start(ctx)
+}
+
+// kickWebhooks sends a delivery queued again at once when this process
+// sends them; another process finds it within a second.
+func (a *App) kickWebhooks() {
+	if a.webhooks != nil {
+		a.webhooks.Kick()
+	}
+}
+
 // mailPipeline turns scans and e-mails into requests; nil when the OCR
 // tools are missing (the mail channel is then off, and says so).
 func (a *App) mailPipeline() *mailroom.Pipeline {
@@ -239,7 +269,7 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	a.Auth.Register(mux)
 	mux.Handle("GET "+staffshell.AssetsPath, staffshell.Assets())
 	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
-		Clock: a.Calendar, Log: a.Log.With("service", "backoffice"), Feed: backoffice.StreamFeed(a.Conn.JS)})
+		Clock: a.Calendar, Log: a.Log.With("service", "backoffice"), Feed: backoffice.StreamFeed(a.Conn.JS), Places: a.Places})
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +289,20 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	}
 	mux.Handle(rgpddesk.Base, rd)
 	mux.Handle(rgpddesk.Base+"/", rd)
+	wd, err := webhookdesk.New(webhookdesk.Deps{Guard: a.Auth, Store: a.webhookStore(cfg), Catalogue: a.Catalogue, Places: a.Places,
+		Requeued: a.kickWebhooks, Log: a.Log.With("service", "webhooks")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(webhookdesk.Base, wd)
+	mux.Handle(webhookdesk.Base+"/", wd)
+	md, err := communedesk.New(communedesk.Deps{Guard: a.Auth, Store: a.Store, Intake: a.Intake, Catalogue: a.Catalogue,
+		Places: a.Places, Log: a.Log.With("service", "mairie")})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(communedesk.Base, md)
+	mux.Handle(communedesk.Base+"/", md)
 	who := func(r *http.Request) string { p, _ := auth.FromContext(r.Context()); return p.Name }
 	if slices.Contains(services, "agent") {
 		// Receipts go by SMS where SMS leave (an SMS centre, or the outbox of
@@ -280,6 +324,13 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 		for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
 			mux.Handle(p, h)
 		}
+		// Open311 GeoReport v2: partners' reports and the public feed.
+		o, err := open311.New(open311.Config{BaseURL: cfg.PublicURL + "/open311/v2", ClientIP: clients.Of},
+			open311.Deps{Keys: a.Auth, Intake: a.Intake, Store: a.Store, Catalogue: a.Catalogue, Places: a.Places, Log: a.Log.With("service", "open311")})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(open311.Base, o)
 	} else {
 		probes := api.Probes(a.ready(), a.Registry)
 		for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
@@ -319,6 +370,13 @@ func (a *App) newAuth(cfg Config, clients *clientip.Resolver) (*auth.Service, er
 	c := auth.Config{Secret: cfg.Secret, PublicURL: cfg.PublicURL, DevToken: cfg.Auth.DevToken, ClientIP: clients.Of,
 		KnownCompetence: func(c string) bool { return c == schemas.CompetenceTriage || a.Catalogue.Known(c) },
 		KnownTerritory:  func(t string) bool { return territory.TerritoryName(t) != "" },
+		KnownCommune:    a.Places.IsCommune,
+		CommuneName: func(insee string) string {
+			if c, ok := a.Places.ByINSEE(insee); ok {
+				return c.Name
+			}
+			return ""
+		},
 		CompetenceName: func(c string) string {
 			if k, ok := a.Catalogue.Competence(c); ok {
 				return k.Label
@@ -482,6 +540,9 @@ func (a *App) Stop() {
 	}
 	if a.mail != nil {
 		a.mail.Stop()
+	}
+	if a.webhooks != nil {
+		a.webhooks.Stop()
 	}
 	if a.notifier != nil {
 		a.notifier.Stop()

@@ -45,6 +45,16 @@ type Config struct {
 	// FranceConnect is the citizens' sign-in to "Mes demandes" with
 	// FranceConnect; off without an issuer.
 	FranceConnect FranceConnectConfig
+
+	// Webhooks tunes the partners' webhooks (services/outbound/webhook).
+	Webhooks WebhooksConfig
+}
+
+// WebhooksConfig tunes the partners' webhooks.
+type WebhooksConfig struct {
+	// AllowHTTP accepts http:// endpoints on the loopback (guichet dev);
+	// otherwise only https:// ones are.
+	AllowHTTP bool
 }
 
 // MailConfig says how e-mails leave: SMTP when a URL is set, else (dev) the

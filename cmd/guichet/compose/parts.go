@@ -123,7 +123,7 @@ func (p *Parts) NewRouter(cfg Config) (*router.Router, error) {
 	}
 	return router.New(router.Config{
 		Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, AckWait: cfg.Router.AckWait,
-		Classifier: classifier, Budgets: p.Catalogue, Clock: p.Calendar,
+		Classifier: classifier, Budgets: p.Catalogue, Clock: p.Calendar, CommunalMatters: p.Catalogue.CommunalMatters,
 		Decisions: router.EngineConfig{TriageBelow: cfg.Router.TriageBelow, LinkWindow: cfg.Router.LinkWindow,
 			LinkSimilarity: cfg.Router.LinkSimilarity},
 	}, p.Conn, p.Store, p.Validator, p.Places, p.Registry, p.Log)

@@ -152,10 +152,11 @@ func (s *Store) MoveRequests(ctx context.Context, fromRef string, ids []string, 
 				return fault.E(fault.Conflict, fmt.Errorf("casestore: le dossier %s garderait zéro demande : rien à séparer", fromRef))
 			}
 			var citizen *int64
-			if err := t.tx.QueryRow(ctx, `SELECT citizen_id FROM cases WHERE id = $1`, from.ID).Scan(&citizen); err != nil {
+			var commune string
+			if err := t.tx.QueryRow(ctx, `SELECT citizen_id, COALESCE(commune, '') FROM cases WHERE id = $1`, from.ID).Scan(&citizen, &commune); err != nil {
 				return fault.E(fault.Transient, fmt.Errorf("casestore: case %s: %w", fromRef, err))
 			}
-			nc := NewCase{Competence: from.Competence, Territory: from.Territory}
+			nc := NewCase{Competence: from.Competence, Territory: from.Territory, Commune: commune}
 			if citizen != nil {
 				nc.CitizenID = *citizen
 			}

@@ -28,6 +28,10 @@ type TransitionRequest struct {
 	Change            // who and why
 	WaitingOn  string // to waiting: citizen | third_party
 	RedirectTo string // to redirected: the body the citizen should contact
+	// RedirectCommune is, to redirected, the INSEE code of the commune
+	// whose mairie takes the matter over (a communal matter): its desk
+	// lists the case, and its front desk and partners are told.
+	RedirectCommune string
 	// Public is, to resolved, what was done in words for the citizens
 	// (an incident's resolution message): their notices quote it.
 	Public string
@@ -62,6 +66,9 @@ func (s *Store) Transition(ctx context.Context, tr TransitionRequest, clock Cloc
 	}
 	if err := storable(tr.Actor, tr.Reason, tr.RedirectTo, tr.WaitingOn); err != nil {
 		return nil, err
+	}
+	if tr.RedirectCommune != "" && (tr.To != lifecycle.Redirected || !inseeCode.MatchString(tr.RedirectCommune)) {
+		return nil, fault.E(fault.Invalid, fmt.Errorf("casestore: commune destinataire « %.10s » invalide (code INSEE, pour une réorientation seulement)", tr.RedirectCommune))
 	}
 	if tr.Now.IsZero() {
 		tr.Now = time.Now()
@@ -100,18 +107,21 @@ func (s *Store) Transition(ctx context.Context, tr TransitionRequest, clock Cloc
 			l := clock.Left(tr.Now, *deadline)
 			deadline, left = nil, &l
 		}
-		var waitingOn, redirectTo *string
+		var waitingOn, redirectTo, commune *string
 		if tr.To == lifecycle.Waiting {
 			waitingOn = &tr.WaitingOn
 		}
 		if tr.To == lifecycle.Redirected {
 			r := strings.TrimSpace(tr.RedirectTo)
 			redirectTo = &r
+			if tr.RedirectCommune != "" {
+				commune = &tr.RedirectCommune
+			}
 		}
 		if _, err := t.tx.Exec(ctx, `
 			UPDATE cases SET state = $2, deadline = $3, deadline_left = $4, waiting_on = $5,
-			       redirect_to = COALESCE($6, redirect_to), updated_at = now()
-			WHERE id = $1`, st.row.ID, tr.To, deadline, left, waitingOn, redirectTo); err != nil {
+			       redirect_to = COALESCE($6, redirect_to), redirected_commune = COALESCE($7, redirected_commune), updated_at = now()
+			WHERE id = $1`, st.row.ID, tr.To, deadline, left, waitingOn, redirectTo, commune); err != nil {
 			return fault.E(fault.Transient, fmt.Errorf("casestore: transition %s: %w", tr.Ref, err))
 		}
 		from := st.row.State
@@ -122,6 +132,9 @@ func (s *Store) Transition(ctx context.Context, tr TransitionRequest, clock Cloc
 		}
 		if redirectTo != nil {
 			data["redirect_to"] = *redirectTo
+		}
+		if commune != nil {
+			data["redirected_commune"] = *commune
 		}
 		if p := strings.TrimSpace(tr.Public); p != "" && tr.To == lifecycle.Resolved {
 			data["public_message"] = p

@@ -219,6 +219,9 @@ type NewCase struct {
 	// Lon its coordinates: where grouping looks for other reports.
 	Places   []string
 	Lat, Lon *float64
+	// Commune is the INSEE code of the commune it is located in (Marseille
+	// for its arrondissements); empty when unknown.
+	Commune string
 }
 
 // CaseRow is a case as the routing transaction sees it.
@@ -240,11 +243,11 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	}
 	row := CaseRow{Competence: c.Competence, Territory: c.Territory}
 	err := t.tx.QueryRow(ctx, `
-		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline, place_keys, lat, lon)
+		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline, place_keys, lat, lon, commune)
 		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' ||
 		        (SELECT lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('case_ref_seq') AS n),
-		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5, $6, $7, $8)
-		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline, placeKeys(c.Places), c.Lat, c.Lon).Scan(&row.ID, &row.Ref, &row.State)
+		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5, $6, $7, $8, NULLIF($9, ''))
+		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline, placeKeys(c.Places), c.Lat, c.Lon, c.Commune).Scan(&row.ID, &row.Ref, &row.State)
 	if err != nil {
 		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: create case: %w", err))
 	}

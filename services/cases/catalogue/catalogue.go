@@ -97,7 +97,20 @@ type Catalogue struct {
 	// Retention is the retention schedule; a catalogue that states none
 	// has [DefaultRetention].
 	Retention Retention `json:"retention"`
-	byCode    map[string]Competence
+	// CommunalMatters are the matters outside the Métropole's remit that
+	// are the communes' (noise between neighbours, civil status,
+	// schools…): a request about one is handed over to the mairie of the
+	// commune it is located in.
+	CommunalMatters []CommunalMatter `json:"communal_matters,omitempty"`
+	byCode          map[string]Competence
+}
+
+// CommunalMatter is a matter the communes handle, and the words that name
+// it (lower case, without accents; several words are an expression).
+type CommunalMatter struct {
+	Code  string   `json:"code"`
+	Label string   `json:"label"`
+	Words []string `json:"words"`
 }
 
 // Default returns the embedded catalogue.

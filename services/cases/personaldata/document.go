@@ -325,6 +325,8 @@ func ChannelLabel(ch string) string {
 		return "Courriel"
 	case "open311":
 		return "Signalement d'une application"
+	case "counter":
+		return "Accueil d'une mairie"
 	}
 	return ch
 }

@@ -125,6 +125,13 @@ func TerritoryName(code string) string {
 // Communes lists the communes by name.
 func (d *Directory) Communes() []*Commune { return d.all }
 
+// IsCommune says whether insee is the code of one of the Métropole's
+// communes (Marseille's own, not one of its arrondissements').
+func (d *Directory) IsCommune(insee string) bool {
+	c, ok := d.byINSEE[insee]
+	return ok && c.INSEE == insee
+}
+
 // ByINSEE returns the commune with that INSEE code (an arrondissement code
 // gives Marseille).
 func (d *Directory) ByINSEE(code string) (*Commune, bool) {

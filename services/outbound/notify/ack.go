@@ -97,6 +97,8 @@ func channelNoun(channel string) string {
 		return "appel"
 	case schemas.ChannelOpen311:
 		return "signalement"
+	case schemas.ChannelCounter:
+		return "demande déposée en mairie"
 	}
 	return "demande"
 }

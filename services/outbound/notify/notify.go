@@ -45,6 +45,7 @@ type Store interface {
 	CaseThreads(ctx context.Context, ref string) (state string, threads []casestore.Thread, err error)
 	QueuePostalNotice(ctx context.Context, n casestore.PostalNotice) (bool, error)
 	RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error
+	CommuneContact(ctx context.Context, insee string) (string, error)
 }
 
 // Config tunes the notifier.

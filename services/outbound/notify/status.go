@@ -52,6 +52,12 @@ func (n *Notifier) status(ctx context.Context, m bus.Message) error {
 	if err != nil {
 		return err
 	}
+	if to == lifecycle.Redirected {
+		// The mairie takes the matter over whatever the case became since.
+		if err := n.handoff(ctx, e, threads); err != nil {
+			return err
+		}
+	}
 	if state != to {
 		n.log.Info("state change not told: the case moved on since", "case", e.CaseRef, "to_state", to, "now", state)
 		return nil
@@ -148,7 +154,12 @@ func (n *Notifier) statusNotice(e schemas.CaseEvent, t casestore.Thread) notice 
 		b.WriteString("Si le problème persiste, dites-le-nous sur votre page de suivi : le dossier sera rouvert.\n")
 		fmt.Fprintf(&b, "\nVotre avis nous aide : une question, une minute.\nDonnez votre avis : %s/avis\n", link)
 	case lifecycle.Redirected:
-		if who, _ := e.Data["redirect_to"].(string); who != "" {
+		who, _ := e.Data["redirect_to"].(string)
+		switch commune, _ := e.Data["redirected_commune"].(string); {
+		case commune != "" && who != "":
+			// Handed over: the citizen has nothing to do again.
+			fmt.Fprintf(&b, "Elle relève de %s, à qui nous l'avons transmise : la mairie la prend en charge et vous répondra. Vous n'avez pas à la refaire.\n", who)
+		case who != "":
 			fmt.Fprintf(&b, "Adressez-vous à : %s.\n", who)
 		}
 	case lifecycle.Rejected:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
@@ -32,6 +33,7 @@ type Tx interface {
 	OpenCasesOf(ctx context.Context, citizenID int64, since time.Time) ([]casestore.OpenCase, error)
 	CreateCase(ctx context.Context, c casestore.NewCase) (casestore.CaseRow, error)
 	AppendEvent(ctx context.Context, c casestore.CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error)
+	RedirectToCommune(ctx context.Context, c *casestore.CaseRow, insee, redirectTo string) error
 	FinishRouted(ctx context.Context, d casestore.Decision, citizenID int64) error
 }
 
@@ -82,6 +84,7 @@ type Engine struct {
 	now        func() time.Time
 	incidents  *incident.Config // nil: no grouping (a hints.incident still joins)
 	words      *wordCache       // what grouping read in recent requests
+	communal   []catalogue.CommunalMatter
 }
 
 // WithDeadlines makes new cases due after their competence's budget of
@@ -174,6 +177,9 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 			competence = plan.competence
 		}
 		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req)}
+		if where.ok && where.res.Commune != nil {
+			nc.Commune = where.res.Commune.INSEE
+		}
 		if req.Location != nil && e.incidents != nil {
 			// Coordinates alone place a report: kept even without words.
 			nc.Lat, nc.Lon = req.Location.Lat, req.Location.Lon
@@ -190,6 +196,11 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	ev, err := tx.AppendEvent(ctx, c, e.event(req, c, eventType, d))
 	if err != nil {
 		return out, err
+	}
+	if !linked && plan == nil {
+		if _, err := e.handOver(ctx, tx, req, &c, where, &d); err != nil {
+			return out, err
+		}
 	}
 	var again *regroupState
 	if plan != nil {

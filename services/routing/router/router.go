@@ -21,6 +21,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/fault"
@@ -52,6 +53,9 @@ type Config struct {
 	// incident; nil: incident.DefaultConfig(). NoIncidents turns it off.
 	Incidents   *incident.Config
 	NoIncidents bool
+	// CommunalMatters are the catalogue's: a request outside the
+	// Métropole's remit naming one is handed over to its commune's mairie.
+	CommunalMatters []catalogue.CommunalMatter
 }
 
 // Store is what the router needs of the case history.
@@ -103,7 +107,7 @@ func New(cfg Config, conn *bus.Conn, store Store, v *schemas.Validator, places *
 	if err != nil {
 		return nil, err
 	}
-	e := NewEngine(cfg.Decisions, cfg.Classifier, places).WithDeadlines(cfg.Budgets, cfg.Clock)
+	e := NewEngine(cfg.Decisions, cfg.Classifier, places).WithDeadlines(cfg.Budgets, cfg.Clock).WithCommunalMatters(cfg.CommunalMatters)
 	if !cfg.NoIncidents {
 		ic := incident.DefaultConfig()
 		if cfg.Incidents != nil {

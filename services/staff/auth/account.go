@@ -20,6 +20,7 @@ import (
 var (
 	loginPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{1,99}$`)
 	codePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	inseePattern = regexp.MustCompile(`^[0-9][0-9AB][0-9]{3}$`)
 )
 
 // Account is a person who may sign in to the back office.
@@ -30,8 +31,9 @@ type Account struct {
 	Role        string
 	Competences []string
 	Territories []string
-	HasPassword bool // false: signs in by OpenID Connect only
-	OIDCLinked  bool // has signed in by OpenID Connect once
+	Communes    []string // a mairie's communes (INSEE codes)
+	HasPassword bool     // false: signs in by OpenID Connect only
+	OIDCLinked  bool     // has signed in by OpenID Connect once
 	Disabled    bool
 	CreatedAt   time.Time
 }
@@ -41,21 +43,70 @@ type Account struct {
 // competence. The creation is audited in the name of the principal in ctx,
 // else of the system.
 func (s *Service) CreateAccount(ctx context.Context, login, displayName, role, password string, competences, territories []string) (Account, error) {
-	login = normalizeLogin(login)
-	if !loginPattern.MatchString(login) {
-		return Account{}, fault.E(fault.Invalid, fmt.Errorf("auth: identifiant « %s » invalide (2 à 100 caractères : lettres minuscules, chiffres, . _ @ + -)", login))
-	}
-	displayName = strings.TrimSpace(displayName)
-	if displayName == "" || utf8.RuneCountInString(displayName) > 200 || strings.ContainsFunc(displayName, unicode.IsControl) {
-		return Account{}, fault.E(fault.Invalid, errors.New("auth: le nom affiché est vide, trop long ou illisible"))
+	login, displayName, err := checkNames(login, displayName)
+	if err != nil {
+		return Account{}, err
 	}
 	if SystemRole(role) {
 		return Account{}, fault.E(fault.Invalid, fmt.Errorf("auth: le rôle « %s » est celui d'un autre système : créez-lui un jeton d'API (guichet token create), pas un compte", role))
 	}
-	competences, territories, err := s.checkScope(role, competences, territories)
+	if role == RoleCommune {
+		return Account{}, fault.E(fault.Invalid, errors.New("auth: un compte de mairie se crée pour sa ou ses communes (guichet account create --role commune --commune CODE_INSEE)"))
+	}
+	competences, territories, err = s.checkScope(role, competences, territories)
 	if err != nil {
 		return Account{}, err
 	}
+	return s.insertAccount(ctx, Account{Login: login, DisplayName: displayName, Role: role, Competences: competences,
+		Territories: territories, Communes: []string{}}, password)
+}
+
+// CreateCommuneAccount adds the account of a mairie's staff, for one
+// commune or several (INSEE codes, Marseille's arrondissements counting as
+// Marseille). The login, name and password follow [Service.CreateAccount]'s
+// rules.
+func (s *Service) CreateCommuneAccount(ctx context.Context, login, displayName, password string, communes []string) (Account, error) {
+	login, displayName, err := checkNames(login, displayName)
+	if err != nil {
+		return Account{}, err
+	}
+	clean := []string{}
+	for _, c := range communes {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		if !inseePattern.MatchString(c) || (s.cfg.KnownCommune != nil && !s.cfg.KnownCommune(c)) {
+			return Account{}, fault.E(fault.Invalid, fmt.Errorf("auth: code INSEE de commune « %s » inconnu dans la Métropole", c))
+		}
+		clean = append(clean, c)
+	}
+	slices.Sort(clean)
+	clean = slices.Compact(clean)
+	if len(clean) == 0 {
+		return Account{}, fault.E(fault.Invalid, errors.New("auth: un compte de mairie doit avoir au moins une commune (--commune CODE_INSEE)"))
+	}
+	return s.insertAccount(ctx, Account{Login: login, DisplayName: displayName, Role: RoleCommune,
+		Competences: []string{}, Territories: []string{}, Communes: clean}, password)
+}
+
+// checkNames checks an account's login (returned in lower case) and
+// displayed name (trimmed).
+func checkNames(login, displayName string) (string, string, error) {
+	login = normalizeLogin(login)
+	if !loginPattern.MatchString(login) {
+		return "", "", fault.E(fault.Invalid, fmt.Errorf("auth: identifiant « %s » invalide (2 à 100 caractères : lettres minuscules, chiffres, . _ @ + -)", login))
+	}
+	displayName = strings.TrimSpace(displayName)
+	if displayName == "" || utf8.RuneCountInString(displayName) > 200 || strings.ContainsFunc(displayName, unicode.IsControl) {
+		return "", "", fault.E(fault.Invalid, errors.New("auth: le nom affiché est vide, trop long ou illisible"))
+	}
+	return login, displayName, nil
+}
+
+// insertAccount writes a checked account, with its password hashed.
+func (s *Service) insertAccount(ctx context.Context, a Account, password string) (Account, error) {
+	login, displayName, role, competences, territories := a.Login, a.DisplayName, a.Role, a.Competences, a.Territories
 	var hash *string
 	if password != "" {
 		if err := validatePassword(password); err != nil {
@@ -67,12 +118,11 @@ func (s *Service) CreateAccount(ctx context.Context, login, displayName, role, p
 		}
 		hash = &h
 	}
-	a := Account{Login: login, DisplayName: displayName, Role: role, Competences: competences,
-		Territories: territories, HasPassword: hash != nil, CreatedAt: s.now()}
-	err = s.db.QueryRow(ctx, `
-		INSERT INTO accounts (login, display_name, role, competences, territories, password_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		login, displayName, role, competences, territories, hash, a.CreatedAt).Scan(&a.ID)
+	a.HasPassword, a.CreatedAt = hash != nil, s.now()
+	err := s.db.QueryRow(ctx, `
+		INSERT INTO accounts (login, display_name, role, competences, territories, communes, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		login, displayName, role, competences, territories, a.Communes, hash, a.CreatedAt).Scan(&a.ID)
 	if isUniqueViolation(err) {
 		return Account{}, fault.E(fault.Conflict, fmt.Errorf("auth: le compte « %s » existe déjà", login))
 	}
@@ -80,7 +130,7 @@ func (s *Service) CreateAccount(ctx context.Context, login, displayName, role, p
 		return Account{}, dbError("create account", err)
 	}
 	s.auditAs(ctx, "account.create", login, map[string]any{"role": role, "competences": competences,
-		"territories": territories, "password": hash != nil})
+		"territories": territories, "communes": a.Communes, "password": hash != nil})
 	return a, nil
 }
 
@@ -142,7 +192,7 @@ func (s *Service) updateAccount(ctx context.Context, login, sql string, args ...
 // ListAccounts returns every account, by login.
 func (s *Service) ListAccounts(ctx context.Context) ([]Account, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT id, login, display_name, role, competences, territories, password_hash IS NOT NULL,
+		SELECT id, login, display_name, role, competences, territories, communes, password_hash IS NOT NULL,
 		       oidc_subject IS NOT NULL, disabled, created_at
 		FROM accounts ORDER BY login`)
 	if err != nil {
@@ -150,7 +200,7 @@ func (s *Service) ListAccounts(ctx context.Context) ([]Account, error) {
 	}
 	accounts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Account, error) {
 		var a Account
-		err := row.Scan(&a.ID, &a.Login, &a.DisplayName, &a.Role, &a.Competences, &a.Territories,
+		err := row.Scan(&a.ID, &a.Login, &a.DisplayName, &a.Role, &a.Competences, &a.Territories, &a.Communes,
 			&a.HasPassword, &a.OIDCLinked, &a.Disabled, &a.CreatedAt)
 		return a, err
 	})

@@ -16,6 +16,7 @@ func TestCreateAccountValidates(t *testing.T) {
 			return slices.Contains([]string{"voirie", "eau_assainissement", "triage"}, code)
 		}
 		c.KnownTerritory = func(code string) bool { return slices.Contains([]string{"marseille-provence", "pays-d-aix"}, code) }
+		c.KnownCommune = func(insee string) bool { return slices.Contains([]string{"13041", "13022"}, insee) }
 	})
 	ctx := context.Background()
 	tests := []struct {
@@ -55,6 +56,18 @@ func TestCreateAccountValidates(t *testing.T) {
 	if _, err := svc.CreateAccount(ctx, "sans.nom", " ", auth.RoleAgent, goodPassword, nil, nil); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("blank display name: %v", err)
 	}
+	// A mairie's account has communes, and only its own constructor makes one.
+	if _, err := svc.CreateAccount(ctx, "mairie.x", "Mairie", auth.RoleCommune, goodPassword, nil, nil); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("commune account through CreateAccount: %v", err)
+	}
+	for name, communes := range map[string][]string{"none": nil, "blank": {" "}, "unknown": {"75056"}, "malformed": {"13O41"}} {
+		if _, err := svc.CreateCommuneAccount(ctx, "mairie."+name, "Mairie", goodPassword, communes); fault.KindOf(err) != fault.Invalid {
+			t.Errorf("commune account with %s communes: %v", name, err)
+		}
+	}
+	if _, err := svc.CreateToken(ctx, "mairie-jeton", auth.RoleCommune, nil, nil, 0); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("a token with the commune role: %v", err)
+	}
 
 	accounts, err := svc.ListAccounts(ctx)
 	if err != nil {
@@ -73,6 +86,10 @@ func TestCreateAccountValidates(t *testing.T) {
 	}
 	if accounts[1].HasPassword {
 		t.Fatal("an account made without password has one")
+	}
+	m, err := svc.CreateCommuneAccount(ctx, "Accueil.Gardanne", "Accueil de Gardanne", goodPassword, []string{"13041", " 13022", "13041"})
+	if err != nil || m.Role != auth.RoleCommune || !slices.Equal(m.Communes, []string{"13022", "13041"}) || m.Login != "accueil.gardanne" {
+		t.Fatalf("commune account %+v %v", m, err)
 	}
 }
 

@@ -59,6 +59,9 @@ type Config struct {
 	// CompetenceName and TerritoryName name a person's scope in the staff
 	// frame ("Voirie, Marseille Provence"); nil shows the codes.
 	CompetenceName, TerritoryName func(code string) string
+	// CommuneName names a mairie's commune from its INSEE code; nil shows
+	// the code.
+	CommuneName func(insee string) string
 
 	// IdleTimeout ends a session unused for that long; default 30 minutes.
 	IdleTimeout time.Duration
@@ -104,6 +107,9 @@ type Config struct {
 	// well-formed code.
 	KnownCompetence func(code string) bool
 	KnownTerritory  func(code string) bool
+	// KnownCommune checks the INSEE codes given to a mairie's accounts
+	// (the Métropole's communes). Nil accepts any well-formed code.
+	KnownCommune func(insee string) bool
 
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time

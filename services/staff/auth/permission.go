@@ -31,6 +31,10 @@ const (
 	// audit log; and the requests citizens send about their data (the
 	// cases of [DPOCompetence]), worked like a team's.
 	RoleDPO = "dpo"
+	// RoleCommune is the staff of a mairie (one of the 92 communes): the
+	// mairie's desk ([PermCommune]) for the communes of the account
+	// ([Principal.Communes]), and no case of the back office.
+	RoleCommune = "commune"
 
 	// RoleTelephony is the telephony system: it reports calls
 	// (POST /api/v1/calls) and reads the status of the calls it reported.
@@ -44,7 +48,7 @@ const (
 
 // Roles lists the roles, least powerful first: people's, then systems'.
 func Roles() []string {
-	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin, RoleDPO, RoleTelephony, RolePartner}
+	return []string{RoleAgent, RoleMailroom, RoleTeam, RoleSupervisor, RoleAdmin, RoleDPO, RoleCommune, RoleTelephony, RolePartner}
 }
 
 // ValidRole says whether role is one of [Roles].
@@ -81,11 +85,12 @@ const (
 	PermSubmitCall     Permission = "intake.call"     // report a call (the telephony)
 	PermSubmitRequest  Permission = "intake.request"  // submit a request in the common schema (a partner system)
 	PermRequestStatus  Permission = "intake.status"   // ask where a request stands: one's own submissions, or requests of cases in scope
+	PermCommune        Permission = "commune"         // the mairie's desk: file at the counter, the cases of one's communes, what was redirected to them
 )
 
 // Permissions is the one place that says what each role may do:
 //
-//	permission        agent  mailroom  team  supervisor  admin  dpo
+//	permission        agent  mailroom  team  supervisor  admin  dpo  commune
 //	case.read           ✓       ✓       ✓       ✓          ✓     ✓
 //	case.transition                     ✓       ✓          ✓     ✓
 //	case.reroute                        ✓       ✓          ✓     ✓
@@ -103,6 +108,7 @@ const (
 //	intake.call                                            ✓     (telephony)
 //	intake.request                                         ✓     (partner)
 //	intake.status       ✓       ✓       ✓       ✓          ✓     ✓  (telephony, partner)
+//	commune                                                               ✓
 //
 // The telephony and partner roles hold only their intake permission. The
 // mailroom's scans need the mailroom permission. Which cases the case permissions apply to is [Principal.SeesCase]'s
@@ -127,6 +133,8 @@ func Permissions(role string) []Permission {
 		return []Permission{PermSubmitCall, PermRequestStatus}
 	case RolePartner:
 		return []Permission{PermSubmitRequest, PermRequestStatus}
+	case RoleCommune:
+		return []Permission{PermCommune}
 	}
 	return nil
 }
@@ -150,6 +158,8 @@ type Principal struct {
 	Role        string
 	Competences []string
 	Territories []string
+	// Communes are the INSEE codes of a mairie's communes (role commune).
+	Communes []string
 
 	session []byte // the session's id (sha256 of the cookie), for CSRF; nil for tokens
 }

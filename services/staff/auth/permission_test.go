@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/ampmetropole/guichet/services/staff/auth"
@@ -12,7 +13,7 @@ func TestRolePermissions(t *testing.T) {
 	all := []auth.Permission{auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge,
 		auth.PermReply, auth.PermTriage, auth.PermDashboard, auth.PermAuditRead, auth.PermMailroom,
 		auth.PermAgentConsole, auth.PermAdminAccounts, auth.PermSubmitCall, auth.PermSubmitRequest, auth.PermRequestStatus,
-		auth.PermKnowledgeRead, auth.PermKnowledgeEdit, auth.PermPersonalData}
+		auth.PermKnowledgeRead, auth.PermKnowledgeEdit, auth.PermPersonalData, auth.PermCommune}
 	// The table written out again, so that a change to it is a change here too.
 	want := map[string][]auth.Permission{
 		auth.RoleAgent:    {auth.PermCaseRead, auth.PermAgentConsole, auth.PermRequestStatus, auth.PermKnowledgeRead},
@@ -21,11 +22,12 @@ func TestRolePermissions(t *testing.T) {
 			auth.PermKnowledgeRead},
 		auth.RoleSupervisor: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply,
 			auth.PermTriage, auth.PermDashboard, auth.PermRequestStatus, auth.PermKnowledgeRead, auth.PermKnowledgeEdit},
-		auth.RoleAdmin: all,
+		auth.RoleAdmin: slices.DeleteFunc(slices.Clone(all), func(p auth.Permission) bool { return p == auth.PermCommune }),
 		auth.RoleDPO: {auth.PermCaseRead, auth.PermCaseTransition, auth.PermCaseReroute, auth.PermCaseMerge, auth.PermReply, auth.PermRequestStatus,
 			auth.PermKnowledgeRead, auth.PermAuditRead, auth.PermPersonalData},
 		auth.RoleTelephony: {auth.PermSubmitCall, auth.PermRequestStatus},
 		auth.RolePartner:   {auth.PermSubmitRequest, auth.PermRequestStatus},
+		auth.RoleCommune:   {auth.PermCommune},
 		"":                 nil,
 		"root":             nil,
 	}

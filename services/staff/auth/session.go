@@ -69,23 +69,24 @@ type accountRow struct {
 	role         string
 	competences  []string
 	territories  []string
+	communes     []string
 	passwordHash *string
 	oidcSubject  *string
 	disabled     bool
 }
 
-const accountColumns = `id, login, display_name, role, competences, territories, password_hash, oidc_subject, disabled`
+const accountColumns = `id, login, display_name, role, competences, territories, communes, password_hash, oidc_subject, disabled`
 
 func scanAccount(row pgx.Row) (accountRow, error) {
 	var a accountRow
-	err := row.Scan(&a.id, &a.login, &a.displayName, &a.role, &a.competences, &a.territories,
+	err := row.Scan(&a.id, &a.login, &a.displayName, &a.role, &a.competences, &a.territories, &a.communes,
 		&a.passwordHash, &a.oidcSubject, &a.disabled)
 	return a, err
 }
 
 func (a accountRow) principal(session []byte) Principal {
 	return Principal{Kind: KindAccount, ID: strconv.FormatInt(a.id, 10), Name: a.login, DisplayName: a.displayName,
-		Role: a.role, Competences: a.competences, Territories: a.territories, session: session}
+		Role: a.role, Competences: a.competences, Territories: a.territories, Communes: a.communes, session: session}
 }
 
 // openSession starts a session for a, after clearing out the sessions that
@@ -124,7 +125,7 @@ func (s *Service) sessionPrincipal(ctx context.Context, cookie string) (p Princi
 		FROM accounts a
 		WHERE s.id = $1 AND a.id = s.account_id AND NOT a.disabled
 		  AND s.expires_at > $2 AND s.last_seen_at > $3
-		RETURNING a.id, a.login, a.display_name, a.role, a.competences, a.territories,
+		RETURNING a.id, a.login, a.display_name, a.role, a.competences, a.territories, a.communes,
 		          a.password_hash, a.oidc_subject, a.disabled`, id, now, now.Add(-s.cfg.IdleTimeout)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, false, nil

@@ -50,6 +50,10 @@ func (s *Service) CreateToken(ctx context.Context, name, role string, competence
 	if ttl < 0 {
 		return "", fault.E(fault.Invalid, errors.New("auth: durée de validité négative"))
 	}
+	if role == RoleCommune {
+		// A mairie's systems are partners (Open311, webhooks); its staff sign in.
+		return "", fault.E(fault.Invalid, errors.New("auth: le rôle commune est celui du personnel d'une mairie (un compte) ; pour un logiciel de la mairie, créez un jeton partner"))
+	}
 	competences, territories, err := s.checkScope(role, competences, territories)
 	if err != nil {
 		return "", err
@@ -184,4 +188,17 @@ func (s *Service) tokenPrincipal(ctx context.Context, tok string) (p Principal, 
 	}
 	p.DisplayName = p.Name
 	return p, true, nil
+}
+
+// PartnerKey finds the partner system an API key belongs to (an Open311
+// api_key is a partner's API token): its name as written in source.system.
+// ok is false for a key unknown, revoked, expired, or of another role than
+// [RolePartner] — a telephony token or the development token submits no
+// Open311 request.
+func (s *Service) PartnerKey(ctx context.Context, key string) (system string, ok bool, err error) {
+	p, ok, err := s.tokenPrincipal(ctx, key)
+	if err != nil || !ok || p.Role != RolePartner || !p.Can(PermSubmitRequest) {
+		return "", false, err
+	}
+	return p.Submitter(), true, nil
 }

@@ -17,6 +17,8 @@ const (
 	pathKnowledge = "/bo/connaissances"
 	pathMailroom  = "/courrier"
 	pathRGPD      = "/bo/rgpd"
+	pathCommune   = "/mairie"
+	pathWebhooks  = "/bo/webhooks"
 )
 
 // RoleLabel is a role in the words of the staff pages.
@@ -34,6 +36,8 @@ func RoleLabel(role string) string {
 		return "administration"
 	case RoleDPO:
 		return "protection des données"
+	case RoleCommune:
+		return "mairie"
 	case RoleTelephony:
 		return "téléphonie"
 	case RolePartner:
@@ -44,9 +48,12 @@ func RoleLabel(role string) string {
 
 // HomeOf is where a role starts its day: the console for the call centre,
 // the mailroom's desk, the personal data desk for the data protection
-// officer, the queue of cases for the others.
+// officer, the mairie's desk for a mairie, the queue of cases for the
+// others.
 func HomeOf(role string) string {
 	switch role {
+	case RoleCommune:
+		return pathCommune
 	case RoleAgent:
 		return pathConsole
 	case RoleMailroom:
@@ -77,6 +84,9 @@ func (s *Service) Viewer(r *http.Request) staffshell.Viewer {
 	for _, t := range p.Territories {
 		scope = append(scope, s.territoryName(t))
 	}
+	for _, c := range p.Communes {
+		scope = append(scope, s.communeName(c))
+	}
 	v.Scope = strings.Join(scope, ", ")
 	entries := []struct {
 		label, href string
@@ -90,6 +100,8 @@ func (s *Service) Viewer(r *http.Request) staffshell.Viewer {
 		{"Tableau de bord", pathDashboard, PermDashboard},
 		{"Journal d'audit", pathAudit, PermAuditRead},
 		{"Données personnelles", pathRGPD, PermPersonalData},
+		{"Mairie", pathCommune, PermCommune},
+		{"Webhooks", pathWebhooks, PermAdminAccounts},
 	}
 	for _, e := range entries {
 		if p.Can(e.perm) {
@@ -134,6 +146,15 @@ func (s *Service) competenceName(code string) string {
 func (s *Service) territoryName(code string) string {
 	if s.cfg.TerritoryName != nil {
 		if n := s.cfg.TerritoryName(code); n != "" {
+			return n
+		}
+	}
+	return code
+}
+
+func (s *Service) communeName(code string) string {
+	if s.cfg.CommuneName != nil {
+		if n := s.cfg.CommuneName(code); n != "" {
 			return n
 		}
 	}

@@ -86,6 +86,9 @@ type Deps struct {
 	// Incidents works the incidents (incidents.go); nil: the Store's, when
 	// it has them.
 	Incidents Incidents
+	// Places are the Métropole's communes, to whose mairies a case about a
+	// communal matter is handed over; nil: no handover from the case page.
+	Places *territory.Directory
 }
 
 // Handler serves /bo/.
@@ -113,6 +116,7 @@ func New(d Deps) (*Handler, error) {
 		"date":            frtime.DateTime,
 		"phone":           citizen.DisplayPhone, // 06 87 65 43 21
 		"stateLabel":      lifecycle.Label,
+		"communes":        h.communes,
 		"competenceLabel": h.competenceLabel,
 		"territoryLabel":  territoryLabel,
 		"channelLabel":    channelLabel,

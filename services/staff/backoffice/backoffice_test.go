@@ -86,7 +86,7 @@ func serve(t *testing.T) (stack.Stack, *httptest.Server) {
 		t.Fatal(err)
 	}
 	bo, err := backoffice.New(backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
-		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)})
+		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t), Places: st.Places})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/ampmetropole/guichet/services/platform/fault"
 	"github.com/ampmetropole/guichet/services/platform/textcheck"
 	"github.com/ampmetropole/guichet/services/staff/auth"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 // casePage is what the case page shows.
@@ -263,9 +265,22 @@ func (h *Handler) transition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := r.PostFormValue("vers")
+	organisme, mairie := strings.TrimSpace(r.PostFormValue("organisme")), r.PostFormValue("mairie")
+	if mairie != "" {
+		// A communal matter: the case goes to the mairie, which its desk,
+		// its e-mail address and its partners' webhooks are told of.
+		c, ok := h.commune(mairie)
+		if !ok || to != lifecycle.Redirected {
+			h.showCase(w, r, f, p, http.StatusUnprocessableEntity, "Changement refusé : une mairie se choisit pour l'état « réorienté », dans la liste des communes.", "etat")
+			return
+		}
+		if organisme == "" {
+			organisme = "la mairie de " + c.Name
+		}
+	}
 	_, err := h.deps.Store.Transition(r.Context(), casestore.TransitionRequest{Ref: f.Ref, To: to, Role: p.Role,
 		Change:    casestore.Change{Actor: p.Name, Reason: strings.TrimSpace(r.PostFormValue("motif"))},
-		WaitingOn: r.PostFormValue("attente"), RedirectTo: r.PostFormValue("organisme"),
+		WaitingOn: r.PostFormValue("attente"), RedirectTo: organisme, RedirectCommune: mairie,
 		Required: h.deps.Catalogue.RequiredBeforeQualification(f.Competence), Now: time.Now()}, h.deps.Clock)
 	if err != nil {
 		status, msg := http.StatusUnprocessableEntity, "Changement refusé : "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "casestore: "), "lifecycle: ")
@@ -282,7 +297,30 @@ func (h *Handler) transition(w http.ResponseWriter, r *http.Request) {
 		h.showCase(w, r, f, p, status, msg, "")
 		return
 	}
-	h.done(w, r, p, "case.transition", f.Ref, f.Ref, "etat", map[string]any{"from": f.State, "to": to})
+	details := map[string]any{"from": f.State, "to": to}
+	if mairie != "" {
+		details["commune"] = mairie
+	}
+	h.done(w, r, p, "case.transition", f.Ref, f.Ref, "etat", details)
+}
+
+// communes lists the communes a case may be handed over to, by name.
+func (h *Handler) communes() []*territory.Commune {
+	if h.deps.Places == nil {
+		return nil
+	}
+	list := slices.Clone(h.deps.Places.Communes())
+	order := collate.New(language.French) // Éguilles among the E
+	slices.SortFunc(list, func(a, b *territory.Commune) int { return order.CompareString(a.Name, b.Name) })
+	return list
+}
+
+// commune is one of the communes, by INSEE code.
+func (h *Handler) commune(insee string) (*territory.Commune, bool) {
+	if h.deps.Places == nil || !h.deps.Places.IsCommune(insee) {
+		return nil, false
+	}
+	return h.deps.Places.ByINSEE(insee)
 }
 
 // reroute gives the case to another competence (from triage or the case page).

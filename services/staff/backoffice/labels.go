@@ -36,6 +36,10 @@ func channelLabel(c string) string {
 		return "courrier"
 	case schemas.ChannelEmail:
 		return "courriel"
+	case schemas.ChannelOpen311:
+		return "application partenaire"
+	case schemas.ChannelCounter:
+		return "accueil en mairie"
 	}
 	return c
 }

@@ -57,7 +57,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Scope = p.Scope()
 	data := queuePage{page: pg, F: f, StateChoice: q.Get("state"), Competences: h.deps.Catalogue.Competences, Territories: h.territories(),
-		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail}}
+		States: lifecycle.States, Channels: []string{schemas.ChannelWeb, schemas.ChannelPhone, schemas.ChannelMail, schemas.ChannelEmail, schemas.ChannelOpen311, schemas.ChannelCounter}}
 	if h.live.on() {
 		data.Live = "/bo/direct?file=dossiers"
 	}

@@ -67,13 +67,13 @@ func New(t *testing.T, opts Options) Stack {
 	}
 	t.Cleanup(p.Close)
 	s.Conn, s.Validator, s.Store, s.Intake, s.Catalogue, s.Places, s.Registry = p.Conn, p.Validator, p.Store, p.Intake, p.Catalogue, p.Places, p.Registry
-	if s.Auth, err = auth.New(auth.Config{Secret: string(Secret), PublicURL: "http://127.0.0.1"}, s.Store.DB(), testkit.Logger(t)); err != nil {
+	if s.Auth, err = auth.New(auth.Config{Secret: string(Secret), PublicURL: "http://127.0.0.1", KnownCommune: p.Places.IsCommune}, s.Store.DB(), testkit.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 	if opts.Router {
 		// The tests' router routes by the competence given at intake (no
 		// classifier), so that what they assert does not hang on a model.
-		rc := router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: p.Catalogue, Clock: p.Calendar}
+		rc := router.Config{Workers: 2, AckWait: 2 * time.Second, Budgets: p.Catalogue, Clock: p.Calendar, CommunalMatters: p.Catalogue.CommunalMatters}
 		if opts.Model {
 			if rc.Classifier, err = p.Classifier(""); err != nil {
 				t.Fatal(err)

@@ -130,6 +130,14 @@ func (m *memory) create(nc casestore.NewCase, ref string) casestore.CaseRow {
 	return c.row
 }
 
+func (m *memory) RedirectToCommune(_ context.Context, c *casestore.CaseRow, _, _ string) error {
+	c.State = "redirected"
+	if mc, ok := m.byRef[c.Ref]; ok {
+		mc.row.State = c.State
+	}
+	return nil
+}
+
 func (m *memory) AppendEvent(_ context.Context, c casestore.CaseRow, e schemas.CaseEvent) (schemas.CaseEvent, error) {
 	e.CaseRef = c.Ref
 	return e, nil

@@ -176,7 +176,7 @@ func eventLabel(t string) string {
 }
 
 func channelLabel(c string) string {
-	return map[string]string{"web": "formulaire", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
+	return map[string]string{"web": "formulaire", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application", "counter": "accueil en mairie"}[c]
 }
 
 // page is the console's data.

@@ -322,7 +322,7 @@ func TestBrowserKeyboardOnlyForm(t *testing.T) {
 	}
 	want := []string{"lien #contenu", "lien /", "lien /demande", "lien /suivi", "lien /mes-demandes",
 		"competence", "objet", "description", "adresse", "code_postal", "commune", "nom", "email", "telephone", "reponse-email", "fichiers",
-		"lien mailto:dpd@ampmetropole.fr", "button submit"}
+		"lien mailto:dpd@ampmetropole.fr", "publication", "button submit"}
 	if strings.Join(order, " → ") != strings.Join(want, " → ") {
 		t.Fatalf("focus order:\n got  %s\n want %s", strings.Join(order, " → "), strings.Join(want, " → "))
 	}
@@ -354,6 +354,7 @@ func TestBrowserKeyboardOnlyForm(t *testing.T) {
 		{"reponse-email", ""}, // checked already
 		{"fichiers", ""},
 		{"lien mailto:dpd@ampmetropole.fr", ""},
+		{"publication", ""}, // left unchecked: the description stays private
 		{"button submit", ""},
 	}
 	for i, s := range steps {

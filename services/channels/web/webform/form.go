@@ -35,6 +35,7 @@ type formValues struct {
 	Honeypot    string
 	Kept        []schemas.Attachment // files already checked and stored
 	Incident    string               // the open incident the citizen joins (proches.go)
+	Publication bool                 // the description may be published, without name or contacts
 }
 
 // fieldError names a field and what is wrong with it.
@@ -114,7 +115,7 @@ func readValues(r *http.Request) formValues {
 		Competence: f("competence"), Subject: f("objet"), Description: strings.TrimSpace(r.PostFormValue("description")),
 		Address: f("adresse"), PostalCode: strings.ReplaceAll(f("code_postal"), " ", ""), Commune: f("commune"),
 		Name: f("nom"), Email: f("email"), Phone: f("telephone"), Reply: f("reponse"), Honeypot: r.PostFormValue("site_web"),
-		Lat: f("lat"), Lon: f("lon"), Incident: f("incident"),
+		Lat: f("lat"), Lon: f("lon"), Incident: f("incident"), Publication: f("publication") == "oui",
 	}
 }
 
@@ -142,6 +143,7 @@ func (h *Handler) validate(v formValues) (schemas.Request, formErrors) {
 		errs.add("description", "La description est trop longue : 10 000 caractères au plus (%d saisis).", n)
 	}
 	req.Subject, req.Body = v.Subject, v.Description
+	req.PublicationConsent = v.Publication
 
 	loc := &schemas.Location{}
 	// The map comes first in the form, its error too.

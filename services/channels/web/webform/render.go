@@ -35,7 +35,7 @@ func (h *Handler) funcs() template.FuncMap {
 			return "à déterminer"
 		},
 		"channel": func(c string) string {
-			return map[string]string{"web": "formulaire en ligne", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application"}[c]
+			return map[string]string{"web": "formulaire en ligne", "phone": "téléphone", "mail": "courrier", "email": "courriel", "open311": "application", "counter": "accueil de votre mairie"}[c]
 		},
 		"keep": h.keepToken,
 		// org is the organisation (catalogue), for the layout's header and
