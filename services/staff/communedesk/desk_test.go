@@ -200,7 +200,7 @@ func TestCounterRequestGetsAReceipt(t *testing.T) {
 	}
 	v := url.Values{"cle": {nonce[1]}, "commune": {gardanne}, "competence": {""}, "objet": {"Fuite d'eau"},
 		"description": {"Une fuite d'eau sur le trottoir devant l'école, l'eau coule depuis ce matin sur la chaussée."},
-		"adresse": {"12 boulevard Bontemps"}, "code_postal": {"13120"}, "nom": {"Germaine Roustan"},
+		"adresse":     {"12 boulevard Bontemps"}, "code_postal": {"13120"}, "nom": {"Germaine Roustan"},
 		"courriel": {"germaine.roustan@example.net"}, "telephone": {"06 12 34 56 78"}, "reponse": {"email"}}
 	code, _, loc := g.post(form, "/mairie/accueil", v)
 	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/mairie/accueil/") {
