@@ -2,6 +2,7 @@ package open311
 
 import (
 	"encoding/xml"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -231,18 +232,39 @@ func (h *Handler) public(p casestore.PublicRequest) publicRequest {
 		out.ExpectedDatetime = ptr(stamp(*p.Deadline))
 	}
 	if l := p.Location; l != nil {
-		if l.Address != "" {
-			out.Address = ptr(redact.Text(l.Address))
+		// The street, not the door: the place of a problem is often
+		// someone's home (a dwelling reported unfit, a noisy neighbour).
+		if a := streetLevel(redact.Text(l.Address)); a != "" {
+			out.Address = ptr(a)
 		}
 		if l.PostalCode != "" {
 			out.Zipcode = ptr(l.PostalCode)
 		}
-		out.Lat, out.Long = l.Lat, l.Lon
+		out.Lat, out.Long = coarse(l.Lat), coarse(l.Lon)
 	}
 	if p.Consent && p.Description != "" {
 		out.Description = ptr(Scrub(p.Description, p.Contacts))
 	}
 	return out
+}
+
+// houseNumber is a number at the head of an address, with its suffix
+// ("12", "12 bis", "12B,").
+var houseNumber = regexp.MustCompile(`(?i)^\s*\d+\s*(bis|ter|quater|[a-d])?\b[\s,]*`)
+
+// streetLevel is an address without its house number.
+func streetLevel(address string) string {
+	return strings.TrimSpace(houseNumber.ReplaceAllString(address, ""))
+}
+
+// coarse rounds a coordinate to three decimals (about 100 m): the public
+// feed places a problem in its street, not at a door.
+func coarse(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	r := math.Round(*v*1000) / 1000
+	return &r
 }
 
 // stamp writes a time as the specification wants it: ISO 8601 with its

@@ -493,6 +493,13 @@ func TestOpen311(t *testing.T) {
 		if !ok || q.Description == nil {
 			t.Fatalf("request with consent: %+v", q)
 		}
+		// The street, not the door; coordinates to about 100 m.
+		if q.Address == nil || *q.Address != "avenue des Goums 13400 Aubagne" {
+			t.Errorf("published address %v, want the street without its number", q.Address)
+		}
+		if p.Lat == nil || *p.Lat != 43.296 {
+			t.Errorf("published latitude %v, want 43.296 (rounded from 43.296482)", p.Lat)
+		}
 		d := *q.Description
 		if !strings.Contains(d, "Tag sur le mur de l'école") || !strings.Contains(d, "[courriel]") || !strings.Contains(d, "[téléphone]") || !strings.Contains(d, "[nom]") {
 			t.Errorf("published description %q", d)
