@@ -123,6 +123,9 @@ Guichet tourne (Ctrl-C pour tout arrêter).
   Courrier       %[1]s/courrier   (accusés à poster : %[1]s/courrier/accuses)
   Back-office    %[1]s/bo/dossiers   (tri : %[1]s/bo/tri, tableau de bord : %[1]s/bo/tableau, réponses types : %[1]s/bo/connaissances)
   Données perso. %[1]s/bo/rgpd   (délégué à la protection des données : export, effacement, registre)
+  Mairies        %[1]s/mairie   (comptes mairie-gardanne, mairie-cassis : dossiers de la commune, accueil, demandes transmises)
+  Partenaires    %[1]s/bo/webhooks   (admin : abonnements webhooks)   Open311 : %[1]s/open311/v2/discovery.json
+  Données ouv.   %[1]s/donnees
   API            %[1]s/api/v1/requests   (jeton : %[5]s)
   Santé          %[1]s/healthz   %[1]s/readyz
   Métriques      %[1]s/metrics
