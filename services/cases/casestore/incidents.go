@@ -149,21 +149,24 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 	// through the whole history for the latest of a competence.
 	rows, err := t.tx.Query(ctx, `
 		WITH near AS MATERIALIZED (
-		  SELECT c.id FROM cases c
+		  SELECT c.id, c.ref, c.competence, c.territory, c.state, c.incident_id, c.citizen_id FROM cases c
 		  WHERE c.state NOT IN ('resolved', 'closed', 'rejected', 'redirected', 'merged')
 		    AND (c.place_keys && $6::text[]
 		         OR ($7::float8 IS NOT NULL AND c.lat IS NOT NULL AND c.lat BETWEEN $7 - 0.01 AND $7 + 0.01
 		             AND c.lon BETWEEN $8 - 0.014 AND $8 + 0.014))
+		    AND c.competence = ANY($1::text[])
+		    AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
+		    AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
 		), ranked AS (
+		  -- The cases found carry what is needed: joined back to cases, an
+		  -- unanalysed table (a fresh database, a burst of new cases) gets a
+		  -- nested loop over every pending case for every one found.
 		  SELECT c.id, c.ref, c.competence, COALESCE(c.territory, '') AS territory, c.state,
 		         COALESCE(i.ref, '') AS inc, COALESCE(c.citizen_id, 0) AS citizen,
 		         row_number() OVER (PARTITION BY c.competence ORDER BY c.id DESC) AS n
-		  FROM near JOIN cases c ON c.id = near.id
+		  FROM near c
 		  LEFT JOIN incidents i ON i.id = c.incident_id AND i.state = 'open'
-		  WHERE c.competence = ANY($1::text[])
-		    AND (c.incident_id IS NULL OR i.id IS NOT NULL)
-		    AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
-		    AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
+		  WHERE (c.incident_id IS NULL OR i.id IS NOT NULL)
 		    AND EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.received_at >= $2)
 		)
 		SELECT c.id, c.ref, c.competence, c.territory, c.state, c.inc, c.citizen,
