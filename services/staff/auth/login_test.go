@@ -555,8 +555,10 @@ func TestViewerMenuByRole(t *testing.T) {
 		{auth.RoleTeam, "/bo/dossiers/AMP-2026-000001", "/bo/", []string{"Dossiers", "Réponses types"}, "Dossiers"},
 		{auth.RoleSupervisor, "/bo/tri", "/bo/", []string{"Dossiers", "Réponses types", "Tri", "Tableau de bord"}, "Tri"},
 		{auth.RoleSupervisor, "/bo/connaissances", "/bo/", []string{"Dossiers", "Réponses types", "Tri", "Tableau de bord"}, "Réponses types"},
-		{auth.RoleAdmin, "/bo/audit", "/bo/", []string{"Console d'appels", "Courrier", "Dossiers", "Réponses types", "Tri", "Tableau de bord", "Journal d'audit", "Données personnelles"}, "Journal d'audit"},
+		{auth.RoleAdmin, "/bo/audit", "/bo/", []string{"Console d'appels", "Courrier", "Dossiers", "Réponses types", "Tri", "Tableau de bord", "Journal d'audit", "Données personnelles", "Webhooks"}, "Journal d'audit"},
+		{auth.RoleAdmin, "/bo/webhooks/3", "/bo/", []string{"Console d'appels", "Courrier", "Dossiers", "Réponses types", "Tri", "Tableau de bord", "Journal d'audit", "Données personnelles", "Webhooks"}, "Webhooks"},
 		{auth.RoleDPO, "/bo/rgpd/export", "/bo/rgpd", []string{"Dossiers", "Réponses types", "Journal d'audit", "Données personnelles"}, "Données personnelles"},
+		{auth.RoleCommune, "/mairie/dossiers/AMP-2026-000001", "/mairie", []string{"Mairie"}, "Mairie"},
 	} {
 		p := auth.Principal{Kind: auth.KindAccount, Name: "x-" + tc.role, DisplayName: "X", Role: tc.role}
 		r := httptest.NewRequest("GET", tc.path, nil).WithContext(auth.WithPrincipal(context.Background(), p))
