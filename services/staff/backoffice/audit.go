@@ -40,6 +40,7 @@ var auditFamilies = []auditChoice{
 	{Code: "token.", Label: "Jetons d'API : toutes les actions"},
 	{Code: "dashboard.", Label: "Tableau de bord : toutes les actions"},
 	{Code: "knowledge.", Label: "Base de connaissances : toutes les actions"},
+	{Code: "webhook.", Label: "Webhooks des partenaires : toutes les actions"},
 }
 
 // auditActions names in French every action Guichet writes to the audit
@@ -81,6 +82,10 @@ var auditActions = map[string]string{
 	"knowledge.update":          "Modification d'une fiche de la base de connaissances",
 	"knowledge.archive":         "Archivage d'une fiche de la base de connaissances",
 	"knowledge.restore":         "Remise en service d'une fiche de la base de connaissances",
+	"counter.file":              "Demande déposée à l'accueil d'une mairie",
+	"webhook.create":            "Création d'un abonnement webhook",
+	"webhook.disable":           "Désactivation d'un abonnement webhook",
+	"webhook.requeue":           "Nouvel envoi d'un webhook abandonné",
 
 	// The data protection officer's (services/cases/personaldata).
 	"personal_data.export":            "Extraction des données d'une personne (droit d'accès)",
@@ -129,7 +134,8 @@ var auditKeys = []struct{ code, label string }{
 	{"bytes", "taille"}, {"pending", "lecture en cours"}, {"by", "remplacé par"}, {"requests", "demandes"},
 	{"request", "demande"}, {"case", "dossier"}, {"event", "événement"}, {"sha256", "empreinte"},
 	{"id", "identifiant"}, {"expires_at", "expire le"}, {"subject", "identité OpenID Connect"},
-	{"days", "période (jours)"}, {"rows", "lignes"},
+	{"days", "période (jours)"}, {"rows", "lignes"}, {"commune", "commune"}, {"communes", "communes"}, {"duplicate", "déjà déposée"},
+	{"subscription", "abonnement"}, {"url", "adresse"}, {"event_types", "types d'événement"},
 	{"title", "titre"}, {"version", "version"}, {"competence", "compétence"}, {"territory", "territoire"}, {"review_on", "à revoir le"},
 }
 

@@ -120,7 +120,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h.audit(r, p, ActionCreate, sub.ID, map[string]any{"name": sub.Name, "url": sub.URL, "competences": sub.Competences,
+	h.audit(r, p, ActionCreate, sub.ID, map[string]any{"subscription": sub.Name, "url": sub.URL, "competences": sub.Competences,
 		"territories": sub.Territories, "communes": sub.Communes, "event_types": sub.EventTypes})
 	// Answered here, not after a redirect: the secret is in no URL, no
 	// session, no log, and never shown again.

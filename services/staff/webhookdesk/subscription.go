@@ -63,7 +63,7 @@ func (h *Handler) disable(w http.ResponseWriter, r *http.Request) {
 	if err == nil && before.Active {
 		_, err = h.deps.Store.Disable(r.Context(), id, p.Name)
 		if err == nil {
-			h.audit(r, p, ActionDisable, id, map[string]any{"name": before.Name, "url": before.URL})
+			h.audit(r, p, ActionDisable, id, map[string]any{"subscription": before.Name, "url": before.URL})
 		}
 	}
 	if fault.KindOf(err) == fault.NotFound {
