@@ -38,6 +38,11 @@ type Tracking struct {
 	// WaitingOn says whom a waiting case waits for, its deadline paused:
 	// "citizen" or "third_party"; "" when it does not wait.
 	WaitingOn string
+	// RedirectTo is, for a case redirected, whom the request went to ("la
+	// mairie de Gardanne"); HandedOver when that body took it over (a
+	// mairie: the citizen has nothing to do again).
+	RedirectTo string
+	HandedOver bool
 	// Messages are this request and the follow-ups sent from its status
 	// pages, oldest first, routed or not yet: a follow-up shows as soon as
 	// the intake has recorded it.
@@ -146,9 +151,10 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 		return t, nil
 	}
 	var c CaseSummary
-	var territory, waitingOn *string
-	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at, deadline, waiting_on FROM cases WHERE id = $1`, *caseID).
-		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt, &t.Deadline, &waitingOn); err != nil {
+	var territory, waitingOn, redirectTo *string
+	if err := s.pool.QueryRow(ctx, `SELECT ref, competence, territory, state, opened_at, updated_at, deadline, waiting_on, redirect_to,
+		       redirected_commune IS NOT NULL FROM cases WHERE id = $1`, *caseID).
+		Scan(&c.Ref, &c.Competence, &territory, &c.State, &c.OpenedAt, &c.UpdatedAt, &t.Deadline, &waitingOn, &redirectTo, &t.HandedOver); err != nil {
 		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: case: %w", code, err))
 	}
 	if territory != nil {
@@ -156,6 +162,11 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	}
 	if waitingOn != nil && c.State == lifecycle.Waiting {
 		t.WaitingOn = *waitingOn
+	}
+	if redirectTo != nil && c.State == lifecycle.Redirected {
+		t.RedirectTo = *redirectTo
+	} else {
+		t.HandedOver = false
 	}
 	t.Case = &c
 

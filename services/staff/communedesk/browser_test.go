@@ -18,7 +18,7 @@ import (
 // sideways at 640 px (a phone, or 200 % zoom).
 func TestBrowserMairiePages(t *testing.T) {
 	d := serve(t)
-	d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération.", "Hortense Valbonne")
+	_, _ = d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération.", "Hortense Valbonne")
 	b := browser.Start(t, 1280, 900)
 	check := func(what string) {
 		t.Helper()

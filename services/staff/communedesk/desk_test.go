@@ -134,13 +134,14 @@ func (p person) post(page, path string, form url.Values) (int, string, string) {
 	return resp.StatusCode, string(b), resp.Header.Get("Location")
 }
 
-// submit files a web request located in a commune and waits for its case.
-func (d desk) submit(t *testing.T, insee, postal, subject, body, name string) string {
+// submit files a web request located in a commune and waits for its case;
+// it returns the case and the request's tracking code.
+func (d desk) submit(t *testing.T, insee, postal, subject, body, name string) (string, string) {
 	t.Helper()
-	ref, _ := d.st.Route(t, schemas.Request{Channel: schemas.ChannelWeb, Source: schemas.Source{Adapter: "test"}, Subject: subject, Body: body,
+	ref, rc := d.st.Route(t, schemas.Request{Channel: schemas.ChannelWeb, Source: schemas.Source{Adapter: "test"}, Subject: subject, Body: body,
 		Citizen:  &schemas.Citizen{Name: name, Email: strings.NewReplacer(" ", ".", "é", "e").Replace(strings.ToLower(name)) + "@example.net"},
 		Location: &schemas.Location{Address: "3 avenue de la Libération", PostalCode: postal, CommuneINSEE: insee}})
-	return ref
+	return ref, rc.TrackingCode
 }
 
 // TestTwoCommunesNeverSeeEachOther: each mairie lists, opens and counts the
@@ -149,8 +150,8 @@ func (d desk) submit(t *testing.T, insee, postal, subject, body, name string) st
 // citizen's data.
 func TestTwoCommunesNeverSeeEachOther(t *testing.T) {
 	d := serve(t)
-	inGardanne := d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération, dangereux pour les vélos.", "Hortense Valbonne")
-	inCassis := d.submit(t, cassis, "13260", "Lampadaire éteint", "Le lampadaire devant chez moi est éteint depuis une semaine, la rue est dans le noir.", "Aristide Bellegarde")
+	inGardanne, _ := d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération, dangereux pour les vélos.", "Hortense Valbonne")
+	inCassis, _ := d.submit(t, cassis, "13260", "Lampadaire éteint", "Le lampadaire devant chez moi est éteint depuis une semaine, la rue est dans le noir.", "Aristide Bellegarde")
 
 	g, c := d.signIn(t, "gardanne"), d.signIn(t, "cassis")
 	for _, tc := range []struct {
@@ -260,8 +261,8 @@ func TestCommunalMatterHandedOver(t *testing.T) {
 	if err := d.st.Store.SetCommuneContact(ctx, gardanne, "accueil@mairie-gardanne.example.fr", "test"); err != nil {
 		t.Fatal(err)
 	}
-	noise := d.submit(t, gardanne, "13120", "Voisins bruyants", "Bonjour, mes voisins font du tapage nocturne toutes les nuits, musique à fond jusqu'à trois heures du matin. Que faire ?", "Léonce Papazian")
-	pothole := d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération, dangereux pour les vélos.", "Léonce Papazian")
+	noise, code := d.submit(t, gardanne, "13120", "Voisins bruyants", "Bonjour, mes voisins font du tapage nocturne toutes les nuits, musique à fond jusqu'à trois heures du matin. Que faire ?", "Léonce Papazian")
+	pothole, _ := d.submit(t, gardanne, "13120", "Nid-de-poule", "Un nid-de-poule profond sur la chaussée avenue de la Libération, dangereux pour les vélos.", "Léonce Papazian")
 	f, err := d.st.Store.CaseFile(ctx, noise)
 	if err != nil || f.State != "redirected" {
 		t.Fatalf("the noise case is %q (%v), want redirected", f.State, err)
@@ -284,6 +285,10 @@ func TestCommunalMatterHandedOver(t *testing.T) {
 	if !strings.Contains(handoff.Body, "/mairie/dossiers/"+noise) || !strings.Contains(handoff.Body, "bruit de voisinage") ||
 		strings.Contains(handoff.Body, "Papazian") || strings.Contains(handoff.Body, "tapage") {
 		t.Errorf("handoff e-mail:\n%s", handoff.Body)
+	}
+	// The citizen's status page says where the request went.
+	if tr, err := d.st.Store.Tracking(ctx, code); err != nil || tr.RedirectTo != "la mairie de Gardanne" || !tr.HandedOver {
+		t.Errorf("the citizen's status: %+v %v", tr, err)
 	}
 	g := d.signIn(t, "gardanne")
 	if code, page := g.get("/mairie"); code != http.StatusOK || !strings.Contains(page, noise) {
