@@ -62,7 +62,55 @@ type Report struct {
 	IncidentRecall    *float64 `json:"incident_recall,omitempty"`
 	IncidentPairs     int      `json:"incident_pairs,omitempty"`
 	IncidentPredicted int      `json:"incident_predicted_pairs,omitempty"`
-	Misses            []Miss   `json:"-"`
+	// PerChannel are the figures of the records of each channel (web,
+	// phone, mail), PerRegister those of the records the set marks
+	// (tricky, ocr_noise); ChannelGap is the largest difference of
+	// competence accuracy between two channels (fairness: the AI charter
+	// asks that no channel's citizens be routed worse than another's).
+	PerChannel  map[string]Figures `json:"per_channel"`
+	PerRegister map[string]Figures `json:"per_register,omitempty"`
+	ChannelGap  float64            `json:"channel_gap"`
+	Misses      []Miss             `json:"-"`
+}
+
+// Figures are the headline figures of a group of records. FirstContact
+// accuracy leaves aside the records that follow up or cite a case (their
+// competence is the case's, found by linking rather than by reading).
+type Figures struct {
+	N                    int     `json:"n"`
+	Accuracy             float64 `json:"accuracy"`
+	FirstContactAccuracy float64 `json:"first_contact_accuracy"`
+	TriageRate           float64 `json:"triage_rate"`
+	AutoPrecision        float64 `json:"auto_precision"`
+	TerritoryAccuracy    float64 `json:"territory_accuracy"`
+	FollowupAccuracy     float64 `json:"followup_accuracy"`
+	FalseLinkRate        float64 `json:"false_link_rate"`
+}
+
+// tally counts one group's decisions.
+type tally struct {
+	n, ok, first, firstOK, auto, autoOK, terrOK, follows, followsOK, loners, falseLinks int
+}
+
+func (t tally) figures() Figures {
+	if t.n == 0 {
+		return Figures{}
+	}
+	return Figures{N: t.n, Accuracy: ratio(t.ok, t.n), FirstContactAccuracy: ratio(t.firstOK, t.first),
+		TriageRate: 1 - ratio(t.auto, t.n), AutoPrecision: ratio(t.autoOK, t.auto), TerritoryAccuracy: ratio(t.terrOK, t.n),
+		FollowupAccuracy: ratio(t.followsOK, t.follows), FalseLinkRate: 1 - ratio(t.loners-t.falseLinks, t.loners)}
+}
+
+// registers are the marks a record may carry, by their key in the report.
+func registers(r corpus.Record) []string {
+	var out []string
+	if r.Tricky {
+		out = append(out, "tricky")
+	}
+	if r.OCRNoise {
+		out = append(out, "ocr_noise")
+	}
+	return out
 }
 
 // Run routes the records in order and measures the decisions.
@@ -73,6 +121,7 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 	rep := Report{PerCompetence: map[string]ClassStats{}, Confusion: map[string]map[string]int{}, ModelVersion: e.Version()}
 	base := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	var auto, autoOK, terrOK, cites, citesOK, follows, followsOK, loners, falseLinks int
+	groups := map[string]*tally{} // "channel:web", "register:tricky"…
 	reqs := make([]schemas.Request, len(recs))
 	// Records that carry reported_at are routed in that order, with the
 	// clock at that time (a decision sees only earlier records).
@@ -110,6 +159,36 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 			openedBy[routed.Case.ID] = rec.ID
 		}
 		got := routed.Decision.Competence
+		var mine []*tally
+		for _, k := range append([]string{"channel:" + rec.Channel}, prefixed("register:", registers(rec))...) {
+			if groups[k] == nil {
+				groups[k] = &tally{}
+			}
+			mine = append(mine, groups[k])
+		}
+		linked := rec.Cites != nil && *rec.Cites != "" || rec.FollowUpOf != nil && *rec.FollowUpOf != ""
+		isLoner := !linked
+		for _, g := range mine {
+			g.n++
+			if got == rec.Competence {
+				g.ok++
+			}
+			if !linked {
+				g.first++
+				if got == rec.Competence {
+					g.firstOK++
+				}
+			}
+			if got != schemas.CompetenceTriage {
+				g.auto++
+				if got == rec.Competence {
+					g.autoOK++
+				}
+			}
+			if routed.Territory == deref(rec.Territory) {
+				g.terrOK++
+			}
+		}
 		rep.N++
 		row := rep.Confusion[rec.Competence]
 		if row == nil {
@@ -149,16 +228,32 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 		switch {
 		case rec.FollowUpOf != nil && *rec.FollowUpOf != "":
 			follows++
-			if x, ok := caseOf[*rec.FollowUpOf]; ok && x == routed.Case.ID {
+			x, ok := caseOf[*rec.FollowUpOf]
+			hit := ok && x == routed.Case.ID
+			if hit {
 				followsOK++
 			} else {
 				rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "suite de " + *rec.FollowUpOf, Got: "dossier " + routed.Case.Ref})
 			}
-		case rec.Cites == nil || *rec.Cites == "":
+			for _, g := range mine {
+				g.follows++
+				if hit {
+					g.followsOK++
+				}
+			}
+		case isLoner:
 			loners++
-			if opener, ok := openedBy[routed.Case.ID]; ok && opener != rec.ID {
+			opener, ok := openedBy[routed.Case.ID]
+			wrong := ok && opener != rec.ID
+			if wrong {
 				falseLinks++
 				rep.Misses = append(rep.Misses, Miss{ID: rec.ID, Want: "nouveau dossier", Got: "joint au dossier de " + opener})
+			}
+			for _, g := range mine {
+				g.loners++
+				if wrong {
+					g.falseLinks++
+				}
 			}
 		}
 	}
@@ -174,6 +269,23 @@ func Run(ctx context.Context, recs []corpus.Record, b *corpus.Builder, e *router
 	rep.CitationRecall = ratio(citesOK, cites)
 	rep.FollowupAccuracy = ratio(followsOK, follows)
 	rep.FalseLinkRate = 1 - ratio(loners-falseLinks, loners)
+	rep.PerChannel = map[string]Figures{}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k, g := range groups {
+		f := g.figures()
+		if ch, ok := strings.CutPrefix(k, "channel:"); ok {
+			rep.PerChannel[ch] = f
+			lo, hi = math.Min(lo, f.Accuracy), math.Max(hi, f.Accuracy)
+			continue
+		}
+		if rep.PerRegister == nil {
+			rep.PerRegister = map[string]Figures{}
+		}
+		rep.PerRegister[strings.TrimPrefix(k, "register:")] = f
+	}
+	if len(rep.PerChannel) > 1 {
+		rep.ChannelGap = hi - lo
+	}
 	f1s := 0.0
 	labels := 0
 	for code, st := range rep.PerCompetence {
@@ -251,6 +363,14 @@ func (rep *Report) incidents(recs []corpus.Record, reqs []schemas.Request, caseO
 	rep.IncidentPrecision, rep.IncidentRecall, rep.IncidentPairs, rep.IncidentPredicted = &p, &r, gold, pred
 }
 
+func prefixed(prefix string, keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = prefix + k
+	}
+	return out
+}
+
 func deref(p *string) string {
 	if p == nil {
 		return ""
@@ -310,6 +430,12 @@ func (r Report) Print(w io.Writer, misses bool) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t\n", c, st.Support, pct(st.Precision), pct(st.Recall), st.F1)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\nPar canal (écart de justesse entre canaux : %s) :\n", pct(r.ChannelGap))
+	writeGroups(w, r.PerChannel)
+	if len(r.PerRegister) > 0 {
+		fmt.Fprintln(w, "\nPar registre (enregistrements marqués dans le jeu) :")
+		writeGroups(w, r.PerRegister)
+	}
 	fmt.Fprintln(w, "\nMatrice de confusion (ligne : attendu ; colonne : décidé) :")
 	cols := append(slicesWithout(codes, schemas.CompetenceTriage), schemas.CompetenceTriage)
 	tw = tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
@@ -339,6 +465,23 @@ func (r Report) Print(w io.Writer, misses bool) {
 			fmt.Fprintf(w, "  %s : attendu %s, obtenu %s  %s\n", m.ID, m.Want, m.Got, m.What)
 		}
 	}
+}
+
+// writeGroups writes a table of groups' figures, by key.
+func writeGroups(w io.Writer, groups map[string]Figures) {
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tdemandes\tjustesse\tpremier contact\tprécision auto\ttri\tterritoire\tsuites\tfaux liens\t")
+	for _, k := range keys {
+		f := groups[k]
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", k, f.N, pct(f.Accuracy), pct(f.FirstContactAccuracy),
+			pct(f.AutoPrecision), pct(f.TriageRate), pct(f.TerritoryAccuracy), pct(f.FollowupAccuracy), pct(f.FalseLinkRate))
+	}
+	tw.Flush()
 }
 
 func slicesWithout(s []string, x string) []string {

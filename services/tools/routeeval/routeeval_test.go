@@ -64,9 +64,22 @@ func TestRun(t *testing.T) {
 	if total != 6 || rep.PerCompetence["voirie"].Support != 2 {
 		t.Errorf("confusion %v, per competence %v", rep.Confusion, rep.PerCompetence)
 	}
+	// Per channel: four web records (T3 cites a case), one call that
+	// follows T1 up, one letter; the gap is the spread of their accuracy.
+	web, phone, mail := rep.PerChannel["web"], rep.PerChannel["phone"], rep.PerChannel["mail"]
+	if len(rep.PerChannel) != 3 || web.N != 4 || phone.N != 1 || mail.N != 1 || phone.FollowupAccuracy != 1 || mail.FalseLinkRate != 0 {
+		t.Errorf("per channel %+v", rep.PerChannel)
+	}
+	lo, hi := 1.0, 0.0
+	for _, f := range rep.PerChannel {
+		lo, hi = min(lo, f.Accuracy), max(hi, f.Accuracy)
+	}
+	if rep.ChannelGap != hi-lo || rep.PerRegister != nil {
+		t.Errorf("channel gap %.3f (accuracies from %.3f to %.3f), registers %+v", rep.ChannelGap, lo, hi, rep.PerRegister)
+	}
 	var out bytes.Buffer
 	rep.Print(&out, true)
-	for _, want := range []string{"Exactitude de la compétence", "Matrice de confusion", "voirie", "Rattachements à tort"} {
+	for _, want := range []string{"Exactitude de la compétence", "Matrice de confusion", "voirie", "Rattachements à tort", "Par canal (écart"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
