@@ -342,6 +342,16 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 		// Open data: the day's files, written at the first visit of the day.
 		wd.OpenData = opendata.NewPublisher(opendata.Source{DB: a.Store.DB(), Catalogue: a.Catalogue, Places: a.Places,
 			Threshold: opendata.DefaultThreshold, PublicPage: cfg.PublicURL + "/donnees"})
+		// The router described to the public, from the model in service.
+		classifier, err := a.Classifier(cfg.Router.Model)
+		if err != nil {
+			return nil, err
+		}
+		alg, err := newAlgorithm(classifier.Model(), cfg.Router.TriageBelow, a.Catalogue, a.Store)
+		if err != nil {
+			return nil, err
+		}
+		wd.Algorithm = alg
 		if deps.Outbox != nil {
 			wd.Outbox = deps.Outbox
 		}

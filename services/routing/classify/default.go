@@ -18,3 +18,14 @@ func DefaultModel() (*Model, error) {
 	}
 	return ParseModel(defaultModel)
 }
+
+// shippedEvaluation is `guichet route-eval --json` of the shipped model on
+// the team's labelled evaluation set, regenerated with the model (see
+// docs/routing.md): the figures the public page /algorithme shows.
+//
+//go:embed model/evaluation.json
+var shippedEvaluation []byte
+
+// ShippedEvaluation returns the evaluation report of the shipped model, as
+// route-eval wrote it (JSON).
+func ShippedEvaluation() []byte { return shippedEvaluation }

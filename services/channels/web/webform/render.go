@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,8 +23,17 @@ func (h *Handler) funcs() template.FuncMap {
 		"notes": func() map[int]string {
 			return map[int]string{1: "pas du tout satisfait(e)", 2: "peu satisfait(e)", 3: "moyennement satisfait(e)", 4: "satisfait(e)", 5: "très satisfait(e)"}
 		},
-		"date":      frtime.DateTime,
-		"add":       func(a, b int) int { return a + b },
+		"date": frtime.DateTime,
+		"add":  func(a, b int) int { return a + b },
+		"pct": func(x float64) string {
+			return strings.Replace(strconv.FormatFloat(x*100, 'f', 1, 64), ".", ",", 1) + " %"
+		},
+		"share": func(n, of int) string {
+			if of == 0 {
+				return "—"
+			}
+			return strings.Replace(strconv.FormatFloat(float64(n)*100/float64(of), 'f', 1, 64), ".", ",", 1) + " %"
+		},
 		"isoDate":   func(t time.Time) string { return t.In(frtime.Paris()).Format(time.RFC3339) },
 		"service":   h.deps.Catalogue.ServiceFor,
 		"state":     catalogue.StateLabel,

@@ -110,6 +110,9 @@ type Deps struct {
 	// Incidents lists the open incidents near a place, « déjà signalé
 	// près d'ici » (proches.go); nil: the Store's, when it has them.
 	Incidents Incidents
+	// Algorithm describes the router to the public (/algorithme,
+	// algorithme.go); nil: no such page.
+	Algorithm Algorithm
 	// OpenData is the day's open-data files (/donnees, donnees.go); nil:
 	// no such page.
 	OpenData OpenData
@@ -168,6 +171,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /mentions-legales", h.showLegalNotice)
 	mux.HandleFunc("GET /donnees-personnelles", h.showPersonalData)
 	mux.HandleFunc("GET /accessibilite", h.showAccessibility)
+	if deps.Algorithm != nil {
+		mux.HandleFunc("GET /algorithme", h.showAlgorithm)
+	}
 	if deps.OpenData != nil {
 		mux.HandleFunc("GET /donnees", h.showDonnees)
 		mux.HandleFunc("GET /donnees/{file}", h.showDonneesFile)
