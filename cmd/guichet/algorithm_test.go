@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,63 @@ func TestAlgorithmPage(t *testing.T) {
 	}
 	testbrowser.AssertAccessible(t, b, "/algorithme")
 	testbrowser.AssertReflows(t, b, "/algorithme", 640)
+}
+
+// TestStatusPageExplainsAndAsksReview: a citizen's status page says that a
+// program chose the team, with reasons a person understands, and offers «
+// Demander un réexamen par un agent »: asked with their words, the case
+// goes to the triage queue with their message, the page says so, and the
+// button is gone. In Chromium, without a WCAG violation.
+func TestStatusPageExplainsAndAsksReview(t *testing.T) {
+	w := startWalk(t)
+	ctx := context.Background()
+	rc, err := w.a.Intake.Submit(ctx, schemas.Request{Channel: "web", Source: schemas.Source{Adapter: "test"},
+		Subject: "Nid-de-poule", Body: "Un nid-de-poule profond sur la chaussée rue Paradis, devant le 112 : la chaussée est défoncée.",
+		Citizen: &schemas.Citizen{Name: "Rosalie Fabre", Email: "rosalie.fabre@example.net"}, Location: &schemas.Location{PostalCode: "13006"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	testkit.Eventually(t, 10*time.Second, "routed", func() bool {
+		st, err := w.a.Store.RequestStatus(ctx, rc.ID)
+		if err == nil && st.CaseRef != nil {
+			ref = *st.CaseRef
+		}
+		return ref != ""
+	})
+	b := testbrowser.Start(t, 1280, 900)
+	if err := chromedp.Do(b, chromedp.Navigate(w.base+"/suivi/"+rc.TrackingCode), chromedp.WaitVisible(chromedp.ID("pourquoi"))); err != nil {
+		t.Fatal(err)
+	}
+	why, err := chromedp.Run(b, chromedp.Text(chromedp.ID("pourquoi")))
+	if err != nil || !strings.Contains(why, "automatiquement, par un programme") || !strings.Contains(why, "Voirie") ||
+		!strings.Contains(why, "territoire Marseille-Provence") {
+		t.Fatalf("the explanation: %v\n%s", err, why)
+	}
+	testbrowser.AssertAccessible(t, b, "status page with its explanation")
+	// Empty: refused with its reason; then asked.
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`form.reexamen button`)), chromedp.WaitVisible(chromedp.CSS(`#reexamen[aria-invalid=true]`))); err != nil {
+		t.Fatalf("empty review: %v", err)
+	}
+	testbrowser.AssertAccessible(t, b, "review asked without a word")
+	if err := chromedp.Do(b, chromedp.SendKeys(chromedp.ID("reexamen"), "Ce trou est dans le parking de la résidence, pas sur la route."),
+		chromedp.Click(chromedp.CSS(`form.reexamen button`)), chromedp.WaitVisible(chromedp.ID("reexamen-demande"))); err != nil {
+		t.Fatalf("review: %v", err)
+	}
+	text, err := chromedp.Run(b, chromedp.Text(chromedp.CSS("main")))
+	if err != nil || !strings.Contains(text, "Votre demande de réexamen est transmise") || !strings.Contains(text, "parking de la résidence") ||
+		strings.Contains(text, "Demander un réexamen par un agent") {
+		t.Fatalf("after the review: %v\n%s", err, text)
+	}
+	f, err := w.a.Store.CaseFile(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := f.Events[len(f.Events)-1]
+	if f.Competence != "triage" || !slices.ContainsFunc(f.Events, func(e schemas.CaseEvent) bool {
+		return e.Type == schemas.EventRerouted && e.Actor.Kind == "citizen" && e.Data["to"] == "triage"
+	}) {
+		t.Errorf("the case after the review: competence %s, last event %+v", f.Competence, last)
+	}
+	testbrowser.AssertAccessible(t, b, "status page after the review")
 }

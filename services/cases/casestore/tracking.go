@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
+	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
 
@@ -27,6 +29,7 @@ type Tracking struct {
 	// ThreadCode is the tracking code of the thread's first request: the
 	// one code the citizen keeps, whichever of the thread's codes was typed.
 	ThreadCode string
+	ThreadID   string // the thread's first request
 	// NoticesOff is set when the citizen turned the thread's status
 	// notices off.
 	NoticesOff bool
@@ -43,6 +46,11 @@ type Tracking struct {
 	// mairie: the citizen has nothing to do again).
 	RedirectTo string
 	HandedOver bool
+	// Decision is the routing decision in force for the request (nil
+	// before routing): by the router or by a person, with its reasons; and
+	// ReviewAsked is set once the citizen asked a person to look again.
+	Decision    *TrackingDecision
+	ReviewAsked bool
 	// Messages are this request and the follow-ups sent from its status
 	// pages, oldest first, routed or not yet: a follow-up shows as soon as
 	// the intake has recorded it.
@@ -90,6 +98,46 @@ type Reply struct {
 	Message string
 }
 
+// TrackingDecision is how a request was routed, as its status page
+// explains it.
+type TrackingDecision struct {
+	By         string // "router", or the person who decided
+	Competence string
+	Reasons    []Reason
+}
+
+// AskReview sends the case of a citizen's thread back to people: the case
+// goes to the triage queue, where a person chooses its team again, and its
+// history says the citizen asked (their words come as a follow-up message
+// of the thread, answered like any). Not for a finished case, nor twice
+// while the first is pending; no routing decision is recorded (the
+// person's, later, is the label).
+func (s *Store) AskReview(ctx context.Context, ref, thread string) ([]OutboxMsg, error) {
+	return s.Route(ctx, func(ctx context.Context, t *RouteTx) error {
+		c, err := t.LockCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(closedStates, c.State) || c.State == lifecycle.Resolved {
+			return fault.E(fault.Conflict, fmt.Errorf("casestore: le dossier %s est %s", ref, lifecycle.Label(c.State)))
+		}
+		if c.Competence == scope.Triage {
+			return fault.E(fault.Conflict, fmt.Errorf("casestore: le dossier %s attend déjà qu'une personne choisisse son service", ref))
+		}
+		from := c.Competence
+		if _, err := t.tx.Exec(ctx, `UPDATE cases SET competence = $2, updated_at = now() WHERE id = $1`, c.ID, scope.Triage); err != nil {
+			return fault.E(fault.Transient, fmt.Errorf("casestore: review %s: %w", ref, err))
+		}
+		c.Competence = scope.Triage
+		ev := humanEvent(schemas.EventRerouted, c, Change{Actor: "demandeur", Reason: "réexamen demandé par le demandeur"},
+			fmt.Sprintf("réexamen demandé par le demandeur : de %s vers le tri", from),
+			map[string]any{"from": from, "to": scope.Triage, "review_asked_by": thread})
+		ev.Actor.Kind = "citizen"
+		_, err = t.AppendEvent(ctx, c, ev)
+		return err
+	})
+}
+
 // Tracking returns the request with that tracking code, its case, the
 // messages of its thread (the request and the follow-ups sent from its
 // status page or theirs) and the replies addressed to one of them, through
@@ -114,6 +162,7 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	if err := json.Unmarshal(raw, &t.Request); err != nil {
 		return t, fmt.Errorf("casestore: tracking %s: payload: %w", code, err)
 	}
+	t.ThreadID = thread
 	// The thread: its first request and every follow-up of it, whether the
 	// router has handled them yet or not (a follow-up just posted is
 	// recorded by the intake before its sender sees this page again).
@@ -162,6 +211,24 @@ func (s *Store) Tracking(ctx context.Context, code string) (Tracking, error) {
 	}
 	if waitingOn != nil && c.State == lifecycle.Waiting {
 		t.WaitingOn = *waitingOn
+	}
+	var d TrackingDecision
+	var reasons []byte
+	err = s.pool.QueryRow(ctx, `
+		SELECT decided_by, competence, reasons FROM routing_decisions
+		WHERE request_id = $1 ORDER BY decided_at DESC, id DESC LIMIT 1`, t.Request.ID).Scan(&d.By, &d.Competence, &reasons)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(reasons, &d.Reasons); err != nil {
+			return t, fmt.Errorf("casestore: tracking %s: reasons: %w", code, err)
+		}
+		t.Decision = &d
+	case !errors.Is(err, pgx.ErrNoRows):
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: decision: %w", code, err))
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM case_events WHERE case_id = $1 AND type = 'rerouted'
+		AND payload->'data'->>'review_asked_by' = $2)`, *caseID, thread).Scan(&t.ReviewAsked); err != nil {
+		return t, fault.E(fault.Transient, fmt.Errorf("casestore: tracking %s: review: %w", code, err))
 	}
 	if redirectTo != nil && c.State == lifecycle.Redirected {
 		t.RedirectTo = *redirectTo

@@ -11,6 +11,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/fault"
@@ -134,14 +135,26 @@ type trackingPage struct {
 	Accept                    string
 	MaxFiles                  int
 	Org                       catalogue.Organisation
+	// How the team was chosen, in words: by the router (and why, two or
+	// three reasons) or by a person; whether the citizen may ask a person
+	// to look again, and the text of that request when refused.
+	ByRouter   bool
+	Why        []string
+	CanReview  bool
+	Review     string
+	ReviewSent bool // a review was just asked
 }
 
 func (h *Handler) trackingPage(t casestore.Tracking) trackingPage {
 	if t.ThreadCode == "" {
 		t.ThreadCode = t.Code
 	}
-	return trackingPage{Title: "Suivi de votre demande", T: t, Late: t.Deadline != nil && h.now().After(*t.Deadline),
+	p := trackingPage{Title: "Suivi de votre demande", T: t, Late: t.Deadline != nil && h.now().After(*t.Deadline),
 		Accept: attachment.AcceptedTypes, MaxFiles: attachment.MaxFiles, Org: h.deps.Catalogue.Organisation}
+	p.ByRouter, p.Why = h.explain(t)
+	p.CanReview = p.ByRouter && t.Case != nil && !t.ReviewAsked && t.Case.Competence != schemas.CompetenceTriage &&
+		!lifecycle.Final(t.Case.State) && t.Case.State != lifecycle.Resolved
+	return p
 }
 
 // failed renders the status page again with its errors or its failure.
@@ -192,6 +205,7 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.trackingPage(t)
 	page.Sent = r.URL.Query().Get("envoye") != ""
+	page.ReviewSent = r.URL.Query().Get("reexamen") != "" && t.ReviewAsked
 	switch r.URL.Query().Get("avis") {
 	case "non":
 		page.NoticeChange = "Vous ne recevrez plus d'avis de suivi pour cette demande."
@@ -223,7 +237,23 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.trackingPage(t)
 	t = page.T
+	review := r.PostFormValue("reexamen") == "1"
+	field := "message"
 	page.Message = strings.TrimSpace(r.PostFormValue("message"))
+	if review {
+		// « Demander un réexamen par un agent »: the citizen's words go as
+		// a message of the thread, and the case to the triage queue.
+		field, page.Review, page.Message = "reexamen", page.Message, ""
+		if !page.CanReview {
+			page.Failure = "Un réexamen ne peut plus être demandé pour ce dossier (déjà demandé, confié à une personne, ou dossier terminé). Vous pouvez toujours écrire un message ci-dessous."
+			h.failed(w, r, http.StatusConflict, page)
+			return
+		}
+	}
+	text := page.Message
+	if review {
+		text = page.Review
+	}
 	if r.PostFormValue("site_web") != "" {
 		page.Failure = honeypotMessage
 		h.failed(w, r, http.StatusUnprocessableEntity, page)
@@ -234,16 +264,22 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, http.StatusConflict, page)
 		return
 	}
-	switch n := utf8.RuneCountInString(page.Message); {
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0 && review:
+		page.Errors.add(field, "Dites en quelques mots pourquoi votre demande vous semble mal orientée.")
 	case n == 0:
-		page.Errors.add("message", "Écrivez votre message.")
+		page.Errors.add(field, "Écrivez votre message.")
 	case n > 10000:
-		page.Errors.add("message", "Le message est trop long : 10 000 caractères au plus (%d saisis).", n)
+		page.Errors.add(field, "Le message est trop long : 10 000 caractères au plus (%d saisis).", n)
 	}
 	page.Kept = h.readFiles(r, "fichiers", &page.Errors)
 	if len(page.Errors) > 0 {
 		h.failed(w, r, http.StatusUnprocessableEntity, page)
 		return
+	}
+	subject := "Message complémentaire — " + t.Case.Ref
+	if review {
+		subject = "Demande de réexamen de l'orientation — " + t.Case.Ref
 	}
 	req := schemas.Request{
 		Channel: schemas.ChannelWeb,
@@ -251,8 +287,8 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 		// the acknowledgement of the message should name.
 		Source:      schemas.Source{Adapter: "webform", ExternalID: "suivi:" + t.ThreadCode},
 		Citizen:     t.Request.Citizen,
-		Subject:     "Message complémentaire — " + t.Case.Ref,
-		Body:        page.Message,
+		Subject:     subject,
+		Body:        text,
 		Attachments: page.Kept,
 		// Written from this code's page: the same thread, the same case.
 		Link:     &schemas.Link{CaseRef: t.Case.Ref, By: schemas.LinkByTrackingCode, RequestID: t.Request.ID},
@@ -271,6 +307,14 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 	// failed (it is only logged), the router records it in a moment: wait
 	// for it briefly so that the page shows the message.
 	h.awaitRecord(r.Context(), receipt.TrackingCode)
+	if review {
+		if _, err := h.deps.Store.AskReview(r.Context(), t.Case.Ref, t.ThreadID); err != nil && fault.KindOf(err) != fault.Conflict {
+			// The words are in the case already: a person reads them.
+			h.deps.Log.Error("review not asked", "case", t.Case.Ref, "err", err)
+		}
+		http.Redirect(w, r, "/suivi/"+t.ThreadCode+"?reexamen=1", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/suivi/"+t.ThreadCode+"?envoye=1", http.StatusSeeOther)
 }
 

@@ -46,6 +46,7 @@ type Intake interface {
 // Store is what the pages read of the case history.
 type Store interface {
 	Tracking(ctx context.Context, code string) (casestore.Tracking, error)
+	AskReview(ctx context.Context, ref, thread string) ([]casestore.OutboxMsg, error)
 	SetNoticesOff(ctx context.Context, code string, off bool) error
 	OpinionAsked(ctx context.Context, code string) (open bool, given *casestore.Opinion, err error)
 	RecordOpinion(ctx context.Context, code string, score int, comment string) error
