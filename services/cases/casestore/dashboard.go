@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampmetropole/guichet/services/cases/scope"
@@ -56,12 +55,7 @@ func (s *Store) Dashboard(ctx context.Context, sc scope.Scope, days int, now tim
 	// Request ids are UUIDv7 of about their arrival (a call's is of its
 	// start): the key's range finds the recent ones without an index on
 	// the date. A day's margin covers the longest call.
-	var sinceID uuid.UUID
-	ms := uint64(now.AddDate(0, 0, -days-1).UnixMilli())
-	for i := range 6 {
-		sinceID[i] = byte(ms >> (40 - 8*i))
-	}
-	args["since_id"] = sinceID.String()
+	args["since_id"] = uuidSince(now.AddDate(0, 0, -days-1))
 	if competences == nil {
 		args["comp"] = []string{}
 	}

@@ -58,6 +58,7 @@ type Store interface {
 	Dashboard(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.Dashboard, error)
 	Satisfaction(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.SatisfactionFigures, error)
 	Performance(ctx context.Context, sc scope.Scope, days int, now time.Time) (casestore.PerformanceFigures, error)
+	Control(ctx context.Context, sc scope.Scope, weeks int, now time.Time) ([]casestore.ControlCount, error)
 	TriageQueue(ctx context.Context, sc scope.Scope, limit int) ([]casestore.TriageCase, int, error)
 	Reply(ctx context.Context, ref string, r casestore.ReplyRequest, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Assign(ctx context.Context, ref, assignee string, ch casestore.Change) ([]casestore.OutboxMsg, error)

@@ -91,6 +91,7 @@ type dashboardPage struct {
 	Perf         []perfTable
 	Satisfaction []satisfactionTable
 	Chart        dayChart
+	Control      controlView
 	Error        string
 }
 
@@ -144,6 +145,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Satisfaction = h.satisfactionTables(data.S)
 	data.Chart = dailyChart(d.Days)
+	if counts, err := h.deps.Store.Control(ctx, p.Scope(), controlWeeks, now); err != nil {
+		h.deps.Log.Error("dashboard: control", "err", err)
+	} else {
+		data.Control = h.controlPanel(counts)
+	}
 	h.render(w, "dashboard", http.StatusOK, data)
 }
 
