@@ -224,7 +224,15 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 
 // submitFollowUp adds a message to the case of a request: a new request of
 // the web channel that cites the case, from the same citizen.
-func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) { h.followUp(w, r, false) }
+
+// submitReview is « Demander un réexamen par un agent »: the citizen's
+// words go as a message of the thread, and the case to the triage queue.
+func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) { h.followUp(w, r, true) }
+
+// followUp adds a message to the thread, and with review sends the case
+// back to people.
+func (h *Handler) followUp(w http.ResponseWriter, r *http.Request, review bool) {
 	t, ok := h.loadTracking(w, r)
 	if !ok {
 		return
@@ -237,12 +245,9 @@ func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.trackingPage(t)
 	t = page.T
-	review := r.PostFormValue("reexamen") == "1"
 	field := "message"
 	page.Message = strings.TrimSpace(r.PostFormValue("message"))
 	if review {
-		// « Demander un réexamen par un agent »: the citizen's words go as
-		// a message of the thread, and the case to the triage queue.
 		field, page.Review, page.Message = "reexamen", page.Message, ""
 		if !page.CanReview {
 			page.Failure = "Un réexamen ne peut plus être demandé pour ce dossier (déjà demandé, confié à une personne, ou dossier terminé). Vous pouvez toujours écrire un message ci-dessous."

@@ -165,6 +165,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	mux.HandleFunc("GET /suivi", h.findTracking)
 	mux.HandleFunc("GET /suivi/{code}", h.showTracking)
 	mux.HandleFunc("POST /suivi/{code}", h.limited(h.submitFollowUp))
+	mux.HandleFunc("POST /suivi/{code}/reexamen", h.limited(h.submitReview))
 	mux.HandleFunc("GET /suivi/{code}/pieces/{sha}", h.showAttachment)
 	mux.HandleFunc("POST /suivi/{code}/avis-de-suivi", h.limited(h.setNotices))
 	mux.HandleFunc("GET /suivi/{code}/avis", h.showOpinion)
