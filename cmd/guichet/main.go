@@ -42,6 +42,7 @@ func commands() []command {
 		{"rgpd", "export|erase|retention|hold|release|registre [...]", "données personnelles : tout ce qui est détenu sur une personne, effacement, durées de conservation, gels, registre des traitements"},
 		{"bench", "[--requests N] [--concurrency C] [--rate R] [--json]", "mesure le débit de bout en bout et ses références"},
 		{"seed", "[--cases N] [--seed S]", "remplit la base de dossiers synthétiques (mesures, démonstrations)"},
+		{"footprint", "[--bench FICHIER] [--requests N] [--json]", "l'empreinte : CPU, énergie et CO2e pour 1 000 demandes, stockage par dossier, poids des pages"},
 		{"commune", "contact --insee CODE --email ADRESSE", "adresse de la mairie à qui envoyer les demandes qui relèvent de sa commune"},
 		{"opendata", "export --out DOSSIER [--seuil N] [--mois-en-cours]", "écrit les données ouvertes : demandes par mois, compétence, territoire, commune et canal (CSV, schéma, licence)"},
 		{"version", "", "la version de ce binaire"},
@@ -98,6 +99,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runOpenData(ctx, args[1:], stdout, stderr)
 	case "commune":
 		err = runCommune(ctx, args[1:], stdout, stderr)
+	case "footprint":
+		err = runFootprint(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "guichet", version)
 	case "help", "-h", "--help":

@@ -33,9 +33,9 @@ type setting struct {
 var (
 	cmdsRun    = []string{"dev", "serve"}
 	cmdsServer = []string{"dev", "serve", "bench"}
-	cmdsDB     = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune"}
-	cmdsBeside = []string{"dev", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune"}
-	cmdsAll    = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "train", "route-eval", "rgpd", "opendata", "commune"}
+	cmdsDB     = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune", "footprint"}
+	cmdsBeside = []string{"dev", "token", "account", "seed", "export-training", "rgpd", "opendata", "commune", "footprint"}
+	cmdsAll    = []string{"dev", "serve", "migrate", "bench", "token", "account", "seed", "export-training", "train", "route-eval", "rgpd", "opendata", "commune", "footprint"}
 	cmdsRules  = []string{"dev", "serve", "bench", "token", "account", "train", "route-eval", "rgpd", "opendata"}
 )
 
@@ -133,7 +133,7 @@ func settings() []setting {
 			fr:  "clé des codes de suivi et des identifiants dérivés, 16 octets au moins (obligatoire pour serve api, web, agent, imap)",
 			en:  "key of the tracking codes, derived ids, demo passwords and form tokens, ≥ 16 characters; required by `serve api`, `web`, `agent`, `imap`. Keep it stable: changing it changes the codes of requests that are retried",
 			set: str(func(c *Config) *string { return &c.Secret })},
-		{env: "GUICHET_PUBLIC_URL", defNote: "`http://` + address", cmds: append(slices.Clone(cmdsRun), "opendata"),
+		{env: "GUICHET_PUBLIC_URL", defNote: "`http://` + address", cmds: append(slices.Clone(cmdsRun), "opendata", "footprint"),
 			fr: "adresse publique du site, pour les liens des courriels", en: "public address of the site, for the links in e-mails",
 			set: str(func(c *Config) *string { return &c.PublicURL })},
 		{env: "GUICHET_SMTP_URL", defNote: "outbox folder (dev)", cmds: cmdsRun,
