@@ -80,6 +80,11 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	} else {
+		// The bench writes thousands of synthetic requests: never into the
+		// database or the streams of a Guichet in service.
+		if cfg.DatabaseURL != "" || cfg.NATSURL != "" {
+			return usageError{"footprint : DATABASE_URL ou NATS_URL est défini ; la mesure écrirait des milliers de demandes fictives dans ce Guichet. Mesurez ailleurs (guichet bench --json > bench.json) et donnez --bench bench.json"}
+		}
 		var out bytes.Buffer
 		fmt.Fprintf(stderr, "mesure de %d demandes de bout en bout (guichet bench)…\n", *n)
 		if err := runBench(ctx, []string{"--requests", strconv.Itoa(*n), "--json"}, &out, stderr); err != nil {

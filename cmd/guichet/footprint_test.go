@@ -49,3 +49,16 @@ func TestFootprintFromABenchReport(t *testing.T) {
 		}
 	}
 }
+
+// TestFootprintNeverBenchesAGuichetInService: without a bench report, the
+// command measures on a private cluster; with DATABASE_URL set it refuses
+// rather than write synthetic requests into that database.
+func TestFootprintNeverBenchesAGuichetInService(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://guichet@127.0.0.1:1/guichet")
+	var out, errOut bytes.Buffer
+	err := runFootprint(context.Background(), []string{"--data", t.TempDir()}, &out, &errOut)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--bench") {
+		t.Errorf("footprint with DATABASE_URL and no report: %v", err)
+	}
+}
