@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +71,27 @@ func TestAlgorithmPage(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/algorithme lacks %q:\n%s", want, text)
+		}
+	}
+	// Public and read-only: nothing of anyone's request on it; a POST
+	// finds no page (as on every citizen page), a malformed query string
+	// is refused.
+	if strings.Contains(text, "nid-de-poule profond") || strings.Contains(text, pothole) {
+		t.Errorf("/algorithme shows a request or a case")
+	}
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{{"POST", "/algorithme", http.StatusNotFound}, {"GET", "/algorithme?q=%00%ff", http.StatusBadRequest}, {"GET", "/algorithme/x", http.StatusNotFound}} {
+		req, _ := http.NewRequest(tc.method, w.base+tc.path, strings.NewReader("a=b"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
 		}
 	}
 	testbrowser.AssertAccessible(t, b, "/algorithme")
