@@ -11,16 +11,19 @@ var (
 	// politeness are the formulas that open and close letters and calls:
 	// the same in every request, they say nothing of its subject.
 	politeness = regexp.MustCompile(`(?i)^\s*(je vous prie d|veuillez agr|recevez|dans l'attente|en vous remerciant|je vous remercie|bien cordialement|cordialement|salutations|avec mes|madame,? monsieur|monsieur,? madame|madame|monsieur|p\.\s?j\.|pi[eè]ces? jointes?)`)
-	// recap finds the agent's turns that restate the request.
-	recap = regexp.MustCompile(`(?i)\b(je note|je r[ée]sume|si je comprends|si j'ai bien compris|donc vous|je transmets|je vais transmettre|je fais remonter|je signale|je cr[ée]e|j'enregistre|je prends note)\b`)
+	// greeting is the agent's opening turn ("métropole aix marseille
+	// provence bonjour", "allô métropole je vous écoute"): the same in every
+	// call.
+	greeting = regexp.MustCompile(`(?i)^\s*(all[oô],? )?(m[ée]tropole|bonjour)`)
 	// defaultSubjects are subjects a channel sets when the citizen gave none.
 	defaultSubjects = map[string]bool{"appel téléphonique": true, "appel sortant": true}
 )
 
 // TextOf is the text of a request the classifier reads, per channel: the
-// subject and body of a web form or an e-mail; the caller's words, the
-// agent's summary and the turns where the agent restates the request for a
-// call; the body of a letter without the formulas of politeness (the
+// subject and body of a web form or an e-mail; for a call, the agent's
+// summary, the caller's words and every turn of the agent but the greeting
+// (the agent names the service, restates the place and the object in the
+// words of the administration, which the caller may not have); the body of a letter without the formulas of politeness (the
 // sender's and recipient's blocks are already left out of the body).
 func TextOf(req schemas.Request) string {
 	var parts []string
@@ -39,7 +42,7 @@ func TextOf(req schemas.Request) string {
 	case schemas.ChannelPhone:
 		parts = append(parts, req.Body)
 		for _, t := range req.Transcript {
-			if t.Speaker == "agent" && recap.MatchString(t.Text) {
+			if t.Speaker == "agent" && !greeting.MatchString(t.Text) {
 				parts = append(parts, t.Text)
 			}
 		}

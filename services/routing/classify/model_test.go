@@ -159,8 +159,10 @@ func TestIdentityIsNotAFeature(t *testing.T) {
 func TestTextOf(t *testing.T) {
 	phone := schemas.Request{Channel: schemas.ChannelPhone, Subject: "Appel téléphonique", Body: "le bac est cassé",
 		Transcript: []schemas.Turn{{Speaker: "agent", Text: "métropole bonjour"}, {Speaker: "caller", Text: "le bac est cassé"},
+			{Speaker: "agent", Text: "c'est la collecte des déchets qui remplace les bacs"},
 			{Speaker: "agent", Text: "donc je note un bac cassé au 4 rue des Lilas"}}}
-	if got := classify.TextOf(phone); got != "le bac est cassé\ndonc je note un bac cassé au 4 rue des Lilas" {
+	// The greeting says nothing; the agent's other turns name the service.
+	if got := classify.TextOf(phone); got != "le bac est cassé\nc'est la collecte des déchets qui remplace les bacs\ndonc je note un bac cassé au 4 rue des Lilas" {
 		t.Errorf("phone text %q", got)
 	}
 	mail := schemas.Request{Channel: schemas.ChannelMail, Subject: "Bac cassé",

@@ -42,6 +42,12 @@ var extraStop = map[string]bool{
 	"cela": true, "celle": true, "celui": true, "ceci": true, "y": true, "a": true, "à": true,
 	"les": true, "ya": true, "cette": true, "cet": true, "leurs": true, "ceux": true, "celles": true, "dont": true,
 	"où": true, "donc": true, "car": true, "si": true, "comme": true, "ici": true, "là": true, "chez": true,
+	// Numbers said in words are dropped like digits: a call spells out the
+	// house number and the postal code that a form writes in digits.
+	"zéro": true, "zero": true, "deux": true, "trois": true, "quatre": true, "cinq": true, "six": true, "sept": true, "huit": true,
+	"dix": true, "onze": true, "douze": true, "treize": true, "quatorze": true, "quinze": true, "seize": true,
+	"vingt": true, "vingts": true, "trente": true, "quarante": true, "cinquante": true, "soixante": true, "cent": true, "cents": true,
+	"mille": true,
 }
 
 // elided are the short words French glues to the next with an apostrophe.

@@ -339,7 +339,28 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		}
 	}
 	if bestSim == 0 {
-		return casestore.CaseRow{}, false, nil
+		// A reminder says too little of its matter to be compared: it
+		// joins the citizen's one open case it may be about.
+		said := reminder(matterText(req))
+		if said == "" {
+			return casestore.CaseRow{}, false, nil
+		}
+		oc, ok := e.remindedCase(open, pred, e.cfg.TriageBelow)
+		if !ok {
+			if len(open) > 0 {
+				d.Reasons = append(d.Reasons, casestore.Reason{Code: "reminder_unsure", Detail: fmt.Sprintf(
+					"relance (« %s ») d'un demandeur qui a %d dossiers ouverts : à rattacher par l'équipe", said, len(open))})
+			}
+			return casestore.CaseRow{}, false, nil
+		}
+		c, err := tx.LockCase(ctx, oc.Ref)
+		if err != nil {
+			return c, false, err
+		}
+		d.Reasons = append(d.Reasons, casestore.Reason{Code: "reminder", Detail: fmt.Sprintf(
+			"relance (« %s ») du même demandeur, dont c'est le seul dossier ouvert à quoi elle peut se rapporter : %s (%s, dernier contact le %s)",
+			said, c.Ref, competenceOrTriage(c.Competence), oc.LastAt.In(frtime.Paris()).Format("02/01/2006"))})
+		return c, true, nil
 	}
 	c, err := tx.LockCase(ctx, best.Ref)
 	if err != nil {
@@ -353,8 +374,16 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	}
 	d.Reasons = append(d.Reasons, casestore.Reason{Code: "same_matter", Detail: fmt.Sprintf(
 		"même demandeur, même sujet que le dossier %s (%s, dernier contact le %s ; textes semblables à %.0f %%%s)",
-		c.Ref, c.Competence, best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, commune)})
+		c.Ref, competenceOrTriage(c.Competence), best.LastAt.In(frtime.Paris()).Format("02/01/2006"), bestSim*100, commune)})
 	return c, true, nil
+}
+
+// competenceOrTriage names a case's competence in a reason.
+func competenceOrTriage(c string) string {
+	if c == schemas.CompetenceTriage {
+		return "en attente de tri"
+	}
+	return c
 }
 
 // lockFollowingMerges locks the case of ref, or the case it was merged
@@ -406,17 +435,8 @@ func stateLabel(state string) string {
 }
 
 // matterText is what tells one matter from another: the classifier's text
-// and, for a call, the whole conversation (the agent often restates the
-// place and the object).
-func matterText(req schemas.Request) string {
-	t := classify.TextOf(req)
-	for _, turn := range req.Transcript {
-		if turn.Speaker == "agent" {
-			t += "\n" + turn.Text
-		}
-	}
-	return t
-}
+// (for a call, the caller's and the agent's words).
+func matterText(req schemas.Request) string { return classify.TextOf(req) }
 
 // sameCompetence says whether an open case of competence may hold a request
 // classified as pred: the same competence, or one the classifier still

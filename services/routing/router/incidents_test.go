@@ -135,7 +135,7 @@ func TestTriageCaseJoins(t *testing.T) {
 			Citizen: &schemas.Citizen{Name: name, Email: email}, Subject: subject, Body: body}
 	}
 	first := submit(web("Marc Olivier", "marc.olivier@example.net", "",
-		"Les feux du carrefour devant la boulangerie avenue des Pins à Istres ne s'allument plus du tout depuis hier soir, c'est tout éteint."))
+		"Devant la boulangerie avenue des Pins à Istres, au carrefour, c'est tout noir depuis hier soir, on n'y voit rien."))
 	if first.Competence != schemas.CompetenceTriage {
 		t.Fatalf("precondition: the first report went to %s, not triage (the model changed: choose a text it hesitates on)", first.Competence)
 	}
