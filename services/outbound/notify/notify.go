@@ -2,7 +2,8 @@
 // they asked for or came by — e-mail, SMS to a mobile, or a letter the
 // mailroom prints: the acknowledgement of receipt of every request
 // (ack.go), a notice when their case changes state (status.go), the teams'
-// e-mailed replies, merges; and tells supervisors of breached deadlines. It
+// e-mailed replies, merges; and tells supervisors of breached deadlines
+// and of the router's decisions leaving their usual band (control.go). It
 // follows the REQUESTS and CASES streams with its own durable consumers, so
 // a mail server or an SMS centre that is away delays messages without
 // losing them: each is sent once, retried, and dead-lettered past its
@@ -21,6 +22,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
+	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/mailer"
 )
@@ -46,6 +48,7 @@ type Store interface {
 	QueuePostalNotice(ctx context.Context, n casestore.PostalNotice) (bool, error)
 	RecordReceived(ctx context.Context, r schemas.Request, raw []byte) error
 	CommuneContact(ctx context.Context, insee string) (string, error)
+	Control(ctx context.Context, sc scope.Scope, weeks int, now time.Time) ([]casestore.ControlCount, error)
 }
 
 // Config tunes the notifier.
@@ -65,6 +68,8 @@ type Config struct {
 	// SMS sends text messages; nil: nobody is reached by SMS (e-mail or
 	// letter instead, when they gave one).
 	SMS SMS
+	// Control tunes the watch over the automatic routing (control.go).
+	Control ControlWatch
 }
 
 // DefaultAcksPerHour is how many acknowledgements an address receives in
@@ -73,7 +78,7 @@ type Config struct {
 const DefaultAcksPerHour = 5
 
 // Notifier sends acknowledgements to citizens and tells supervisors of
-// breached deadlines.
+// breached deadlines and of the automatic routing out of its usual band.
 type Notifier struct {
 	cfg      Config
 	conn     *bus.Conn
@@ -89,6 +94,9 @@ type Notifier struct {
 	replies  *bus.Consumer
 	merges   *bus.Consumer
 	metrics  *metrics
+	// controlStop ends the control watch, which closes controlDone.
+	controlStop context.CancelFunc
+	controlDone chan struct{}
 }
 
 // New builds a notifier; Start runs it.
@@ -97,6 +105,7 @@ func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.
 	if cfg.AcksPerHour <= 0 {
 		cfg.AcksPerHour = DefaultAcksPerHour
 	}
+	cfg.Control.setDefaults()
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -107,7 +116,8 @@ func New(cfg Config, conn *bus.Conn, store Store, sender Sender, cat *catalogue.
 
 // Start creates the durable consumers — acknowledgements of requests on
 // every channel, status notices, supervisors told of breached deadlines,
-// teams' e-mailed replies, merges — and handles messages until Stop.
+// teams' e-mailed replies, merges — and handles messages until Stop; and
+// starts the watch over the automatic routing (control.go).
 func (n *Notifier) Start(ctx context.Context) error {
 	var err error
 	if n.consumer, err = n.startConsumer(ctx, bus.StreamRequests, Durable, bus.SubjectRequests+".>", 2, n.acknowledge); err != nil {
@@ -122,8 +132,11 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if n.replies, err = n.startConsumer(ctx, bus.StreamCases, DurableReplies, bus.SubjectCases+".*."+schemas.EventReplied, 1, n.reply); err != nil {
 		return err
 	}
-	n.merges, err = n.startConsumer(ctx, bus.StreamCases, DurableMerges, bus.SubjectCases+".*."+schemas.EventMerged, 1, n.merged)
-	return err
+	if n.merges, err = n.startConsumer(ctx, bus.StreamCases, DurableMerges, bus.SubjectCases+".*."+schemas.EventMerged, 1, n.merged); err != nil {
+		return err
+	}
+	n.startControl(ctx)
+	return nil
 }
 
 // startConsumer starts one durable consumer with the notifier's retry
@@ -142,8 +155,9 @@ func (n *Notifier) startConsumer(ctx context.Context, stream, durable, subject s
 	return c, nil
 }
 
-// Stop stops the consumer; safe twice.
+// Stop stops the consumers and the control watch; safe twice.
 func (n *Notifier) Stop() {
+	n.stopControl()
 	if n.consumer != nil {
 		n.consumer.Stop()
 	}
