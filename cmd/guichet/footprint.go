@@ -7,44 +7,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/services/cases/footprint"
+	"github.com/ampmetropole/guichet/services/platform/bus"
 	"github.com/ampmetropole/guichet/services/platform/pageweight"
 )
-
-// footprintFactors turn CPU time into energy and carbon; each is a flag,
-// each default has its source (docs/performance.md#footprint).
-type footprintFactors struct {
-	WattsPerCPU float64 `json:"watts_per_busy_cpu"`
-	PUE         float64 `json:"pue"`
-	GridGPerKWh float64 `json:"grid_gco2e_per_kwh"`
-	Sources     string  `json:"sources"`
-}
-
-// footprintReport is what `guichet footprint` measures.
-type footprintReport struct {
-	Machine    string  `json:"machine"`
-	MeasuredAt string  `json:"measured_at"`
-	Requests   int     `json:"requests_measured"`
-	GuichetCPU float64 `json:"guichet_cpu_ms_per_request"`
-	PGCPU      float64 `json:"postgres_cpu_ms_per_request"`
-	// Per thousand routed requests: CPU seconds, energy at the plug (PUE
-	// included) and its carbon.
-	CPUSecondsPer1000 float64          `json:"cpu_seconds_per_1000"`
-	WhPer1000         float64          `json:"energy_wh_per_1000"`
-	CO2eGPer1000      float64          `json:"co2e_g_per_1000"`
-	Factors           footprintFactors `json:"factors"`
-	// Storage per case in the database Guichet runs on (tables and
-	// indexes, every table divided by the cases), when it is reachable.
-	Cases               *int64 `json:"cases,omitempty"`
-	StorageBytesPerCase *int64 `json:"postgres_bytes_per_case,omitempty"`
-	// The transfer weight of the citizen's pages (HTML and the style
-	// sheets and scripts they load), when Guichet answers at PublicURL.
-	PageBytes map[string]int `json:"page_bytes,omitempty"`
-}
 
 // citizenPages are the pages whose weight is counted.
 var citizenPages = []string{"/demande", "/suivi", "/algorithme", "/donnees"}
@@ -55,7 +29,7 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var benchFile *string
 	var n *int
 	var asJSON *bool
-	f := footprintFactors{Sources: "watts : Cloud Carbon Footprint, puissance maximale par vCPU ; PUE : Uptime Institute, enquête mondiale 2023 ; réseau : ADEME Base Empreinte, électricité, mix moyen France continentale"}
+	f := footprint.Factors{Sources: "watts : Cloud Carbon Footprint, puissance maximale par vCPU ; PUE : Uptime Institute, enquête mondiale 2023 ; réseau : ADEME Base Empreinte, électricité, mix moyen France continentale"}
 	cfg, rest, err := parseConfig("footprint", args, stderr, func(fs *flag.FlagSet) {
 		benchFile = fs.String("bench", "", "un rapport de guichet bench --json à lire plutôt que de mesurer")
 		n = fs.Int("requests", 2000, "demandes de la mesure, sans --bench")
@@ -96,7 +70,7 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("footprint : rapport de mesure illisible ou sans temps CPU (guichet bench --json sous Linux) : %v", err)
 	}
 	host, _ := os.Hostname()
-	rep := footprintReport{Machine: fmt.Sprintf("%s, %d processeurs, %s", host, runtime.NumCPU(), runtime.GOOS), MeasuredAt: time.Now().Format(time.RFC3339),
+	rep := footprint.Report{Machine: fmt.Sprintf("%s, %d processeurs, %s", host, runtime.NumCPU(), runtime.GOOS), MeasuredAt: time.Now().Truncate(time.Second),
 		Requests: bench.Routed, GuichetCPU: *bench.GuichetCPU, Factors: f}
 	if bench.PostgresCPU != nil {
 		rep.PGCPU = *bench.PostgresCPU
@@ -104,17 +78,20 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	rep.CPUSecondsPer1000 = rep.GuichetCPU + rep.PGCPU // ms a request is s a thousand
 	rep.WhPer1000 = rep.CPUSecondsPer1000 * f.WattsPerCPU * f.PUE / 3600
 	rep.CO2eGPer1000 = rep.WhPer1000 / 1000 * f.GridGPerKWh
-	if store, err := openToolStore(ctx, "footprint", cfg, io.Discard); err == nil {
-		var cases, bytes int64
-		if err := store.DB().QueryRow(ctx, `SELECT (SELECT count(*) FROM cases),
-			(SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-			 WHERE c.relkind = 'r' AND s.nspname = 'public')::bigint`).Scan(&cases, &bytes); err == nil && cases > 0 {
-			per := bytes / cases
-			rep.Cases, rep.StorageBytesPerCase = &cases, &per
-		}
-		store.Close()
-	} else {
+	store, err := openToolStore(ctx, "footprint", cfg, io.Discard)
+	reached := err == nil
+	if !reached {
 		fmt.Fprintln(stderr, "stockage par dossier non mesuré : aucune base Guichet joignable (guichet dev, ou DATABASE_URL)")
+	} else {
+		defer store.Close()
+		if s, err := footprint.Measure(ctx, store.DB()); err != nil {
+			fmt.Fprintf(stderr, "stockage par dossier non mesuré : %v\n", err)
+		} else {
+			if err := measureBusStorage(ctx, cfg, &s); err != nil {
+				fmt.Fprintf(stderr, "stockage NATS (pièces jointes, flux) non mesuré : %v\n", err)
+			}
+			rep.Storage = &s
+		}
 	}
 	base := cfg.PublicURL
 	if base == "" {
@@ -125,22 +102,68 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	} else {
 		fmt.Fprintf(stderr, "poids des pages non mesuré : %v\n", err)
 	}
+	// The dashboard of the Guichet measured shows the report it keeps.
+	saved := ""
+	if reached {
+		if _, err := footprint.Record(ctx, store.DB(), rep); err != nil {
+			fmt.Fprintf(stderr, "rapport non enregistré : %v\n", err)
+		} else {
+			saved = "rapport enregistré : visible sur le tableau de bord (/bo/tableau)"
+		}
+	}
 	if *asJSON {
+		if saved != "" {
+			fmt.Fprintln(stderr, saved)
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(stdout, "Empreinte mesurée le %s sur %s (%d demandes routées)\n", rep.MeasuredAt, rep.Machine, rep.Requests)
+	fmt.Fprintf(stdout, "Empreinte mesurée le %s sur %s (%d demandes routées)\n", rep.MeasuredAt.Format(time.RFC3339), rep.Machine, rep.Requests)
 	fmt.Fprintf(stdout, "  CPU par demande : Guichet %.2f ms, PostgreSQL %.2f ms\n", rep.GuichetCPU, rep.PGCPU)
 	fmt.Fprintf(stdout, "  Pour 1 000 demandes : %.2f s de CPU, %.3f Wh, %.4f g CO2e\n", rep.CPUSecondsPer1000, rep.WhPer1000, rep.CO2eGPer1000)
 	fmt.Fprintf(stdout, "  Facteurs : %.2f W par processeur occupé, PUE %.2f, %.0f g CO2e/kWh (%s)\n", f.WattsPerCPU, f.PUE, f.GridGPerKWh, f.Sources)
-	if rep.StorageBytesPerCase != nil {
-		fmt.Fprintf(stdout, "  Stockage PostgreSQL : %d octets par dossier (%d dossiers)\n", *rep.StorageBytesPerCase, *rep.Cases)
+	if s := rep.Storage; s != nil && s.Cases == 0 {
+		fmt.Fprintf(stdout, "  Stockage : aucun dossier dans la base (PostgreSQL %d octets en tout)\n", s.Rows.Bytes)
+	} else if s != nil {
+		about := ""
+		if s.CasesEstimated {
+			about = "environ "
+		}
+		fmt.Fprintf(stdout, "  Stockage par dossier (%s%d dossiers) : PostgreSQL %d octets (tables et index)", about, s.Cases, s.Rows.PerCase)
+		if s.Objects != nil {
+			fmt.Fprintf(stdout, ", pièces jointes %d octets, flux JetStream %d octets", s.Objects.PerCase, s.Streams.PerCase)
+		}
+		fmt.Fprintln(stdout)
 	}
 	for _, p := range citizenPages {
 		if b, ok := rep.PageBytes[p]; ok {
 			fmt.Fprintf(stdout, "  Page %s : %d octets transférés\n", p, b)
 		}
 	}
+	if saved != "" {
+		fmt.Fprintln(stdout, saved)
+	}
 	return nil
+}
+
+// measureBusStorage adds the attachments and the streams of the Guichet's
+// NATS (NATS_URL, or the nats-url file of guichet dev's data folder) to s.
+func measureBusStorage(ctx context.Context, cfg Config, s *footprint.Storage) error {
+	url := cfg.NATSURL
+	if url == "" {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "nats-url"))
+		if err != nil {
+			return fmt.Errorf("NATS_URL n'est pas définie et %s est illisible", filepath.Join(cfg.DataDir, "nats-url"))
+		}
+		url = strings.TrimSpace(string(b))
+	}
+	conn, err := bus.Connect(ctx, url, "guichet footprint", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return s.MeasureBus(ctx, conn.JS)
 }

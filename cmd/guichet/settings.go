@@ -104,7 +104,7 @@ func settings() []setting {
 			set: str(func(c *Config) *string { return &c.Addr })},
 		{env: "GUICHET_DATA", flag: "data", defNote: "`/var/lib/guichet` as root, else `~/.local/share/guichet`", cmds: cmdsBeside,
 			fr: "dossier des données de guichet dev (NATS, PostgreSQL, clé), où les autres commandes trouvent sa base",
-			en: "data folder of `guichet dev` (`nats/`, `postgres/`, `secret`); the commands run beside it find its database (and `rgpd` its NATS server) there",
+			en: "data folder of `guichet dev` (`nats/`, `postgres/`, `secret`); the commands run beside it find its database (and `rgpd`, `footprint` its NATS server) there",
 			set: func(c *Config, v string) error {
 				if v == "" {
 					v = homeDataDir()
@@ -118,8 +118,8 @@ func settings() []setting {
 		{env: "GUICHET_PG_PORT", flag: "pg-port", def: "0", cmds: []string{"dev"},
 			fr: "port de la grappe PostgreSQL privée (0 = libre)", en: "port of the private PostgreSQL cluster (`0`: any free port)",
 			set: port(func(c *Config) *int { return &c.PGPort })},
-		{env: "NATS_URL", defNote: "embedded (dev, bench), the one `guichet dev` keeps in its data folder (rgpd)", cmds: append(cmdsServer, "rgpd"),
-			fr:  "serveur NATS externe (obligatoire pour serve ; dev et bench : embarqué si vide ; rgpd : celui de guichet dev si vide)",
+		{env: "NATS_URL", defNote: "embedded (dev, bench), the one `guichet dev` keeps in its data folder (rgpd, footprint)", cmds: append(cmdsServer, "rgpd", "footprint"),
+			fr:  "serveur NATS externe (obligatoire pour serve ; dev et bench : embarqué si vide ; rgpd, footprint : celui de guichet dev si vide)",
 			en:  "external NATS; required by `serve`",
 			set: str(func(c *Config) *string { return &c.NATSURL })},
 		{env: "DATABASE_URL", defNote: "private cluster (dev, bench), the one `guichet dev` keeps in its data folder (tools)", cmds: cmdsDB,

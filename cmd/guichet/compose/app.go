@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
+	"github.com/ampmetropole/guichet/services/cases/footprint"
 	"github.com/ampmetropole/guichet/services/cases/knowledge"
 	"github.com/ampmetropole/guichet/services/cases/opendata"
 	"github.com/ampmetropole/guichet/services/cases/personaldata"
@@ -269,7 +270,8 @@ func (a *App) pages(ctx context.Context, cfg Config, deps Deps, services []strin
 	a.Auth.Register(mux)
 	mux.Handle("GET "+staffshell.AssetsPath, staffshell.Assets())
 	bo, err := backoffice.New(backoffice.Deps{Guard: a.Auth, Store: a.Store, Files: files, Catalogue: a.Catalogue,
-		Clock: a.Calendar, Log: a.Log.With("service", "backoffice"), Feed: backoffice.StreamFeed(a.Conn.JS), Places: a.Places})
+		Clock: a.Calendar, Log: a.Log.With("service", "backoffice"), Feed: backoffice.StreamFeed(a.Conn.JS), Places: a.Places,
+		Storage: footprint.NewMeter(a.Store.DB(), a.Conn.JS, a.Log.With("service", "footprint"))})
 	if err != nil {
 		return nil, err
 	}

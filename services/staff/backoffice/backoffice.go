@@ -22,6 +22,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/citizen"
+	"github.com/ampmetropole/guichet/services/cases/footprint"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/cases/territory"
@@ -66,6 +67,8 @@ type Store interface {
 	Merge(ctx context.Context, fromRef, intoRef string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	Unmerge(ctx context.Context, ref string, ch casestore.Change) ([]casestore.OutboxMsg, error)
 	FileHolders(ctx context.Context, sha string) ([]casestore.Holder, error)
+	// LatestFootprint is the report `guichet footprint` recorded last.
+	LatestFootprint(ctx context.Context) (rec footprint.Recorded, ok bool, err error)
 }
 
 // Files serves the attachments and scans of requests.
@@ -90,6 +93,9 @@ type Deps struct {
 	// Places are the Métropole's communes, to whose mairies a case about a
 	// communal matter is handed over; nil: no handover from the case page.
 	Places *territory.Directory
+	// Storage measures the storage per case for the dashboard's footprint
+	// panel (footprint.go); nil: the panel does not show it.
+	Storage StorageMeter
 }
 
 // Handler serves /bo/.

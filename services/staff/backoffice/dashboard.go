@@ -92,6 +92,7 @@ type dashboardPage struct {
 	Satisfaction []satisfactionTable
 	Chart        dayChart
 	Control      controlView
+	Footprint    footprintView // the « Sobriété » panel (footprint.go)
 	Error        string
 }
 
@@ -148,8 +149,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	if counts, err := h.deps.Store.Control(ctx, p.Scope(), controlWeeks, now); err != nil {
 		h.deps.Log.Error("dashboard: control", "err", err)
 	} else {
-		data.Control = h.controlPanel(counts)
+		data.Control = h.controlPanel(counts, now)
 	}
+	data.Footprint = h.footprintPanel(ctx)
 	h.render(w, "dashboard", http.StatusOK, data)
 }
 

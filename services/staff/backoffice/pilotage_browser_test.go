@@ -16,6 +16,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/deadline"
+	"github.com/ampmetropole/guichet/services/cases/footprint"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/staff/auth"
 	"github.com/ampmetropole/guichet/services/testkit/browser"
@@ -194,6 +195,10 @@ func TestBrowserDashboardExportAndPages(t *testing.T) {
 			Change: casestore.Change{Actor: "voirie-mp", Reason: "test"}}, deadline.New(frtime.Paris())); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	if _, err := footprint.Record(ctx, p.st.Store.DB(), sampleFootprint(time.Now())); err != nil { // the footprint panel in full
+		t.Fatal(err)
 	}
 
 	b := browser.Start(t, 1280, 900)

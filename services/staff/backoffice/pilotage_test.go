@@ -21,6 +21,7 @@ import (
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/deadline"
+	"github.com/ampmetropole/guichet/services/cases/footprint"
 	"github.com/ampmetropole/guichet/services/intake/attachment"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
 	"github.com/ampmetropole/guichet/services/platform/staffshell"
@@ -46,7 +47,7 @@ func servePilot(t *testing.T, live bool) pilot {
 		t.Fatal(err)
 	}
 	d := backoffice.Deps{Guard: st.Auth, Store: st.Store, Files: files, Catalogue: st.Catalogue,
-		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t)}
+		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t), Storage: footprint.NewMeter(st.Store.DB(), st.Conn.JS, testkit.Logger(t))}
 	if live {
 		d.Feed = backoffice.StreamFeed(st.Conn.JS)
 	}

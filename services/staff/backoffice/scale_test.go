@@ -16,6 +16,7 @@ import (
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/deadline"
+	"github.com/ampmetropole/guichet/services/cases/footprint"
 	"github.com/ampmetropole/guichet/services/cases/territory"
 	"github.com/ampmetropole/guichet/services/language/extract"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
@@ -65,7 +66,8 @@ func BenchmarkAtScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bo, err := backoffice.New(backoffice.Deps{Guard: guard, Store: store, Catalogue: cat, Clock: deadline.New(frtime.Paris()), Log: testkit.NopLogger()})
+	bo, err := backoffice.New(backoffice.Deps{Guard: guard, Store: store, Catalogue: cat, Clock: deadline.New(frtime.Paris()), Log: testkit.NopLogger(),
+		Storage: footprint.NewMeter(store.DB(), nil, testkit.NopLogger())})
 	if err != nil {
 		b.Fatal(err)
 	}
