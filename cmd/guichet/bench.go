@@ -39,21 +39,25 @@ import (
 // benchReport is what `guichet bench` measures; the JSON keys are the
 // issue's.
 type benchReport struct {
-	N           int     `json:"n"`
-	Acked       int     `json:"acknowledged"`
-	Routed      int     `json:"routed"`
-	E2ERPS      float64 `json:"e2e_rps"`
-	IntakeP50   float64 `json:"intake_p50_ms"`
-	IntakeP99   float64 `json:"intake_p99_ms"`
-	E2EP50      float64 `json:"e2e_p50_ms"`
-	E2EP99      float64 `json:"e2e_p99_ms"`
-	RawJSRPS    float64 `json:"raw_js_rps"`
-	RawPGRPS    float64 `json:"raw_pg_rps"`
-	RatioPG     float64 `json:"ratio_pg"`
-	RatioJS     float64 `json:"ratio_js"`
-	Concurrency int     `json:"concurrency"`
-	Rate        int     `json:"rate"`
-	CPUs        int     `json:"cpus"`
+	N         int     `json:"n"`
+	Acked     int     `json:"acknowledged"`
+	Routed    int     `json:"routed"`
+	E2ERPS    float64 `json:"e2e_rps"`
+	IntakeP50 float64 `json:"intake_p50_ms"`
+	IntakeP99 float64 `json:"intake_p99_ms"`
+	E2EP50    float64 `json:"e2e_p50_ms"`
+	E2EP99    float64 `json:"e2e_p99_ms"`
+	RawJSRPS  float64 `json:"raw_js_rps"`
+	RawPGRPS  float64 `json:"raw_pg_rps"`
+	RatioPG   float64 `json:"ratio_pg"`
+	// The fair limit: the product's own rows for each request, written
+	// set-wise (benchRawSameRows), and the end-to-end figure against it.
+	RawPGSameRowsRPS float64 `json:"raw_pg_same_rows_rps"`
+	RatioSameRows    float64 `json:"ratio_same_rows"`
+	RatioJS          float64 `json:"ratio_js"`
+	Concurrency      int     `json:"concurrency"`
+	Rate             int     `json:"rate"`
+	CPUs             int     `json:"cpus"`
 	// CPU time a routed request cost, from the first submission to the
 	// last routing: Guichet's process (with the load generator, which runs
 	// in it) and the PostgreSQL server when it runs on this machine.
@@ -72,7 +76,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		n = fs.Int("requests", 5000, "nombre de demandes envoyées")
 		conc = fs.Int("concurrency", 32, "envois simultanés")
 		rate = fs.Int("rate", 0, "demandes par seconde (0 : au plus vite)")
-		asJSON = fs.Bool("json", false, "un objet JSON (e2e_rps, intake_p99_ms, e2e_p99_ms, raw_js_rps, raw_pg_rps, ratio_pg, n)")
+		asJSON = fs.Bool("json", false, "un objet JSON (e2e_rps, intake_p99_ms, e2e_p99_ms, raw_js_rps, raw_pg_rps, ratio_pg, raw_pg_same_rows_rps, ratio_same_rows, n)")
 		cpuProfile = fs.String("cpuprofile", "", "écrit le profil CPU de la mesure de bout en bout dans ce fichier (go tool pprof)")
 	})
 	if err != nil {
@@ -196,7 +200,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if rep.RawPGRPS, err = benchRawPostgres(ctx, conn, *n); err != nil {
 		return err
 	}
+	if rep.RawPGSameRowsRPS, err = benchRawSameRows(ctx, conn, bodies); err != nil {
+		return err
+	}
 	rep.RatioPG, rep.RatioJS = rep.E2ERPS/rep.RawPGRPS, rep.E2ERPS/rep.RawJSRPS
+	rep.RatioSameRows = rep.E2ERPS / rep.RawPGSameRowsRPS
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
@@ -206,8 +214,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 Références sur la même machine
   JetStream, publication asynchrone    %.0f messages/s   (rapport %.2f)
   PostgreSQL, insertions par lots       %.0f dossiers/s   (rapport %.2f)
+  PostgreSQL, les lignes du produit     %.0f demandes/s   (rapport %.2f : limite équitable)
 `, rep.N, rep.Acked, rep.Routed, rep.Concurrency, rep.CPUs, rep.IntakeP50, rep.IntakeP99, rep.E2ERPS, rep.E2EP50, rep.E2EP99,
-		rep.RawJSRPS, rep.RatioJS, rep.RawPGRPS, rep.RatioPG)
+		rep.RawJSRPS, rep.RatioJS, rep.RawPGRPS, rep.RatioPG, rep.RawPGSameRowsRPS, rep.RatioSameRows)
 	if rep.GuichetCPU != nil {
 		fmt.Fprintf(stdout, "Temps CPU par demande routée\n  Guichet (générateur de charge compris)  %.2f ms\n", *rep.GuichetCPU)
 	}

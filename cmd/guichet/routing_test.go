@@ -145,7 +145,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("postgres_cpu_ms_per_request = %v, %v", v, ok)
 	}
 	for _, k := range []string{"e2e_rps", "intake_p99_ms", "e2e_p99_ms", "raw_js_rps", "raw_pg_rps", "ratio_pg",
-		"guichet_cpu_ms_per_request"} {
+		"raw_pg_same_rows_rps", "ratio_same_rows", "guichet_cpu_ms_per_request"} {
 		if rep[k] <= 0 {
 			t.Errorf("%s = %v", k, rep[k])
 		}
