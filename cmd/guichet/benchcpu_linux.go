@@ -86,3 +86,13 @@ func parseProcStat(s string) (procTimes, bool) {
 	num := func(i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
 	return procTimes{comm: s[open+1 : end], ppid: int(num(1)), utime: num(11), stime: num(12), cutime: num(13), cstime: num(14)}, true
 }
+
+// processCPU is the CPU time used so far by the process pid (with the
+// children it has reaped).
+func processCPU(pid int) (time.Duration, bool) {
+	st, ok := procStat(pid)
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(st.utime+st.stime+st.cutime+st.cstime) * time.Second / clockTicks, true
+}

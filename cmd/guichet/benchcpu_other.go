@@ -14,3 +14,6 @@ func selfCPU() (time.Duration, bool) { return 0, false }
 
 // postgresCPU is not measured outside Linux.
 func postgresCPU(context.Context, *pgx.Conn) (time.Duration, bool) { return 0, false }
+
+// processCPU is not measured outside Linux.
+func processCPU(int) (time.Duration, bool) { return 0, false }

@@ -34,6 +34,7 @@ func TestAllServicesStartTogetherOnAFreshCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	outbox, err := mailer.NewOutbox(t.TempDir(), cfg.Mail.From)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ func TestStopUnderLoadLosesNoRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	a, err := compose.Start(context.Background(), cfg, compose.Deps{NATSURL: nats.ClientURL(), DatabaseURL: testkit.Database(t)},
 		[]string{"api", "router"}, testkit.Logger(t))
 	if err != nil {

@@ -65,6 +65,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	mail, err := mailer.NewOutbox(t.TempDir(), cfg.Mail.From)
 	if err != nil {
 		t.Fatal(err)

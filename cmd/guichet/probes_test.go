@@ -25,6 +25,7 @@ func TestRouterAloneServesProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	a, err := compose.Start(context.Background(), cfg, compose.Deps{NATSURL: nats.ClientURL(), DatabaseURL: testkit.Database(t)}, []string{"router"}, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)

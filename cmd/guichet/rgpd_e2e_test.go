@@ -74,6 +74,7 @@ func TestRGPDErasureLeavesNoTraceAndKeepsTheFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	// The outboxes where `guichet dev` keeps them, under its data folder,
 	// where `guichet rgpd` looks for them (GUICHET_DATA).
 	data := t.TempDir()

@@ -60,6 +60,7 @@ func startGuichet(t *testing.T) *guichet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	if g.outbox, err = mailer.NewOutbox(t.TempDir(), cfg.Mail.From); err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ func startWalk(t *testing.T) *walk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.CheckEvents = true // every event the code builds is checked against case-event.v1
 	if w.mail, err = mailer.NewOutbox(t.TempDir(), cfg.Mail.From); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func setup(t *testing.T) (*intake.Intake, *bus.Conn, *casestore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := casestore.Open(context.Background(), casestore.Config{URL: testkit.Database(t)}, v, testkit.Logger(t))
+	store, err := casestore.Open(context.Background(), casestore.Config{URL: testkit.Database(t), CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

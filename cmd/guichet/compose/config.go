@@ -14,6 +14,10 @@ type LogConfig struct {
 // Config is Guichet's whole configuration, parsed once by the command
 // (its settings table) and passed down.
 type Config struct {
+	// CheckEvents validates every case event against case-event.v1 before
+	// it is written (tests): in service the typed code that builds them is
+	// trusted, and the tests, which all check them, keep it honest.
+	CheckEvents bool
 	Addr        string
 	DataDir     string
 	NATSURL     string

@@ -84,7 +84,7 @@ func NewParts(ctx context.Context, cfg Config, natsURL, databaseURL, name string
 	if maxConns < 10 {
 		maxConns = 10
 	}
-	if p.Store, err = casestore.Open(ctx, casestore.Config{URL: databaseURL, MaxConns: maxConns}, p.Validator, log); err != nil {
+	if p.Store, err = casestore.Open(ctx, casestore.Config{URL: databaseURL, MaxConns: maxConns, CheckEvents: cfg.CheckEvents}, p.Validator, log); err != nil {
 		return nil, err
 	}
 	if p.Conn, err = bus.Connect(ctx, natsURL, name, log); err != nil {

@@ -103,6 +103,12 @@ type CandidateQuery struct {
 	// citizen's cases (0: none) are left out.
 	Territory  string
 	NotCitizen int64
+	// Commune (INSEE, Marseille for its arrondissements): the cases
+	// located in another commune are left out, which grouping rules out
+	// too. A landmark without a name ("@parking", "@mairie") is shared by
+	// hundreds of pending cases across the Métropole: read them all, and
+	// the look-up cost more than the rest of the routing.
+	Commune string
 }
 
 // Bounds of the places kept on a case.
@@ -157,6 +163,7 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 		    AND c.competence = ANY($1::text[])
 		    AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
 		    AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
+		    AND ($9 = '' OR c.commune IS NULL OR c.commune = $9)
 		), ranked AS (
 		  -- The cases found carry what is needed: joined back to cases, an
 		  -- unanalysed table (a fresh database, a burst of new cases) gets a
@@ -178,7 +185,7 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 		                 ORDER BY r.received_at)
 		        FROM requests r WHERE r.case_id = c.id)
 		FROM ranked c WHERE c.n <= $3
-		ORDER BY c.id DESC`, q.Competences, q.Since, q.Limit, q.NotCitizen, q.Territory, placeKeys(q.Places), q.Lat, q.Lon)
+		ORDER BY c.id DESC`, q.Competences, q.Since, q.Limit, q.NotCitizen, q.Territory, placeKeys(q.Places), q.Lat, q.Lon, q.Commune)
 	if err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
 	}

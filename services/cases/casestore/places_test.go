@@ -35,6 +35,9 @@ func TestGroupCandidatesByPlace(t *testing.T) {
 	create("located", casestore.NewCase{Places: []string{"x"}, Lat: at(43.2881), Lon: at(5.3791)})
 	create("far", casestore.NewCase{Places: []string{"y"}, Lat: at(43.3500), Lon: at(5.4500)})
 	create("other territory", casestore.NewCase{Territory: "pays-d-aix", Places: []string{"paradis"}})
+	create("gardanne", casestore.NewCase{Commune: "13041", Places: []string{"@parking"}})
+	create("cassis", casestore.NewCase{Commune: "13022", Places: []string{"@parking"}})
+	create("somewhere", casestore.NewCase{Places: []string{"@parking"}})
 	// The cases need a recent request to be candidates.
 	for name, id := range ids {
 		req, raw := newRequest(t)
@@ -79,6 +82,10 @@ func TestGroupCandidatesByPlace(t *testing.T) {
 		{"a landmark", casestore.CandidateQuery{Places: []string{"@boulangerie"}}, "paradis"},
 		{"near by coordinates", casestore.CandidateQuery{Places: []string{"nowhere"}, Lat: at(43.2890), Lon: at(5.3800)}, "located"},
 		{"nothing in common", casestore.CandidateQuery{Places: []string{"nowhere"}}, ""},
+		// A landmark without a name is everywhere: the cases of another
+		// commune are left out, those of no known commune kept.
+		{"a landmark in a commune", casestore.CandidateQuery{Places: []string{"@parking"}, Commune: "13041"}, "gardanne,somewhere"},
+		{"a landmark, no commune", casestore.CandidateQuery{Places: []string{"@parking"}}, "cassis,gardanne,somewhere"},
 	} {
 		if got := names(tt.q); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)

@@ -24,13 +24,19 @@ var ErrNotFound = errors.New("not found")
 type Config struct {
 	URL      string
 	MaxConns int32 // default 10
+	// CheckEvents validates every case event against case-event.v1 before
+	// writing it. Tests set it; in service it is off: the events are built
+	// by typed code, and validating them cost a tenth of the router's CPU
+	// (issue #21) for what the tests already prove of every event type.
+	CheckEvents bool
 }
 
 // Store is the case history.
 type Store struct {
-	pool     *pgxpool.Pool
-	validate *schemas.Validator
-	log      *slog.Logger
+	pool        *pgxpool.Pool
+	validate    *schemas.Validator
+	checkEvents bool
+	log         *slog.Logger
 }
 
 // Open connects a pool to the database and checks it answers. It does not
@@ -48,7 +54,7 @@ func Open(ctx context.Context, cfg Config, v *schemas.Validator, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("casestore: connect: %w", err)
 	}
-	s := &Store{pool: pool, validate: v, log: log}
+	s := &Store{pool: pool, validate: v, log: log, checkEvents: cfg.CheckEvents}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -31,7 +31,7 @@ func setup(t *testing.T) (*casestore.Store, testBundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := casestore.Open(context.Background(), casestore.Config{URL: url}, v, testkit.Logger(t))
+	s, err := casestore.Open(context.Background(), casestore.Config{URL: url, CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

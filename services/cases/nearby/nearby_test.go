@@ -51,7 +51,7 @@ func TestList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := casestore.Open(ctx, casestore.Config{URL: testkit.Database(t)}, v, testkit.Logger(t))
+	s, err := casestore.Open(ctx, casestore.Config{URL: testkit.Database(t), CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (e *Engine) planGroup(ctx context.Context, tx Tx, req schemas.Request, citi
 		if first {
 			from = append(from, e.movableFrom(comp, pred)...)
 		}
-		found, err := itx.GroupCandidates(ctx, e.candidates(req, from, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates))
+		found, err := itx.GroupCandidates(ctx, e.candidates(req, where, from, territory, citizenID, req.ReceivedAt.Add(-cfg.Window(comp)), groupCandidates))
 		if err != nil {
 			return nil, err
 		}
@@ -204,9 +204,15 @@ func (e *Engine) movable(me incident.Report, comp string, gc casestore.GroupCand
 }
 
 // candidates is the query of the cases a request may be grouped with.
-func (e *Engine) candidates(req schemas.Request, competences []string, territory string, citizenID int64, since time.Time, limit int) casestore.CandidateQuery {
+func (e *Engine) candidates(req schemas.Request, where located, competences []string, territory string, citizenID int64, since time.Time, limit int) casestore.CandidateQuery {
 	q := casestore.CandidateQuery{Competences: competences, Since: since, Limit: limit, Territory: territory, NotCitizen: citizenID,
 		Places: e.Places(req)}
+	if where.ok && where.res.Commune != nil {
+		q.Commune = where.res.Commune.INSEE
+		if strings.HasPrefix(q.Commune, "132") {
+			q.Commune = "13055" // cases keep Marseille for its arrondissements
+		}
+	}
 	if req.Location != nil {
 		q.Lat, q.Lon = req.Location.Lat, req.Location.Lon
 	}

@@ -53,7 +53,7 @@ func BenchmarkAtScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL}, v, testkit.NopLogger())
+	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL, CheckEvents: true}, v, testkit.NopLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func seedDatabase(b *testing.B, dbURL string, n int) {
 		b.Fatal(err)
 	}
 	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL}, v, testkit.NopLogger())
+	store, err := casestore.Open(ctx, casestore.Config{URL: dbURL, CheckEvents: true}, v, testkit.NopLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func New(t *testing.T, opts Options) Stack {
 	var s Stack
 	s.NATS = testkit.NATS(t)
 	s.DBURL = testkit.Database(t)
-	cfg := compose.Config{Secret: string(Secret)}
+	cfg := compose.Config{Secret: string(Secret), CheckEvents: true}
 	cfg.Router.Workers = 2
 	p, err := compose.NewParts(ctx, cfg, s.NATS.ClientURL(), s.DBURL, "guichet test "+t.Name(), testkit.Logger(t))
 	if err != nil {

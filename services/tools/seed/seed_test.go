@@ -103,7 +103,7 @@ func TestSeededCasesAreWhatTheBackOfficeReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := casestore.Open(ctx, casestore.Config{URL: url}, v, testkit.Logger(t))
+	s, err := casestore.Open(ctx, casestore.Config{URL: url, CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
