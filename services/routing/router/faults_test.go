@@ -197,7 +197,7 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 func serveOn(t *testing.T, conn *bus.Conn, url string, maxAttempts int) *intake.Intake {
 	t.Helper()
 	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(context.Background(), casestore.Config{URL: url}, v, testkit.Logger(t))
+	store, err := casestore.Open(context.Background(), casestore.Config{URL: url, CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func setup(t *testing.T) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := casestore.Open(context.Background(), casestore.Config{URL: dbURL}, v, testkit.Logger(t))
+	store, err := casestore.Open(context.Background(), casestore.Config{URL: dbURL, CheckEvents: true}, v, testkit.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func crashChild(mode string) int {
 		return 3
 	}
 	v, _ := schemas.NewValidator()
-	store, err := casestore.Open(ctx, casestore.Config{URL: os.Getenv(envDB)}, v, log)
+	store, err := casestore.Open(ctx, casestore.Config{URL: os.Getenv(envDB), CheckEvents: true}, v, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
