@@ -90,7 +90,8 @@ type GroupCandidate struct {
 // CandidateQuery says which cases a new report may be grouped with.
 type CandidateQuery struct {
 	// Competences: the latest Limit cases of each, not finished, with a
-	// request received since Since.
+	// request received since Since, among the latest 4 × Limit pending
+	// cases that share a place.
 	Competences []string
 	Since       time.Time
 	Limit       int
@@ -164,6 +165,9 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 		    AND ($4 = 0::bigint OR c.citizen_id IS DISTINCT FROM $4)
 		    AND ($5 = '' OR c.territory IS NULL OR c.territory = $5)
 		    AND ($9 = '' OR c.commune IS NULL OR c.commune = $9)
+		  -- Bounded: the latest few times Limit, whatever the place's
+		  -- popularity (older ones are mostly past the window anyway).
+		  ORDER BY c.id DESC LIMIT 4 * $3
 		), ranked AS (
 		  -- The cases found carry what is needed: joined back to cases, an
 		  -- unanalysed table (a fresh database, a burst of new cases) gets a

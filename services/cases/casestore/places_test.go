@@ -112,4 +112,31 @@ func TestGroupCandidatesByPlace(t *testing.T) {
 	if n > 40 {
 		t.Errorf("a case keeps %d places", n)
 	}
+	// However many pending cases share a place, the look-up reads the
+	// latest few times the limit, and returns the latest.
+	var gare []int64
+	for range 12 {
+		create("gare", casestore.NewCase{Places: []string{"@gare"}})
+		gare = append(gare, ids["gare"])
+		req, raw := newRequest(t)
+		if _, err := s.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
+			if err := tx.ClaimRequest(ctx, req, raw); err != nil {
+				return err
+			}
+			return tx.FinishRequest(ctx, req.ID, ids["gare"], 0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []casestore.GroupCandidate
+	if _, err := s.Route(ctx, func(ctx context.Context, tx *casestore.RouteTx) error {
+		var err error
+		got, err = tx.GroupCandidates(ctx, casestore.CandidateQuery{Competences: []string{"voirie"}, Since: time.Now().Add(-time.Hour), Limit: 2, Places: []string{"@gare"}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Case.ID != gare[11] || got[1].Case.ID != gare[10] {
+		t.Errorf("the latest two of twelve sharing a landmark: %+v", got)
+	}
 }

@@ -84,8 +84,11 @@ func (m *Model) Similarity(a, b string) float64 {
 type TextVector struct{ v []entry }
 
 // Vector analyses text for SimilarityOf.
-func (m *Model) Vector(text string) TextVector {
-	v, _ := vector(stemsOnly(terms(Analyze(text))), m.index, m.IDF)
+func (m *Model) Vector(text string) TextVector { return m.VectorOf(Analyze(text)) }
+
+// VectorOf is Vector of a text already analysed.
+func (m *Model) VectorOf(toks []Token) TextVector {
+	v, _ := vector(stemsOnly(terms(toks)), m.index, m.IDF)
 	return TextVector{v}
 }
 

@@ -55,7 +55,14 @@ func TextOf(req schemas.Request) string {
 // ClassifyRequest classifies a request from TextOf, with the citizen's
 // name taken out: who writes is never a reason for where a request goes.
 func (c *Classifier) ClassifyRequest(req schemas.Request) Prediction {
-	return c.predict(withoutIdentity(Analyze(TextOf(req)), req.Citizen))
+	return c.ClassifyTokens(Analyze(TextOf(req)), req.Citizen)
+}
+
+// ClassifyTokens is ClassifyRequest of a request whose text (TextOf) was
+// already analysed: the router analyses it once for the classifier and
+// for linking.
+func (c *Classifier) ClassifyTokens(toks []Token, who *schemas.Citizen) Prediction {
+	return c.predict(withoutIdentity(toks, who))
 }
 
 // RequestTokens is what ClassifyRequest reads, for training on requests

@@ -82,8 +82,9 @@ type Engine struct {
 	budgets    Budgets // with clock; nil: cases have no deadline
 	clock      Clock
 	now        func() time.Time
-	incidents  *incident.Config // nil: no grouping (a hints.incident still joins)
-	words      *wordCache       // what grouping read in recent requests
+	incidents  *incident.Config                // nil: no grouping (a hints.incident still joins)
+	words      *readCache[*requestWords]       // what grouping read in recent requests
+	vectors    *readCache[classify.TextVector] // what linking read in recent requests
 	communal   []catalogue.CommunalMatter
 }
 
@@ -97,7 +98,13 @@ func (e *Engine) WithDeadlines(b Budgets, c Clock) *Engine {
 // NewEngine builds an engine; c may be nil (no classifier).
 func NewEngine(cfg EngineConfig, c *classify.Classifier, places *territory.Directory) *Engine {
 	cfg.defaults()
-	return &Engine{cfg: cfg, classifier: c, places: places, facts: extract.New(places), now: time.Now}
+	return &Engine{cfg: cfg, classifier: c, places: places, facts: extract.New(places), now: time.Now,
+		vectors: &readCache[classify.TextVector]{}}
+}
+
+// vectorOf is an earlier request's text as linking compares it.
+func (e *Engine) vectorOf(r schemas.Request) classify.TextVector {
+	return e.classifier.Model().Vector(matterText(r))
 }
 
 // Version names the decision logic and model, recorded with each decision.
@@ -141,12 +148,14 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	}
 	d := casestore.Decision{RequestID: req.ID, ModelVersion: e.Version(), DecidedBy: "router"}
 	var pred *classify.Prediction
+	var toks []classify.Token // the text analysed once, for the classifier and linking
 	if e.classifier != nil {
-		p := e.classifier.ClassifyRequest(req)
+		toks = classify.Analyze(matterText(req))
+		p := e.classifier.ClassifyTokens(toks, req.Citizen)
 		pred = &p
 	}
 	where := e.locate(req)
-	c, linked, err := e.linkedCase(ctx, tx, req, citizenID, pred, where, &d)
+	c, linked, err := e.linkedCase(ctx, tx, req, toks, citizenID, pred, where, &d)
 	if err != nil {
 		return out, err
 	}
@@ -239,7 +248,7 @@ func identity(req schemas.Request) casestore.Identity {
 // holds another citizen's requests is therefore proposed to the team, not
 // joined: the request opens a case of its own, and the team merges the
 // two if it is the same matter.
-func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, citizenID int64, pred *classify.Prediction, where located, d *casestore.Decision) (casestore.CaseRow, bool, error) {
+func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, toks []classify.Token, citizenID int64, pred *classify.Prediction, where located, d *casestore.Decision) (casestore.CaseRow, bool, error) {
 	if l := req.Link; l != nil {
 		c, err := e.lockFollowingMerges(ctx, tx, l.CaseRef, d)
 		switch {
@@ -314,9 +323,11 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 	if err != nil {
 		return casestore.CaseRow{}, false, err
 	}
-	// The request is analysed once, then compared with each earlier one.
+	// The request is analysed once (toks), then compared with each earlier
+	// one, whose vectors are kept (each is compared with every later
+	// request of its citizen).
 	model := e.classifier.Model()
-	text := model.Vector(matterText(req))
+	text := model.VectorOf(toks)
 	var best casestore.OpenCase
 	bestSim, bestPlace := 0.0, false
 	for _, oc := range open {
@@ -325,7 +336,7 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, cit
 		}
 		sim, place := 0.0, false
 		for _, r := range oc.Requests {
-			sim = max(sim, classify.SimilarityOf(text, model.Vector(matterText(r))))
+			sim = max(sim, classify.SimilarityOf(text, e.vectors.of(r, e.vectorOf)))
 			place = place || (where.ok && e.inCommune(r, where.res))
 		}
 		// Less said in common is enough when the classifier puts the request

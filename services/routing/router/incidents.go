@@ -34,7 +34,7 @@ type IncidentTx interface {
 // citizens about one physical incident (see package incident).
 func (e *Engine) WithIncidents(cfg incident.Config) *Engine {
 	e.incidents = &cfg
-	e.words = &wordCache{}
+	e.words = &readCache[*requestWords]{}
 	return e
 }
 
@@ -426,7 +426,7 @@ type requestWords struct {
 	words  *incident.Words
 }
 
-// readWords reads a request's words (through wordCache, once).
+// readWords reads a request's words (through a readCache, once).
 func (e *Engine) readWords(req schemas.Request) *requestWords {
 	w := &requestWords{text: classify.TextOf(req)}
 	if req.Citizen != nil && req.Citizen.Address != nil {
@@ -449,21 +449,21 @@ func (e *Engine) readWords(req schemas.Request) *requestWords {
 	return w
 }
 
-// wordCache keeps what grouping read in recent requests: each earlier
-// report is compared with many new ones, and reading is most of
-// grouping's work. Bounded; emptied when full. A request's words do not
-// change once it is routed, except when erasure empties them: the key
-// holds their lengths.
-type wordCache struct {
+// readCache keeps what routing read in recent requests — grouping's
+// words, linking's vectors: each earlier request is compared with many
+// new ones, and reading is most of the work. Bounded; emptied when full. A
+// request's text does not change once it is routed, except when erasure
+// empties it: the key holds its lengths.
+type readCache[T any] struct {
 	mu sync.Mutex
-	m  map[string]*requestWords
+	m  map[string]T
 }
 
-// wordCacheSize bounds the cache (a few kilobytes an entry).
-const wordCacheSize = 20000
+// readCacheSize bounds a cache (a few kilobytes an entry).
+const readCacheSize = 20000
 
-// of returns req's words, read by read once per request.
-func (c *wordCache) of(req schemas.Request, read func(schemas.Request) *requestWords) *requestWords {
+// of returns what read reads of req, read once per request.
+func (c *readCache[T]) of(req schemas.Request, read func(schemas.Request) T) T {
 	if c == nil || req.ID == "" {
 		return read(req)
 	}
@@ -476,8 +476,8 @@ func (c *wordCache) of(req schemas.Request, read func(schemas.Request) *requestW
 	}
 	w = read(req)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= wordCacheSize {
-		c.m = make(map[string]*requestWords, 1024)
+	if c.m == nil || len(c.m) >= readCacheSize {
+		c.m = make(map[string]T, 1024)
 	}
 	c.m[key] = w
 	c.mu.Unlock()
