@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,29 +22,36 @@ type benchServer struct {
 }
 
 // startBenchServer starts `guichet serve api router` on NATS and PostgreSQL
-// with the bench's credential and waits until it is ready (at most a
-// minute). The child is this executable; under `go test` the test binary,
-// whose TestMain runs the command when GUICHET_RUN_MAIN is set.
+// with the bench's credential and waits until it is ready.
 func startBenchServer(ctx context.Context, natsURL, dbURL, token string, stderr io.Writer) (*benchServer, error) {
+	return startServe(ctx, []string{"api", "router"}, []string{"NATS_URL=" + natsURL, "DATABASE_URL=" + dbURL,
+		"GUICHET_SECRET=bench-secret-0123456789abcdef", "GUICHET_DEV_TOKEN=" + token,
+		"GUICHET_API_RATE=" + strconv.Itoa(1<<30), "GUICHET_LOG_LEVEL=warn"}, stderr)
+}
+
+// startServe starts `guichet serve SERVICES` as a process of its own,
+// with env added to this process's and an address of its own
+// (GUICHET_ADDR, GUICHET_PUBLIC_URL), and waits until it is ready (at most
+// a minute). The child is this executable; under `go test` the test
+// binary, whose TestMain runs the command when GUICHET_RUN_MAIN is set.
+func startServe(ctx context.Context, services, env []string, stderr io.Writer) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("bench : %w", err)
+		return nil, fmt.Errorf("guichet serve : %w", err)
 	}
 	// A free port, chosen here so that the address is known before the
 	// child listens.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bench : %w", err)
+		return nil, fmt.Errorf("guichet serve : %w", err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(exe, "serve", "api", "router")
-	cmd.Env = append(os.Environ(), "GUICHET_RUN_MAIN=1", "NATS_URL="+natsURL, "DATABASE_URL="+dbURL, "GUICHET_ADDR="+addr,
-		"GUICHET_SECRET=bench-secret-0123456789abcdef", "GUICHET_PUBLIC_URL=http://"+addr, "GUICHET_DEV_TOKEN="+token,
-		"GUICHET_API_RATE="+strconv.Itoa(1<<30), "GUICHET_LOG_LEVEL=warn")
+	cmd := exec.Command(exe, append([]string{"serve"}, services...)...)
+	cmd.Env = append(append(os.Environ(), "GUICHET_RUN_MAIN=1", "GUICHET_ADDR="+addr, "GUICHET_PUBLIC_URL=http://"+addr), env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench : guichet serve : %w", err)
+		return nil, fmt.Errorf("guichet serve : %w", err)
 	}
 	s := &benchServer{cmd: cmd, addr: addr, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
@@ -61,7 +67,7 @@ func startBenchServer(ctx context.Context, natsURL, dbURL, token string, stderr 
 		}
 		select {
 		case err := <-s.done:
-			return nil, fmt.Errorf("bench : guichet serve s'est arrêté avant d'être prêt : %v", err)
+			return nil, fmt.Errorf("guichet serve %v s'est arrêté avant d'être prêt : %v", services, err)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -69,13 +75,20 @@ func startBenchServer(ctx context.Context, natsURL, dbURL, token string, stderr 
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, errors.New("bench : guichet serve n'est pas prêt après une minute")
+			return nil, fmt.Errorf("guichet serve %v n'est pas prêt après une minute", services)
 		}
 	}
 }
 
 // CPU is the CPU time the server has used so far.
 func (s *benchServer) CPU() (time.Duration, bool) { return processCPU(s.cmd.Process.Pid) }
+
+// Kill ends the server at once, as a crash would.
+func (s *benchServer) Kill() {
+	s.cmd.Process.Kill()
+	<-s.done
+	s.done <- nil // Stop, later, finds it ended
+}
 
 // Stop interrupts the server and waits for it (killed after 30 s).
 func (s *benchServer) Stop() {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -175,6 +176,14 @@ func Logger(t testing.TB) *slog.Logger {
 	w := &tWriter{t: t}
 	t.Cleanup(func() { w.done.Store(true) })
 	return slog.New(redact.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
+}
+
+// Writer writes through t.Log, like Logger: for what a process the test
+// started prints (its stderr).
+func Writer(t testing.TB) io.Writer {
+	w := &tWriter{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return w
 }
 
 type tWriter struct {
