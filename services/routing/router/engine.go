@@ -369,7 +369,7 @@ func (e *Engine) linkedCase(ctx context.Context, tx Tx, req schemas.Request, tok
 			return c, false, err
 		}
 		d.Reasons = append(d.Reasons, casestore.Reason{Code: "reminder", Detail: fmt.Sprintf(
-			"relance (« %s ») du même demandeur, dont c'est le seul dossier ouvert à quoi elle peut se rapporter : %s (%s, dernier contact le %s)",
+			"relance (« %s ») du même demandeur, dont c'est le seul dossier ouvert auquel elle peut se rapporter : %s (%s, dernier contact le %s)",
 			said, c.Ref, competenceOrTriage(c.Competence), oc.LastAt.In(frtime.Paris()).Format("02/01/2006"))})
 		return c, true, nil
 	}

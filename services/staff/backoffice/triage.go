@@ -232,7 +232,7 @@ func triageReasonLabel(code string) string {
 		return "Pourquoi le tri"
 	case "territory", "territory_unknown":
 		return "Territoire"
-	case "link", "same_matter", "link_unknown":
+	case "link", "same_matter", "link_unknown", "reminder", "reminder_unsure":
 		return "Rattachement"
 	case "case_ref", "case_ref_unknown", "case_ref_closed", "case_ref_other_citizen":
 		return "Référence citée"

@@ -38,7 +38,7 @@ func (h *Handler) explain(t casestore.Tracking) (bool, []string) {
 	}
 	for _, r := range d.Reasons {
 		switch r.Code {
-		case "link", "case_ref", "same_matter":
+		case "link", "case_ref", "same_matter", "reminder":
 			add("votre message complète un dossier déjà ouvert : il a rejoint ce dossier")
 		case "hint":
 			add("vous avez choisi le domaine « " + label + " »")
