@@ -241,9 +241,12 @@ func score(cfg Config, r Report, fr feats, old Report) (float64, []Reason) {
 	if lm := common(fr.marks, fo.marks); len(lm) > 0 {
 		w := 0.0
 		for _, m := range lm {
-			if weakMarks[m] {
+			switch {
+			case waterMarks[m]:
+				w += 0.6
+			case weakMarks[m]:
 				w += 0.25
-			} else {
+			default:
 				w += 0.5
 			}
 		}

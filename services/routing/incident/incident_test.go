@@ -164,6 +164,34 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// TestRiverPlacesAReport: a river's name places a report as a street
+// does, within one commune; an unnamed landmark alone does not link.
+func TestRiverPlacesAReport(t *testing.T) {
+	cfg := DefaultConfig()
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	first := Report{Competence: "environnement", Commune: "13103", Postal: "13300", At: at,
+		Text: "Une nappe irisée sur la Touloubre au niveau de la passerelle, forte odeur de gasoil."}
+	for _, c := range []struct {
+		name, text, commune string
+		link                bool
+	}{
+		{"the same river, other words", "ça sent le fioul et l'eau a des reflets arc-en-ciel sur la touloubre sous le petit pont", "13103", true},
+		{"the same river in another commune", "du fioul sur la touloubre", "13041", false},
+		{"another river", "une nappe de fioul sur l'huveaune", "13103", false},
+		{"only a bridge", "une odeur de fioul vers le pont", "13103", false},
+	} {
+		r := first
+		r.At, r.Text, r.Commune = at.Add(3*time.Hour), c.text, c.commune
+		if c.commune != first.Commune {
+			r.Postal = ""
+		}
+		conf, reasons := Compare(cfg, r, first)
+		if got := conf >= cfg.LinkAbove; got != c.link {
+			t.Errorf("%s: confidence %.2f (%v), want link %v", c.name, conf, reasons, c.link)
+		}
+	}
+}
+
 // TestDecide checks that an incident is ruled out as a whole when any of
 // its reports conflicts with the new one, and that cases still alone that
 // are sure matches join together.

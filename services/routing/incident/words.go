@@ -167,7 +167,17 @@ var skipAdj = wordSet(`elementaire maternelle primaire municipal municipale publ
 var markWords = []string{"tabac", "pharmacie", "boulangerie", "poste", "mairie", "eglise", "gare", "metro", "fontaine", "chateau",
 	"lavoir", "stade", "gymnase", "station service", "auto ecole", "banque", "cave cooperative", "college", "ecole", "creche",
 	"passerelle", "rond point", "parking", "lycee", "piscine", "cimetiere", "abribus", "carrefour", "croisement", "angle",
-	"bassin", "sentier", "pont", "gare routiere"}
+	"bassin", "sentier", "pont", "gare routiere",
+	"huveaune", "touloubre", "jarret", "cadiere", "durance", "aygalades", "merlancon", "torse", "caravelle",
+	"etang de berre", "etang de bolmon", "canal de marseille", "canal de provence", "canal edf"}
+
+// waterMarks are the Métropole's rivers, streams, ponds and canals, named
+// by whoever walks along them ("la Touloubre sous le petit pont"): a name,
+// which places a report like a street does (within one commune — what
+// spills into a river in it is one incident along it).
+var waterMarks = map[string]bool{"huveaune": true, "touloubre": true, "jarret": true, "cadiere": true, "durance": true,
+	"aygalades": true, "merlancon": true, "torse": true, "caravelle": true, "etang de berre": true, "etang de bolmon": true,
+	"canal de marseille": true, "canal de provence": true, "canal edf": true}
 
 // weakMarks are landmarks too common to place a report alone.
 var weakMarks = map[string]bool{"ecole": true, "college": true, "lycee": true, "parking": true, "carrefour": true, "croisement": true,
