@@ -30,6 +30,27 @@ const (
 	ChannelCounter = "counter"
 )
 
+// ChannelName names a channel in a sentence of the staff's pages and
+// messages ("formulaire web", "appel"): one table for all of them; an
+// unknown channel keeps its code.
+func ChannelName(c string) string {
+	switch c {
+	case ChannelWeb:
+		return "formulaire web"
+	case ChannelPhone:
+		return "appel"
+	case ChannelMail:
+		return "courrier"
+	case ChannelEmail:
+		return "courriel"
+	case ChannelOpen311:
+		return "application partenaire"
+	case ChannelCounter:
+		return "accueil en mairie"
+	}
+	return c
+}
+
 // Request is one contact from a citizen, normalized by a channel adapter
 // (request.v1.schema.json).
 type Request struct {

@@ -100,7 +100,7 @@ func (n *Notifier) CheckControl(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("notify: control: %w", err)
 	}
-	rep := control.Compute(control.Ended(counts, now), control.Labels{Competence: n.competenceLabel, Channel: channelLabel})
+	rep := control.Compute(control.Ended(counts, now), control.Labels{Competence: n.competenceLabel, Channel: schemas.ChannelName})
 	// One e-mail per address and check, listing what concerns it.
 	byTo := map[string][]control.Alert{}
 	var order []string
@@ -213,23 +213,4 @@ func (n *Notifier) competenceLabel(code string) string {
 		return k.Label
 	}
 	return code
-}
-
-// channelLabel names a channel in an alert, as the dashboard does.
-func channelLabel(c string) string {
-	switch c {
-	case schemas.ChannelWeb:
-		return "formulaire web"
-	case schemas.ChannelPhone:
-		return "appel"
-	case schemas.ChannelMail:
-		return "courrier"
-	case schemas.ChannelEmail:
-		return "courriel"
-	case schemas.ChannelOpen311:
-		return "application partenaire"
-	case schemas.ChannelCounter:
-		return "accueil en mairie"
-	}
-	return c
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/platform/fault"
@@ -234,7 +235,7 @@ func (h *Handler) auditWord(action, key, v string) string {
 			return w
 		}
 		if key == "channel" {
-			return channelLabel(v)
+			return schemas.ChannelName(v)
 		}
 	}
 	return v

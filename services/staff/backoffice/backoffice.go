@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/caseref"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/catalogue"
@@ -126,7 +127,7 @@ func New(d Deps) (*Handler, error) {
 		"communes":        h.communes,
 		"competenceLabel": h.competenceLabel,
 		"territoryLabel":  territoryLabel,
-		"channelLabel":    channelLabel,
+		"channelLabel":    schemas.ChannelName,
 		"eventLabel":      eventLabel,
 		"outcomeLabel":    outcomeLabel,
 		"actorLabel":      actorLabel,

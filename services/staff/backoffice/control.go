@@ -3,6 +3,7 @@ package backoffice
 import (
 	"time"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/control"
 )
@@ -33,7 +34,7 @@ type controlRow struct {
 // notifier e-mails to supervisors (a week in progress is judged too early:
 // people change the router's choices a while after it made them).
 func (h *Handler) controlPanel(counts []casestore.ControlCount, now time.Time) controlView {
-	labels := control.Labels{Competence: h.competenceLabel, Channel: channelLabel}
+	labels := control.Labels{Competence: h.competenceLabel, Channel: schemas.ChannelName}
 	rep := control.Compute(counts, labels)
 	v := controlView{Routed: rep.Routed, Auto: rep.Auto}
 	for _, w := range rep.Weeks {
@@ -48,7 +49,7 @@ func (h *Handler) controlPanel(counts []casestore.ControlCount, now time.Time) c
 		sortByLabel(out, func(r controlRow) string { return r.Label })
 		return out
 	}
-	v.Competences, v.Channels = labelled(rep.Competences, h.competenceLabel), labelled(rep.Channels, channelLabel)
+	v.Competences, v.Channels = labelled(rep.Competences, h.competenceLabel), labelled(rep.Channels, schemas.ChannelName)
 	for _, a := range control.Compute(control.Ended(counts, now), labels).Alerts {
 		v.Alerts = append(v.Alerts, a.Text)
 		if a.Dimension != control.Overall {

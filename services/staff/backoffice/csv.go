@@ -120,7 +120,7 @@ func (h *Handler) csvRows(table string, f dashboardFigures) [][]string {
 		}
 		return rows
 	case "canaux":
-		return countRows("Canal du premier contact", f.D.ByChannel, channelLabel)
+		return countRows("Canal du premier contact", f.D.ByChannel, schemas.ChannelName)
 	case "etats":
 		return countRows("État", f.D.ByState, lifecycle.Label)
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
 	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/platform/frtime"
@@ -137,7 +138,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	data.Open = []countTable{
 		h.countTable("ouverts-competences", "Dossiers ouverts par compétence", "Compétence", "competences", d.ByCompetence, h.competenceLabel),
 		h.countTable("ouverts-territoires", "Dossiers ouverts par territoire", "Territoire", "territoires", d.ByTerritory, territoryName),
-		h.countTable("ouverts-canaux", "Dossiers ouverts par canal du premier contact", "Canal", "canaux", d.ByChannel, channelLabel),
+		h.countTable("ouverts-canaux", "Dossiers ouverts par canal du premier contact", "Canal", "canaux", d.ByChannel, schemas.ChannelName),
 		h.countTable("ouverts-etats", "Dossiers ouverts par état", "État", "etats", d.ByState, lifecycle.Label),
 	}
 	data.Perf = h.perfTables(data.P)
@@ -207,7 +208,7 @@ func (h *Handler) satisfactionTables(s casestore.SatisfactionFigures) []satisfac
 	return []satisfactionTable{
 		table("avis-competences", "Par compétence", "Compétence", s.ByCompetence, h.competenceLabel),
 		table("avis-territoires", "Par territoire", "Territoire", s.ByTerritory, territoryName),
-		table("avis-canaux", "Par canal", "Canal", s.ByChannel, channelLabel),
+		table("avis-canaux", "Par canal", "Canal", s.ByChannel, schemas.ChannelName),
 	}
 }
 

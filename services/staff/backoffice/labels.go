@@ -26,24 +26,6 @@ func territoryLabel(code *string) string {
 	return *code
 }
 
-func channelLabel(c string) string {
-	switch c {
-	case schemas.ChannelWeb:
-		return "formulaire web"
-	case schemas.ChannelPhone:
-		return "appel"
-	case schemas.ChannelMail:
-		return "courrier"
-	case schemas.ChannelEmail:
-		return "courriel"
-	case schemas.ChannelOpen311:
-		return "application partenaire"
-	case schemas.ChannelCounter:
-		return "accueil en mairie"
-	}
-	return c
-}
-
 func eventLabel(t string) string {
 	switch t {
 	case schemas.EventCreated:

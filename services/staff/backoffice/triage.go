@@ -280,7 +280,7 @@ func (h *Handler) triageReasonWords(detail string) string {
 		case h.deps.Catalogue.Known(word):
 			b.WriteString(h.competenceLabel(word))
 		case word == schemas.ChannelWeb || word == schemas.ChannelPhone || word == schemas.ChannelEmail || word == schemas.ChannelMail:
-			b.WriteString(channelLabel(word))
+			b.WriteString(schemas.ChannelName(word))
 		default:
 			b.WriteString(word)
 		}

@@ -116,7 +116,7 @@ func New(d Deps) (*Handler, error) {
 		"competence": h.competenceLabel,
 		"team":       h.team,
 		"commune":    h.communeName,
-		"channel":    channelLabel,
+		"channel":    schemas.ChannelName,
 		"step":       stepLabel,
 		"reply":      replyLabel,
 		"lines":      func(s string) []string { return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") },
@@ -231,24 +231,6 @@ func (h *Handler) communeName(insee string) string {
 		return c.Name
 	}
 	return insee
-}
-
-func channelLabel(c string) string {
-	switch c {
-	case schemas.ChannelWeb:
-		return "formulaire web"
-	case schemas.ChannelPhone:
-		return "appel"
-	case schemas.ChannelMail:
-		return "courrier"
-	case schemas.ChannelEmail:
-		return "courriel"
-	case schemas.ChannelOpen311:
-		return "application partenaire"
-	case schemas.ChannelCounter:
-		return "accueil en mairie"
-	}
-	return c
 }
 
 func replyLabel(c string) string {
