@@ -54,12 +54,9 @@ func (d decisionRow) reason(code string) string {
 	return ""
 }
 
-// A web form, a call and a letter from the same person: the router
-// classifies the first, joins the call about the same pothole to its case,
-// and opens another case for the letter about something else; an unclear
-// message goes to triage with the router's guesses.
-func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
-	b := setup(t)
+// startModelRouter starts a router with the shipped classifier model.
+func startModelRouter(t *testing.T, b testBundle) {
+	t.Helper()
 	m, err := classify.DefaultModel()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +66,15 @@ func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Stop)
+}
+
+// A web form, a call and a letter from the same person: the router
+// classifies the first, joins the call about the same pothole to its case,
+// and opens another case for the letter about something else; an unclear
+// message goes to triage with the router's guesses.
+func TestClassifiedAndLinkedAcrossChannels(t *testing.T) {
+	b := setup(t)
+	startModelRouter(t, b)
 	ctx := context.Background()
 	at := time.Now().Add(-time.Hour)
 	submit := func(req schemas.Request) string {

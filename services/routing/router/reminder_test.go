@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ampmetropole/guichet/schemas"
-	"github.com/ampmetropole/guichet/services/routing/classify"
 )
 
 func TestReminderWords(t *testing.T) {
@@ -42,15 +41,7 @@ func TestReminderWords(t *testing.T) {
 // classifier is sure is another matter does not join.
 func TestReminderJoinsTheOnlyOpenCase(t *testing.T) {
 	b := setup(t)
-	m, err := classify.DefaultModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouterWith(t, b.conn, b.store, Config{Classifier: classify.New(m, nil)})
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
+	startModelRouter(t, b)
 	ctx := context.Background()
 	at := time.Now().Add(-48 * time.Hour)
 	submit := func(req schemas.Request) decisionRow {
