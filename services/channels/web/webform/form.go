@@ -338,9 +338,11 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		h.render(w, r, http.StatusRequestEntityTooLarge, "message", messagePage{Title: "Envoi trop volumineux",
-			Text: fmt.Sprintf("L'ensemble de votre envoi dépasse la taille permise (%d fichiers de 10 Mio au plus). Rien n'a été enregistré : revenez au formulaire et joignez des fichiers plus légers (une photo prise avec un téléphone suffit).", attachment.MaxFiles),
-			Back: r.URL.Path})
+		text := "Votre texte dépasse la taille permise. Rien n'a été enregistré : revenez au formulaire et raccourcissez-le."
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+			text = fmt.Sprintf("L'ensemble de votre envoi dépasse la taille permise (%d fichiers de 10 Mio au plus). Rien n'a été enregistré : revenez au formulaire et joignez des fichiers plus légers (une photo prise avec un téléphone suffit).", attachment.MaxFiles)
+		}
+		h.render(w, r, http.StatusRequestEntityTooLarge, "message", messagePage{Title: "Envoi trop volumineux", Text: text, Back: r.URL.Path})
 		return false
 	}
 	h.render(w, r, http.StatusBadRequest, "message", messagePage{Title: "Formulaire illisible",

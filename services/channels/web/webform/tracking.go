@@ -226,6 +226,10 @@ func (h *Handler) showTracking(w http.ResponseWriter, r *http.Request) {
 // the web channel that cites the case, from the same citizen.
 func (h *Handler) submitFollowUp(w http.ResponseWriter, r *http.Request) { h.followUp(w, r, false) }
 
+// maxReviewBody bounds a review request's form: its words (10 000
+// characters at most, escaped) and the form's few fields.
+const maxReviewBody = 128 << 10
+
 // submitReview is « Demander un réexamen par un agent »: the citizen's
 // words go as a message of the thread, and the case to the triage queue.
 func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) { h.followUp(w, r, true) }
@@ -236,6 +240,10 @@ func (h *Handler) followUp(w http.ResponseWriter, r *http.Request, review bool) 
 	t, ok := h.loadTracking(w, r)
 	if !ok {
 		return
+	}
+	if review {
+		// A few words, no file: far below the form's bound for photos.
+		r.Body = http.MaxBytesReader(w, r.Body, maxReviewBody)
 	}
 	if !h.parseForm(w, r) {
 		return
