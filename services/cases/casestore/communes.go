@@ -36,6 +36,10 @@ func (t *RouteTx) RedirectToCommune(ctx context.Context, c *CaseRow, insee, redi
 		return fault.E(fault.Transient, fmt.Errorf("casestore: redirect %s: %w", c.Ref, err))
 	}
 	c.State = lifecycle.Redirected
+	t.touched(c.ID, 0)
+	if bc := t.batchCase(c.ID); bc != nil {
+		bc.row.State = c.State
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -144,6 +145,16 @@ func (t *RouteTx) AddPlaces(ctx context.Context, caseID int64, keys []string, la
 		caseID, keys, lat, lon, maxPlaceKeys); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: places of case %d: %w", caseID, err))
 	}
+	if bc := t.batchCase(caseID); bc != nil {
+		for _, k := range keys {
+			if !slices.Contains(bc.nc.Places, k) && len(bc.nc.Places) < maxPlaceKeys {
+				bc.nc.Places = append(bc.nc.Places, k)
+			}
+		}
+		if bc.nc.Lat == nil && lat != nil && lon != nil {
+			bc.nc.Lat, bc.nc.Lon = lat, lon
+		}
+	}
 	return nil
 }
 
@@ -211,7 +222,9 @@ func (t *RouteTx) GroupCandidates(ctx context.Context, q CandidateQuery) ([]Grou
 	if err := rows.Err(); err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: incident cases: %w", err))
 	}
-	return out, nil
+	// In a batch, its requests are written at its end: the cases it
+	// opened are read from memory.
+	return t.withBatchCandidates(q, out), nil
 }
 
 // NewIncident is what an incident is opened with.
@@ -255,6 +268,9 @@ func (t *RouteTx) LinkIncident(ctx context.Context, caseID int64, ref string, at
 	if _, err := t.tx.Exec(ctx, `UPDATE cases SET incident_id = $2 WHERE id = $1`, caseID, id); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
 	}
+	if bc := t.batchCase(caseID); bc != nil {
+		bc.incident = ref
+	}
 	return nil
 }
 
@@ -280,6 +296,7 @@ func (t *RouteTx) SuggestIncident(ctx context.Context, caseID int64, ref string,
 // fails with Conflict when the case was handled or grouped since it was
 // read.
 func (t *RouteTx) GiveCompetence(ctx context.Context, caseID int64, competence string) (CaseRow, error) {
+	t.touched(caseID, 0)
 	var c CaseRow
 	err := t.tx.QueryRow(ctx, `
 		UPDATE cases SET competence = $2, updated_at = now()
@@ -290,6 +307,9 @@ func (t *RouteTx) GiveCompetence(ctx context.Context, caseID int64, competence s
 	}
 	if err != nil {
 		return c, fault.E(fault.Transient, fmt.Errorf("casestore: competence of case %d: %w", caseID, err))
+	}
+	if bc := t.batchCase(caseID); bc != nil {
+		bc.row.Competence = c.Competence
 	}
 	return c, nil
 }

@@ -139,8 +139,9 @@ func TestBreachFiresOnce(t *testing.T) {
 	}
 }
 
-// In a batch, an item that fails is rolled back alone and leaves no gap in
-// the history of a case the next item writes to.
+// In a batch, an item that fails is rolled back alone (the others are
+// routed again without it) and leaves no gap in the history of a case the
+// next item writes to.
 func TestRouteBatchRollsBackOneItem(t *testing.T) {
 	s, b := setup(t)
 	ctx := context.Background()
@@ -150,7 +151,7 @@ func TestRouteBatchRollsBackOneItem(t *testing.T) {
 			Actor: schemas.Actor{Kind: "agent", ID: "a"}, Competence: "voirie", State: "received", Data: map[string]any{}}
 	}
 	ids := []string{"0190d3a8-0000-7000-8000-000000000001", "0190d3a8-0000-7000-8000-000000000002", "0190d3a8-0000-7000-8000-000000000003"}
-	msgs, errs := s.RouteBatch(ctx, 3, func(ctx context.Context, tx *casestore.RouteTx, i int) error {
+	msgs, errs := s.RouteBatch(ctx, make([]casestore.BatchItem, 3), func(ctx context.Context, tx *casestore.RouteTx, i int) error {
 		c, err := tx.LockCase(ctx, ref)
 		if err != nil {
 			return err

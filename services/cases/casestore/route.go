@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +34,9 @@ type RouteTx struct {
 	// nextSeq knows the next event number of the cases this transaction
 	// opened, saving a query per event.
 	nextSeq map[int64]int
+	// batch is set in RouteBatch: the batch's reads done at once and its
+	// writes kept for one statement per table.
+	batch *batchState
 }
 
 // Route runs fn in one transaction and commits it; it returns the outbox
@@ -55,54 +57,18 @@ func (s *Store) Route(ctx context.Context, fn func(ctx context.Context, tx *Rout
 	return rt.pending, nil
 }
 
-// RouteBatch runs fn for items 0…n-1 in one transaction, each inside a
-// savepoint: an item that fails is rolled back alone (its error returned
-// at its index) and the others commit together — one commit, one disk
-// flush, for the whole batch. It returns the outbox messages of the items
-// that committed. When the commit itself fails, every item has that error.
-func (s *Store) RouteBatch(ctx context.Context, n int, fn func(ctx context.Context, tx *RouteTx, i int) error) ([]OutboxMsg, []error) {
-	errs := make([]error, n)
-	fail := func(err error) ([]OutboxMsg, []error) {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		return nil, errs
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fail(fault.E(fault.Transient, fmt.Errorf("casestore: begin: %w", err)))
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	rt := &RouteTx{tx: tx, s: s}
-	for i := range n {
-		if _, err := tx.Exec(ctx, `SAVEPOINT item`); err != nil {
-			return fail(fault.E(fault.Transient, fmt.Errorf("casestore: savepoint: %w", err)))
-		}
-		before := len(rt.pending)
-		seqs := maps.Clone(rt.nextSeq)
-		if err := fn(ctx, rt, i); err != nil {
-			errs[i] = err
-			rt.pending, rt.nextSeq = rt.pending[:before], seqs
-			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT item`); err != nil {
-				return fail(fault.E(fault.Transient, fmt.Errorf("casestore: rollback to savepoint: %w", err)))
-			}
-			continue
-		}
-		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT item`); err != nil {
-			return fail(fault.E(fault.Transient, fmt.Errorf("casestore: release savepoint: %w", err)))
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fail(fault.E(fault.Transient, fmt.Errorf("casestore: commit: %w", err)))
-	}
-	return rt.pending, errs
-}
-
 // ClaimRequest records the request (if the intake had not) and locks it. It
 // returns ErrAlreadyRouted when an earlier delivery already routed it.
 func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byte) error {
+	if b := t.batch; b != nil {
+		// Locked with the whole batch.
+		if st, ok := b.status[r.ID]; ok {
+			if st == "routed" {
+				return ErrAlreadyRouted
+			}
+			return nil
+		}
+	}
 	lock := func() (string, error) {
 		var status string
 		err := t.tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 FOR UPDATE`, r.ID).Scan(&status)
@@ -126,6 +92,9 @@ func (t *RouteTx) ClaimRequest(ctx context.Context, r schemas.Request, raw []byt
 	}
 	if status == "routed" {
 		return ErrAlreadyRouted
+	}
+	if t.batch != nil {
+		t.batch.status[r.ID] = status
 	}
 	return nil
 }
@@ -152,6 +121,9 @@ type Identity struct {
 func (t *RouteTx) ResolveCitizen(ctx context.Context, id Identity) (int64, error) {
 	if id.Email == "" && id.Phone == "" && id.Name == "" {
 		return 0, nil
+	}
+	if cid, ok := t.batchCitizenOf(id); ok {
+		return cid, nil
 	}
 	find := func() (int64, error) {
 		var cid int64
@@ -255,6 +227,7 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 		t.nextSeq = map[int64]int{}
 	}
 	t.nextSeq[row.ID] = 1
+	t.noteCase(row, c)
 	return row, nil
 }
 
@@ -268,6 +241,9 @@ func (t *RouteTx) LockCase(ctx context.Context, ref string) (CaseRow, error) {
 // LockCaseOfRequest finds the case an earlier request went into and locks
 // it; NotFound when that request is unknown or was not routed to a case.
 func (t *RouteTx) LockCaseOfRequest(ctx context.Context, requestID string) (CaseRow, error) {
+	if err := t.flush(ctx); err != nil {
+		return CaseRow{}, err
+	}
 	return t.lockCase(ctx, requestID, `
 		SELECT c.id, c.ref, c.competence, c.territory, c.state, COALESCE(m.ref, '')
 		FROM requests r JOIN cases c ON c.id = r.case_id LEFT JOIN cases m ON m.id = c.merged_into WHERE r.id = $1 FOR UPDATE OF c`)
@@ -324,6 +300,15 @@ func (t *RouteTx) appendEvent(ctx context.Context, c CaseRow, e schemas.CaseEven
 	if recipient != "" {
 		recipientID = &recipient
 	}
+	if t.batch != nil {
+		// Written with the batch's other events (flush).
+		t.batch.events = append(t.batch.events, batchEvent{e: e, caseID: c.ID, payload: payload, recipient: recipientID, subject: e.Subject()})
+		if t.nextSeq == nil {
+			t.nextSeq = map[int64]int{}
+		}
+		t.nextSeq[c.ID] = e.Seq + 1
+		return e, nil
+	}
 	// The event and its outbox row in one round trip.
 	msg := OutboxMsg{MsgID: e.ID, Subject: e.Subject(), Payload: payload}
 	if err := t.tx.QueryRow(ctx, `
@@ -346,6 +331,9 @@ func (t *RouteTx) appendEvent(ctx context.Context, c CaseRow, e schemas.CaseEven
 // CaseCitizens lists the citizens a case belongs to: its own and those of
 // the requests it holds.
 func (t *RouteTx) CaseCitizens(ctx context.Context, caseID int64) ([]int64, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(ctx, `
 		SELECT citizen_id FROM cases WHERE id = $1 AND citizen_id IS NOT NULL
 		UNION SELECT citizen_id FROM requests WHERE case_id = $1 AND citizen_id IS NOT NULL`, caseID)
@@ -402,6 +390,14 @@ func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64)
 	if err != nil {
 		return fmt.Errorf("casestore: reasons: %w", err)
 	}
+	if b := t.batch; b != nil {
+		// Written with the batch's other decisions (flush).
+		b.decisions = append(b.decisions, batchDecision{d: d, reasons: string(reasons), citizenID: citizenID})
+		b.status[d.RequestID] = "routed"
+		t.touched(d.CaseID, citizenID)
+		t.noteRouted(d.RequestID, d.CaseID)
+		return nil
+	}
 	// A case opened by this request was written a moment ago: touching it
 	// again would only leave a dead row behind.
 	touch := `UPDATE cases SET updated_at = now() WHERE id = $2`
@@ -450,6 +446,12 @@ type OpenCase struct {
 // OpenCasesOf lists the citizen's cases still open that received a request
 // since the given time, most recent first (at most 10).
 func (t *RouteTx) OpenCasesOf(ctx context.Context, citizenID int64, since time.Time) ([]OpenCase, error) {
+	if list, ok := t.batchOpenCases(citizenID, since); ok {
+		return list, nil
+	}
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(ctx, `
 		SELECT c.id, c.ref, c.competence, COALESCE(c.territory, ''), c.state, max(r.received_at),
 		       (array_agg(r.payload ORDER BY r.received_at DESC))[1:20]
@@ -470,12 +472,7 @@ func (t *RouteTx) OpenCasesOf(ctx context.Context, citizenID int64, since time.T
 		if err := rows.Scan(&oc.ID, &oc.Ref, &oc.Competence, &oc.Territory, &oc.State, &oc.LastAt, &payloads); err != nil {
 			return nil, fault.E(fault.Transient, fmt.Errorf("casestore: open cases of %d: %w", citizenID, err))
 		}
-		for _, p := range payloads {
-			var req schemas.Request
-			if json.Unmarshal(p, &req) == nil {
-				oc.Requests = append(oc.Requests, req)
-			}
-		}
+		oc.Requests = decodeRequests(payloads)
 		out = append(out, oc)
 	}
 	if err := rows.Err(); err != nil {

@@ -225,6 +225,12 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	return Routed{Decision: d, Case: c, Event: ev, Territory: terr, regroup: again}, nil
 }
 
+// BatchItem is what a set-based batch reads at once for req: its
+// citizen, and how far back their open cases may be joined.
+func (e *Engine) BatchItem(req schemas.Request, raw []byte) casestore.BatchItem {
+	return casestore.BatchItem{Request: req, Raw: raw, Identity: identity(req), Since: req.ReceivedAt.Add(-e.cfg.LinkWindow)}
+}
+
 // identity normalizes what identifies the citizen; an identifier that does
 // not normalize is left out rather than failing the request.
 func identity(req schemas.Request) casestore.Identity {

@@ -66,7 +66,7 @@ type Store interface {
 	MarkPublished(ctx context.Context, ids ...int64) error
 	PurgePublished(ctx context.Context, keep time.Duration) (int64, error)
 	BreachDue(ctx context.Context, now time.Time, limit int) ([]casestore.OutboxMsg, error)
-	RouteBatch(ctx context.Context, n int, fn func(ctx context.Context, tx *casestore.RouteTx, i int) error) ([]casestore.OutboxMsg, []error)
+	RouteBatch(ctx context.Context, items []casestore.BatchItem, fn func(ctx context.Context, tx *casestore.RouteTx, i int) error) ([]casestore.OutboxMsg, []error)
 }
 
 // Router is the routing service.
@@ -158,9 +158,10 @@ func (r *Router) Stop() {
 	}
 }
 
-// handleBatch routes a batch of requests in one transaction, each in its
-// own savepoint (an invalid or failing one does not hold the others back),
-// then publishes the committed events; one error per message.
+// handleBatch routes a batch of requests in one transaction, set-wise
+// (casestore.RouteBatch: an invalid or failing one does not hold the
+// others back), then publishes the committed events; one error per
+// message.
 func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	start := time.Now()
 	errs := make([]error, len(ms))
@@ -184,8 +185,12 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	slices.SortStableFunc(todo, func(a, b int) int { return strings.Compare(reqs[a].ID, reqs[b].ID) })
 	outcomes := make([]string, len(todo))
 	regroup := make([]*Routed, len(todo))
+	items := make([]casestore.BatchItem, len(todo))
+	for k, i := range todo {
+		items[k] = r.engine.BatchItem(reqs[i], ms[i].Data)
+	}
 	before := r.beside.start()
-	pending, results := r.store.RouteBatch(ctx, len(todo), func(ctx context.Context, tx *casestore.RouteTx, k int) error {
+	pending, results := r.store.RouteBatch(ctx, items, func(ctx context.Context, tx *casestore.RouteTx, k int) error {
 		i := todo[k]
 		routed, err := r.engine.Route(ctx, tx, reqs[i], ms[i].Data)
 		if err != nil {
