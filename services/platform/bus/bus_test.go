@@ -181,3 +181,47 @@ func waitAcked(t *testing.T, conn *bus.Conn, durable string) {
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0 && info.NumRedelivered == 0
 	})
 }
+
+// A batch slower than the ack wait is not delivered again while it is
+// worked on, which would handle it twice and spend its attempts.
+func TestSlowBatchIsNotRedelivered(t *testing.T) {
+	_, conn := testkit.Bus(t)
+	var mu sync.Mutex
+	var seen []string
+	c, err := bus.NewBatchConsumer(conn.JS, bus.ConsumerConfig{
+		Stream: bus.StreamRequests, Durable: "slow", MaxAttempts: 3, Backoff: []time.Duration{50 * time.Millisecond},
+		AckWait: 600 * time.Millisecond, Workers: 2, BatchSize: 8,
+	}, func(ctx context.Context, ms []bus.Message) []error {
+		mu.Lock()
+		for _, m := range ms {
+			seen = append(seen, string(m.Data)+"#"+strconv.Itoa(m.Attempt))
+		}
+		mu.Unlock()
+		time.Sleep(2 * time.Second) // more than three ack waits
+		return make([]error, len(ms))
+	}, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	publish(t, conn, "a", "b", "c")
+	testkit.Eventually(t, 10*time.Second, "handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) >= 3
+	})
+	waitAcked(t, conn, "slow")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 {
+		t.Errorf("handled %v: a message in hand was delivered again", seen)
+	}
+	for _, s := range seen {
+		if !strings.HasSuffix(s, "#1") {
+			t.Errorf("%s: not a first attempt", s)
+		}
+	}
+}

@@ -56,7 +56,7 @@ type ConsumerConfig struct {
 	FilterSubject  string
 	MaxAttempts    int             // deliveries before dead-lettering; default 5
 	Backoff        []time.Duration // delay before attempt n+1; the last one repeats
-	AckWait        time.Duration   // redelivery after a crash; default 30s
+	AckWait        time.Duration   // redelivery after a crash (work in hand is kept from it); default 30s
 	HandlerTimeout time.Duration   // default 20s
 	Workers        int             // messages (or batches) handled at once; default 4
 	// BatchSize is the most messages a BatchHandler gets at once; a batch
@@ -78,10 +78,10 @@ func (c *ConsumerConfig) setDefaults() {
 		c.AckWait = 30 * time.Second
 	}
 	if c.HandlerTimeout <= 0 {
+		// May exceed AckWait: a message in hand is kept from redelivery
+		// (inHand), and the ack wait only decides how soon a crashed
+		// consumer's messages go to another.
 		c.HandlerTimeout = 20 * time.Second
-	}
-	if c.HandlerTimeout >= c.AckWait {
-		c.HandlerTimeout = c.AckWait * 2 / 3
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
@@ -247,7 +247,10 @@ func (c *Consumer) handle(ctx context.Context, jm jetstream.Msg) {
 	if !ok {
 		return
 	}
-	c.settle(ctx, jm, m, c.run(ctx, m), log, true)
+	stop := c.inHand([]jetstream.Msg{jm})
+	err := c.run(ctx, m)
+	stop()
+	c.settle(ctx, jm, m, err, log, true)
 }
 
 // batches gathers messages into batches for the batch handler: a batch
@@ -285,12 +288,39 @@ func (c *Consumer) handleBatch(ctx context.Context, jms []jetstream.Msg) {
 	if len(ms) == 0 {
 		return
 	}
+	stop := c.inHand(keep)
 	errs := c.runBatch(ctx, ms)
+	stop()
 	for i, jm := range keep {
 		// One acknowledgement a message, not waited for: the work is
 		// committed and idempotent, a redelivery is harmless.
 		c.settle(ctx, jm, ms[i], errs[i], logs[i], false)
 	}
+}
+
+// inHand tells the server every third of the ack wait, until stop, that
+// the messages are being worked on: a batch slower than the ack wait (a
+// backlog, a database that answers slowly, a batch split to find a bad
+// request) is not delivered again meanwhile, which would be handled
+// twice and count attempts towards the dead letter.
+func (c *Consumer) inHand(jms []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(c.cfg.AckWait / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				for _, jm := range jms {
+					_ = jm.InProgress()
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // runBatch calls the batch handler with a timeout; a panic fails every

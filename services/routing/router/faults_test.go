@@ -59,7 +59,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	_, conn := testkit.Bus(t)
 	in := serveOn(t, conn, url, 50) // a restart takes a few retries; nothing is dead-lettered
 
-	l := startLoad(ctx, in.Submit, "Nid-de-poule numéro ", 0, 5*time.Millisecond)
+	l := startLoad(ctx, in.Submit, "Nid-de-poule numéro ", 0, time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	want := l.finish()
+	want := l.finishAfter(t, faultLoad)
 	testkit.Eventually(t, 3*time.Minute, "every acknowledged request routed", func() bool {
 		return testkit.Count(t, url, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
 	})
@@ -104,7 +104,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 	url := testkit.Database(t)
 	in := serveOn(t, conn, url, 0)
 
-	l := startLoad(ctx, in.Submit, "Lampadaire numéro ", 2*time.Second, 5*time.Millisecond)
+	l := startLoad(ctx, in.Submit, "Lampadaire numéro ", 2*time.Second, time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	ns.Shutdown()
 	time.Sleep(1500 * time.Millisecond)
@@ -112,7 +112,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	want := l.finish()
+	want := l.finishAfter(t, faultLoad)
 	// A submission that timed out may still have been stored (its client,
 	// told it failed, would send it again under the same id): at least the
 	// acknowledged ones, each exactly once.
@@ -131,7 +131,7 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	l := startLoad(ctx, b.intake.Submit, "Trottoir numéro ", 0, 2*time.Millisecond)
+	l := startLoad(ctx, b.intake.Submit, "Trottoir numéro ", 0, time.Millisecond)
 	for round, after := range []time.Duration{900 * time.Millisecond, 400 * time.Millisecond, 650 * time.Millisecond} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envCrashMode+"=run", envNATS+"="+b.natsURL, envDB+"="+b.dbURL)
@@ -145,7 +145,7 @@ func TestRouterKilledRepeatedlyUnderLoad(t *testing.T) {
 		cmd.Wait()
 		t.Logf("round %d: killed after %v with %d requests routed", round+1, after, testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`))
 	}
-	want := l.finish()
+	want := l.finishAfter(t, faultLoad)
 	startRouter(t, b)
 	testkit.Eventually(t, 3*time.Minute, "every acknowledged request routed", func() bool {
 		return testkit.Count(t, b.dbURL, `SELECT count(*) FROM requests WHERE status = 'routed'`) >= want
@@ -180,11 +180,11 @@ func TestClusterLosesANodeUnderLoad(t *testing.T) {
 	url := testkit.Database(t)
 	in := serveOn(t, conn, url, 50)
 
-	l := startLoad(ctx, in.Submit, "Arbre tombé numéro ", 3*time.Second, 5*time.Millisecond)
+	l := startLoad(ctx, in.Submit, "Arbre tombé numéro ", 3*time.Second, time.Millisecond)
 	time.Sleep(time.Second)
 	cl.Stop(0) // a node is lost; the streams keep two replicas
 	time.Sleep(2 * time.Second)
-	want := l.finish()
+	want := l.finishAfter(t, faultLoad)
 	l.waitEachRouted(t, url)
 	persisted, dup := routedOnce(t, url)
 	t.Logf("submitted %d, acknowledged %d, persisted %d, duplicated %d", l.submitted.Load(), want, persisted, dup)
@@ -226,7 +226,7 @@ func routedOnce(t *testing.T, url string) (routed, duplicated int) {
 	return routed, duplicated
 }
 
-// load submits web requests one after the other until finished, counting
+// load submits web requests until finished, counting
 // what it submitted and what was acknowledged, and keeping the
 // acknowledged ids.
 type load struct {
@@ -236,33 +236,49 @@ type load struct {
 	wg               sync.WaitGroup
 }
 
-// startLoad submits requests whose body is body and a number, each within
-// timeout (none if 0), pause apart.
+// startLoad submits requests whose body is body and a number, from four
+// clients at once (a backlog builds up sooner), each request within
+// timeout (none if 0), each client pausing pause between two.
 func startLoad(ctx context.Context, submit func(context.Context, schemas.Request) (intake.Receipt, error), body string, timeout, pause time.Duration) *load {
 	l := &load{stop: make(chan struct{})}
-	l.wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-l.stop:
-				return
-			default:
+	var next atomic.Int64
+	for range 4 {
+		l.wg.Go(func() {
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				req := webRequest()
+				req.Body = body + strconv.FormatInt(next.Add(1), 10)
+				l.submitted.Add(1)
+				sctx, cancel := ctx, context.CancelFunc(func() {})
+				if timeout > 0 {
+					sctx, cancel = context.WithTimeout(ctx, timeout)
+				}
+				if rc, err := submit(sctx, req); err == nil {
+					l.acked.Add(1)
+					l.ids.Store(rc.ID, true)
+				}
+				cancel()
+				time.Sleep(pause)
 			}
-			req := webRequest()
-			req.Body = body + strconv.Itoa(i)
-			l.submitted.Add(1)
-			sctx, cancel := ctx, context.CancelFunc(func() {})
-			if timeout > 0 {
-				sctx, cancel = context.WithTimeout(ctx, timeout)
-			}
-			if rc, err := submit(sctx, req); err == nil {
-				l.acked.Add(1)
-				l.ids.Store(rc.ID, true)
-			}
-			cancel()
-			time.Sleep(pause)
-		}
-	})
+		})
+	}
 	return l
+}
+
+// faultLoad is how many requests each fault test submits at least: the
+// fault strikes in the first seconds, the load goes on past it.
+const faultLoad = 5000
+
+// finishAfter lets the load run until n requests were submitted, then
+// stops it and returns how many were acknowledged.
+func (l *load) finishAfter(t *testing.T, n int) int {
+	t.Helper()
+	testkit.Eventually(t, 3*time.Minute, strconv.Itoa(n)+" requests submitted", func() bool { return l.submitted.Load() >= int64(n) })
+	return l.finish()
 }
 
 // finish stops the load and returns how many requests were acknowledged.
