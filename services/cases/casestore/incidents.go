@@ -254,18 +254,18 @@ func (t *RouteTx) OpenIncident(ctx context.Context, ni NewIncident) (string, err
 // latest report to at. It fails with NotFound when the incident is not
 // open.
 func (t *RouteTx) LinkIncident(ctx context.Context, caseID int64, ref string, at time.Time) error {
+	// The incident and the case in one statement (one round trip).
 	var id int64
 	err := t.tx.QueryRow(ctx, `
-		UPDATE incidents SET last_reported_at = greatest(last_reported_at, $2),
-		                     first_reported_at = least(first_reported_at, $2)
-		WHERE ref = $1 AND state = 'open' RETURNING id`, ref, at).Scan(&id)
+		WITH i AS (
+		    UPDATE incidents SET last_reported_at = greatest(last_reported_at, $2),
+		                         first_reported_at = least(first_reported_at, $2)
+		    WHERE ref = $1 AND state = 'open' RETURNING id)
+		UPDATE cases c SET incident_id = i.id FROM i WHERE c.id = $3 RETURNING i.id`, ref, at, caseID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fault.E(fault.NotFound, fmt.Errorf("casestore: incident %s not open", ref))
 	}
 	if err != nil {
-		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
-	}
-	if _, err := t.tx.Exec(ctx, `UPDATE cases SET incident_id = $2 WHERE id = $1`, caseID, id); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
 	}
 	if bc := t.batchCase(caseID); bc != nil {
