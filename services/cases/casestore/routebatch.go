@@ -307,7 +307,7 @@ func (t *RouteTx) createCitizens(ctx context.Context, created []*batchCitizen) e
 	rows, err := t.tx.Query(ctx, `
 		INSERT INTO citizens (name, email, phone)
 		SELECT NULLIF(n, ''), NULLIF(e, ''), NULLIF(p, '') FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(n, e, p, o)
-		ORDER BY o
+		ORDER BY e, p, o -- one order for every batch: two batches creating the same people do not deadlock
 		ON CONFLICT DO NOTHING
 		RETURNING id, COALESCE(name, ''), COALESCE(email, ''), COALESCE(phone, '')`, names, emails, phones)
 	if err != nil {
