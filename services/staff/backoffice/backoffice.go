@@ -97,6 +97,10 @@ type Deps struct {
 	// Storage measures the storage per case for the dashboard's footprint
 	// panel (footprint.go); nil: the panel does not show it.
 	Storage StorageMeter
+	// DashboardFresh is how long the dashboard's figures of a scope and
+	// period are shown as computed (default one minute); up to five times
+	// as long they are shown while new ones are computed (figures.go).
+	DashboardFresh time.Duration
 }
 
 // Handler serves /bo/.
@@ -108,6 +112,7 @@ type Handler struct {
 	// protected is mux behind the staff pages' security headers.
 	protected http.Handler
 	live      *hub // the pages' live refresh (live.go)
+	figures   *figuresCache
 }
 
 // New builds the back office.
@@ -115,7 +120,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Incidents == nil {
 		d.Incidents, _ = d.Store.(Incidents)
 	}
-	h := &Handler{deps: d, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	h := &Handler{deps: d, pages: map[string]*template.Template{}, mux: http.NewServeMux(), figures: newFiguresCache(d.DashboardFresh)}
 	var err error
 	if h.shell, err = staffshell.New(d.Log); err != nil {
 		return nil, fmt.Errorf("backoffice: %w", err)
@@ -138,6 +143,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	funcs["percentOf"] = func(f float64) float64 { return f * 100 } // 0.82 → 82
 	funcs["day"] = func(t time.Time) string { return t.Format("02/01") }
+	funcs["ageLimit"] = ageLimit
 	for k, f := range h.pilotageFuncs() { // triage, dashboard, audit (pilotage.go)
 		funcs[k] = f
 	}

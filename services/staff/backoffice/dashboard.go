@@ -95,6 +95,10 @@ type dashboardPage struct {
 	Control      controlView
 	Footprint    footprintView // the « Sobriété » panel (footprint.go)
 	Error        string
+	// At is when the figures other than satisfaction and footprint were
+	// computed (figures.go); MaxAge the age they never exceed.
+	At     time.Time
+	MaxAge time.Duration
 }
 
 // dashboardDays reads the period asked for (?jours=); ok is false for one
@@ -124,17 +128,18 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Days = days
 	ctx, now := r.Context(), time.Now().In(frtime.Paris())
-	d, err := h.deps.Store.Dashboard(ctx, p.Scope(), days, now)
-	if err == nil {
-		data.P, err = h.deps.Store.Performance(ctx, p.Scope(), days, now)
-	}
+	sc := p.Scope()
+	f, err := h.figures.get(ctx, figuresKey(sc, days), now, func(ctx context.Context) (liveFigures, error) {
+		return h.computeFigures(ctx, sc, days, now)
+	})
 	if err != nil {
 		h.deps.Log.Error("dashboard", "err", err)
 		data.Error = "Le tableau de bord est momentanément indisponible : réessayez dans quelques instants."
 		h.render(w, "dashboard", http.StatusServiceUnavailable, data)
 		return
 	}
-	data.D = d
+	d := f.D
+	data.D, data.P, data.At, data.MaxAge = d, f.P, f.At, figuresMaxAge*h.figures.fresh
 	data.Open = []countTable{
 		h.countTable("ouverts-competences", "Dossiers ouverts par compétence", "Compétence", "competences", d.ByCompetence, h.competenceLabel),
 		h.countTable("ouverts-territoires", "Dossiers ouverts par territoire", "Territoire", "territoires", d.ByTerritory, territoryName),
@@ -147,13 +152,25 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Satisfaction = h.satisfactionTables(data.S)
 	data.Chart = dailyChart(d.Days)
-	if counts, err := h.deps.Store.Control(ctx, p.Scope(), controlWeeks, now); err != nil {
-		h.deps.Log.Error("dashboard: control", "err", err)
+	if f.ControlErr != nil {
+		h.deps.Log.Error("dashboard: control", "err", f.ControlErr)
 	} else {
-		data.Control = h.controlPanel(counts, now)
+		data.Control = h.controlPanel(f.Control, f.At)
 	}
 	data.Footprint = h.footprintPanel(ctx)
 	h.render(w, "dashboard", http.StatusOK, data)
+}
+
+// ageLimit writes the age the figures never exceed: « 5 minutes ».
+func ageLimit(d time.Duration) string {
+	n, unit := int(d.Round(time.Second)/time.Second), "seconde"
+	if d >= time.Minute {
+		n, unit = int(d.Round(time.Minute)/time.Minute), "minute"
+	}
+	if n > 1 {
+		unit += "s"
+	}
+	return fr.Sprintf("%d %s", n, unit)
 }
 
 // territoryName names a territory by its code, "" being unknown.

@@ -39,7 +39,7 @@ type pilot struct {
 	srv *httptest.Server
 }
 
-func servePilot(t *testing.T, live bool) pilot {
+func servePilot(t *testing.T, live bool, opts ...func(*backoffice.Deps)) pilot {
 	t.Helper()
 	st := stack.New(t, stack.Options{Router: true})
 	files, err := attachment.NewStore(context.Background(), st.Conn.JS)
@@ -50,6 +50,9 @@ func servePilot(t *testing.T, live bool) pilot {
 		Clock: deadline.New(frtime.Paris()), Log: testkit.Logger(t), Storage: footprint.NewMeter(st.Store.DB(), st.Conn.JS, testkit.Logger(t))}
 	if live {
 		d.Feed = backoffice.StreamFeed(st.Conn.JS)
+	}
+	for _, o := range opts {
+		o(&d)
 	}
 	bo, err := backoffice.New(d)
 	if err != nil {
