@@ -18,7 +18,6 @@ import (
 // for it at once.
 type BatchItem struct {
 	Request  schemas.Request
-	Raw      []byte
 	Identity Identity  // the citizen, normalized
 	Since    time.Time // how far back its citizen's open cases count
 }
@@ -66,7 +65,9 @@ type batchEvent struct {
 // the transaction only what the batch could not know: cited cases,
 // incidents), and the decisions, statuses, search rows, events and outbox
 // rows are written with one statement per table at the end — one commit,
-// one disk flush. It returns the outbox messages of the items that
+// one disk flush. (A case is still inserted when it is opened: its
+// reference is needed at once, in its event and in the reasons of the
+// requests after it.) It returns the outbox messages of the items that
 // committed and one error per item (ErrAlreadyRouted for a replay).
 //
 // There is no savepoint per item: an item that fails makes the batch

@@ -227,8 +227,8 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 
 // BatchItem is what a set-based batch reads at once for req: its
 // citizen, and how far back their open cases may be joined.
-func (e *Engine) BatchItem(req schemas.Request, raw []byte) casestore.BatchItem {
-	return casestore.BatchItem{Request: req, Raw: raw, Identity: identity(req), Since: req.ReceivedAt.Add(-e.cfg.LinkWindow)}
+func (e *Engine) BatchItem(req schemas.Request) casestore.BatchItem {
+	return casestore.BatchItem{Request: req, Identity: identity(req), Since: req.ReceivedAt.Add(-e.cfg.LinkWindow)}
 }
 
 // identity normalizes what identifies the citizen; an identifier that does

@@ -187,7 +187,7 @@ func (r *Router) handleBatch(ctx context.Context, ms []bus.Message) []error {
 	regroup := make([]*Routed, len(todo))
 	items := make([]casestore.BatchItem, len(todo))
 	for k, i := range todo {
-		items[k] = r.engine.BatchItem(reqs[i], ms[i].Data)
+		items[k] = r.engine.BatchItem(reqs[i])
 	}
 	before := r.beside.start()
 	pending, results := r.store.RouteBatch(ctx, items, func(ctx context.Context, tx *casestore.RouteTx, k int) error {
