@@ -37,7 +37,7 @@ func (t *RouteTx) RedirectToCommune(ctx context.Context, c *CaseRow, insee, redi
 	}
 	c.State = lifecycle.Redirected
 	t.touched(c.ID, 0)
-	if bc := t.batchCase(c.ID); bc != nil {
+	if bc := t.openedCase(c.ID); bc != nil {
 		bc.row.State = c.State
 	}
 	return nil

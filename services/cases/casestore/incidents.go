@@ -145,7 +145,7 @@ func (t *RouteTx) AddPlaces(ctx context.Context, caseID int64, keys []string, la
 		caseID, keys, lat, lon, maxPlaceKeys); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: places of case %d: %w", caseID, err))
 	}
-	if bc := t.batchCase(caseID); bc != nil {
+	if bc := t.openedCase(caseID); bc != nil {
 		for _, k := range keys {
 			if !slices.Contains(bc.nc.Places, k) && len(bc.nc.Places) < maxPlaceKeys {
 				bc.nc.Places = append(bc.nc.Places, k)
@@ -268,7 +268,7 @@ func (t *RouteTx) LinkIncident(ctx context.Context, caseID int64, ref string, at
 	if err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: link to %s: %w", ref, err))
 	}
-	if bc := t.batchCase(caseID); bc != nil {
+	if bc := t.openedCase(caseID); bc != nil {
 		bc.incident = ref
 	}
 	return nil
@@ -308,7 +308,7 @@ func (t *RouteTx) GiveCompetence(ctx context.Context, caseID int64, competence s
 	if err != nil {
 		return c, fault.E(fault.Transient, fmt.Errorf("casestore: competence of case %d: %w", caseID, err))
 	}
-	if bc := t.batchCase(caseID); bc != nil {
+	if bc := t.openedCase(caseID); bc != nil {
 		bc.row.Competence = c.Competence
 	}
 	return c, nil

@@ -480,3 +480,15 @@ func (t *RouteTx) OpenCasesOf(ctx context.Context, citizenID int64, since time.T
 	}
 	return out, nil
 }
+
+// read (a request is never lost for it: this is for comparison only).
+func decodeRequests(payloads [][]byte) []schemas.Request {
+	var out []schemas.Request
+	for _, p := range payloads {
+		var req schemas.Request
+		if json.Unmarshal(p, &req) == nil {
+			out = append(out, req)
+		}
+	}
+	return out
+}
