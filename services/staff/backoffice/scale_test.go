@@ -68,28 +68,25 @@ func BenchmarkAtScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bo, err := backoffice.New(backoffice.Deps{Guard: guard, Store: store, Catalogue: cat, Clock: deadline.New(frtime.Paris()), Log: testkit.NopLogger(),
-		Storage: footprint.NewMeter(store.DB(), nil, testkit.NopLogger())})
-	if err != nil {
-		b.Fatal(err)
+	// serve runs the back office keeping the dashboard's figures for fresh
+	// (0: the default).
+	serve := func(fresh time.Duration) *httptest.Server {
+		bo, err := backoffice.New(backoffice.Deps{Guard: guard, Store: store, Catalogue: cat, Clock: deadline.New(frtime.Paris()), Log: testkit.NopLogger(),
+			Storage: footprint.NewMeter(store.DB(), nil, testkit.NopLogger()), DashboardFresh: fresh})
+		if err != nil {
+			b.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		guard.Register(mux)
+		mux.Handle("/bo/", bo)
+		srv := httptest.NewServer(guard.Middleware(mux))
+		b.Cleanup(srv.Close)
+		return srv
 	}
-	mux := http.NewServeMux()
-	guard.Register(mux)
-	mux.Handle("/bo/", bo)
-	srv := httptest.NewServer(guard.Middleware(mux))
-	b.Cleanup(srv.Close)
+	srv := serve(0)
 	// The same back office computing the dashboard's figures at every view
 	// (they are never fresh), to say what a view without kept figures costs.
-	uncached, err := backoffice.New(backoffice.Deps{Guard: guard, Store: store, Catalogue: cat, Clock: deadline.New(frtime.Paris()), Log: testkit.NopLogger(),
-		Storage: footprint.NewMeter(store.DB(), nil, testkit.NopLogger()), DashboardFresh: time.Nanosecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	umux := http.NewServeMux()
-	guard.Register(umux)
-	umux.Handle("/bo/", uncached)
-	usrv := httptest.NewServer(guard.Middleware(umux))
-	b.Cleanup(usrv.Close)
+	usrv := serve(time.Nanosecond)
 
 	// A waste team on Marseille-Provence, the biggest queue there is, and a
 	// supervisor who sees everything.
