@@ -57,6 +57,11 @@ func TestResolve(t *testing.T) {
 			if ok && r.Reason == "" {
 				t.Error("no reason given")
 			}
+			// Cases keep Marseille for its arrondissements (grouping
+			// compares communes by this code).
+			if tt.insee == "13206" && (r.Commune == nil || r.Commune.INSEE != "13055") {
+				t.Errorf("arrondissement 13206 resolved to commune %+v, want Marseille 13055", r.Commune)
+			}
 		})
 	}
 }

@@ -208,10 +208,9 @@ func (e *Engine) candidates(req schemas.Request, where located, competences []st
 	q := casestore.CandidateQuery{Competences: competences, Since: since, Limit: limit, Territory: territory, NotCitizen: citizenID,
 		Places: e.Places(req)}
 	if where.ok && where.res.Commune != nil {
+		// Marseille for its arrondissements, as the new case keeps it: the
+		// directory resolves an arrondissement's code to Marseille.
 		q.Commune = where.res.Commune.INSEE
-		if strings.HasPrefix(q.Commune, "132") {
-			q.Commune = "13055" // cases keep Marseille for its arrondissements
-		}
 	}
 	if req.Location != nil {
 		q.Lat, q.Lon = req.Location.Lat, req.Location.Lon
