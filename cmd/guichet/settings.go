@@ -219,7 +219,7 @@ func settings() []setting {
 			fr: "remises avant la file DEAD", en: "deliveries before a message goes to DEAD",
 			set: intAtLeast(1, func(c *Config) *int { return &c.Router.MaxAttempts })},
 		{env: "GUICHET_ROUTER_ACK_WAIT", def: "30s", cmds: cmdsServer,
-			fr: "délai avant nouvelle remise d'un message non acquitté", en: "redelivery delay of an unacknowledged message (router crash)",
+			fr: "délai avant nouvelle remise d'un message non acquitté", en: "redelivery delay of an unacknowledged message after a router crash (a batch being routed is kept from it: the router says so every third of this delay)",
 			set: dur(func(c *Config) *time.Duration { return &c.Router.AckWait })},
 		{env: "GUICHET_TRUSTED_PROXIES", defNote: "none", cmds: cmdsRun,
 			fr:  "adresses ou réseaux (CIDR) des mandataires inverses dont on croit l'en-tête X-Forwarded-For, séparés par des virgules (limites par adresse et journal d'audit)",
