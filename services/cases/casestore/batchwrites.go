@@ -125,7 +125,10 @@ func (t *RouteTx) flushDecisions(ctx context.Context) error {
 		    UPDATE requests r SET status = 'routed', case_id = d.case_id, citizen_id = NULLIF(d.citizen_id, 0), failure = NULL, routed_at = now()
 		    FROM d WHERE r.id = d.request_id),
 		touched AS (
-		    UPDATE cases c SET updated_at = now() WHERE c.id IN (SELECT case_id FROM d WHERE touch)),
+		    UPDATE cases c SET updated_at = now(), channels = channels_with(c.channels, t.channels)
+		    FROM (SELECT d.case_id, array_agg(r.channel) AS channels FROM d JOIN requests r ON r.id = d.request_id
+		          WHERE d.touch GROUP BY d.case_id) t
+		    WHERE c.id = t.case_id),
 		search AS (
 		    INSERT INTO request_search (request_id, case_id, competence, territory, doc)
 		    SELECT r.id, c.id, c.competence, c.territory,

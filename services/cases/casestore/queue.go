@@ -3,13 +3,16 @@ package casestore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ampmetropole/guichet/services/cases/caseref"
+	"github.com/ampmetropole/guichet/services/cases/lifecycle"
 	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/platform/fault"
 )
@@ -99,19 +102,27 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 	if f.Territory != "" {
 		add("c.territory = @territory", "territory", f.Territory)
 	}
-	switch f.State {
-	case "":
-		where = append(where, "c.state <> 'merged'")
-	case StatePending:
-		where = append(where, pendingCond)
+	// The state conditions are written once each: the planner takes
+	// repeated ones as independent and then expects a handful of rows,
+	// sorting them all instead of walking an index in the queue's order.
+	var stateCond, countCond string
+	switch {
+	case f.Overdue && f.State != "" && f.State != StatePending:
+		args["state"] = f.State
+		stateCond = "c.state = @state AND " + overdueCond
+		countCond = stateCond
+	case f.Overdue:
+		stateCond, countCond = overdueCond, overdueCond
+	case f.State == "":
+		stateCond, countCond = "c.state <> 'merged'", pendingCond
+	case f.State == StatePending:
+		stateCond, countCond = pendingCond, pendingCond
 	default:
-		add("c.state = @state", "state", f.State)
+		args["state"] = f.State
+		stateCond, countCond = "c.state = @state", "c.state = @state AND "+pendingCond
 	}
 	if f.Channel != "" {
-		add("EXISTS (SELECT 1 FROM requests r WHERE r.case_id = c.id AND r.channel = @channel)", "channel", f.Channel)
-	}
-	if f.Overdue {
-		where = append(where, "(c.breached_at IS NOT NULL OR c.deadline < @now) AND c.state IN ('received', 'qualified', 'in_progress')")
+		add("@channel = ANY(c.channels)", "channel", f.Channel)
 	}
 	// A search that is one case's reference, as people type it, finds that case.
 	if ref, ok := caseref.Normalize(q); ok {
@@ -119,32 +130,56 @@ func (s *Store) Cases(ctx context.Context, f Filter) (CasePage, error) {
 		q = ""
 	}
 	args["limit"], args["offset"] = f.Limit, f.Offset
-	cond := strings.Join(where, " AND ")
+	cond := strings.Join(append(where, stateCond), " AND ")
 	if q != "" {
 		return s.search(ctx, cond, args, q, f)
 	}
-	list, err := s.queued(ctx, `WHERE `+cond+` ORDER BY c.deadline ASC NULLS LAST, c.opened_at ASC, c.id LIMIT @limit OFFSET @offset`, args)
-	if err != nil {
+	countCond = strings.Join(append(where, countCond), " AND ")
+	// The page, the counts by state and the total are three queries on
+	// different indexes: asked at once, the page waits for the slowest
+	// rather than for their sum.
+	page := CasePage{ByState: map[string]int{}}
+	total := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		page.Cases, err = s.queued(gctx, `SELECT c.id FROM cases c WHERE `+cond+queueOrder+` LIMIT @limit OFFSET @offset`, queueOrder, args)
+		return err
+	})
+	// The pending states are counted exactly (a partial index holds them;
+	// a queue of another state has none); the rest only up to CountCap.
+	if f.State == "" || f.State == StatePending || slices.Contains(lifecycle.Pending, f.State) {
+		g.Go(func() error {
+			return s.countStates(gctx, `SELECT c.state, count(*) FROM cases c WHERE `+countCond+` GROUP BY c.state`, args, &page)
+		})
+	}
+	if f.State != StatePending {
+		g.Go(func() error {
+			if err := s.pool.QueryRow(gctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+cond+` LIMIT `+strconv.Itoa(CountCap+1)+`) x`, args).Scan(&total); err != nil {
+				return fault.E(fault.Transient, fmt.Errorf("casestore: case count: %w", err))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return CasePage{}, err
 	}
-	page := CasePage{Cases: list, ByState: map[string]int{}}
-	// The pending states are counted exactly (a partial index holds them);
-	// the rest only up to CountCap.
-	if err := s.countStates(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+` AND `+pendingCond+` GROUP BY c.state`, args, &page); err != nil {
-		return CasePage{}, err
-	}
-	if f.State == StatePending {
-		return page, nil
-	}
-	page.Total = 0
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+cond+` LIMIT `+strconv.Itoa(CountCap+1)+`) x`, args).Scan(&page.Total); err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: case count: %w", err))
+	if f.State != StatePending {
+		page.Total = total
 	}
 	if page.Total > CountCap {
 		page.Total, page.TotalCapped = CountCap, true
 	}
 	return page, nil
 }
+
+// queueOrder is a queue's order: the most urgent deadline first, then the
+// oldest.
+const queueOrder = ` ORDER BY c.deadline ASC NULLS LAST, c.opened_at ASC, c.id`
+
+// overdueCond selects the overdue cases: late or past their deadline while
+// the team still has to act (not waiting on someone else).
+const overdueCond = "c.state IN ('received', 'qualified', 'in_progress') AND (c.breached_at IS NOT NULL OR c.deadline < @now)"
 
 // scopeArg adds the scope's values to args under names starting with
 // prefix, for scope.Scope.SQL.
@@ -208,7 +243,7 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	more := len(ids) >= want || hits == limit
 	ids = ids[:min(len(ids), f.Offset+f.Limit)]
 	if f.Offset < len(ids) {
-		if page.Cases, err = s.queued(ctx, `WHERE c.id = ANY(@ids) ORDER BY array_position(@ids, c.id)`,
+		if page.Cases, err = s.queued(ctx, `SELECT c.id FROM cases c WHERE c.id = ANY(@ids)`, ` ORDER BY array_position(@ids, c.id)`,
 			pgx.NamedArgs{"ids": ids[f.Offset:], "now": f.Now}); err != nil {
 			return CasePage{}, err
 		}
@@ -278,19 +313,23 @@ func (s *Store) searchIn(ctx context.Context, cond, scope string, args pgx.Named
 	return ids, hits, nil
 }
 
-// queued reads cases as a queue shows them; tail is the WHERE, ORDER and
-// LIMIT clauses.
-func (s *Store) queued(ctx context.Context, tail string, args pgx.NamedArgs) ([]QueuedCase, error) {
+// queued reads cases as a queue shows them: pick selects the cases' ids
+// (c.id of cases c, with its LIMIT), order orders them. Picked by id, the
+// cases are chosen from an index alone when it holds what the filter and
+// the order read (cases_pending), whatever the planner expects of the
+// filter; and what a queue shows of their requests is read for the picked
+// cases only, not for the ones an OFFSET skips.
+func (s *Store) queued(ctx context.Context, pick, order string, args pgx.NamedArgs) ([]QueuedCase, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.ref, c.competence, c.territory, c.state, c.priority, c.deadline,
 		       COALESCE(c.state IN ('received', 'qualified', 'in_progress') AND (c.breached_at IS NOT NULL OR c.deadline < @now), false),
 		       c.assignee,
-		       ARRAY(SELECT DISTINCT r.channel FROM requests r WHERE r.case_id = c.id ORDER BY 1),
+		       c.channels,
 		       (SELECT count(*) FROM requests r WHERE r.case_id = c.id),
 		       COALESCE((SELECT left(COALESCE(NULLIF(r.payload->>'subject', ''), r.payload->>'body'), 140) FROM requests r
 		                 WHERE r.case_id = c.id ORDER BY r.received_at LIMIT 1), ''),
 		       c.opened_at, c.updated_at
-		FROM cases c `+tail, args)
+		FROM (`+pick+`) p JOIN cases c ON c.id = p.id`+order, args)
 	if err != nil {
 		return nil, fault.E(fault.Transient, fmt.Errorf("casestore: cases: %w", err))
 	}

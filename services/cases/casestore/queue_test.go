@@ -312,3 +312,72 @@ func typedRef(ref string) string {
 	parts := strings.Split(ref, "-")
 	return " amp " + parts[1] + " " + strings.TrimLeft(parts[2], "0") + " "
 }
+
+// A case keeps the channels of its requests, which the queue's channel
+// filter reads: written by a batch that opens a case and adds to it, by a
+// request added alone, and carried over when requests move between cases.
+func TestCaseChannelsFollowItsRequests(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	awa := casestore.Identity{Name: "Awa Diallo", Email: "awa@example.fr"}
+	web, byPhone := batchItem(t, s, awa, false), batchItem(t, s, awa, false)
+	byPhone.Request.Channel, byPhone.Request.Transcript = "phone", []schemas.Turn{{Speaker: "caller", Text: "texte"}}
+	_, errs, cases := routeAll(t, s, []casestore.BatchItem{web, byPhone}, nil)
+	if errs[0] != nil || errs[1] != nil || cases[0] != cases[1] {
+		t.Fatalf("batch: %v, cases %v", errs, cases)
+	}
+	channels := func(f casestore.Filter) map[string][]string {
+		t.Helper()
+		f.Scope = scope.Everything()
+		p, err := s.Cases(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, c := range p.Cases {
+			out[c.Ref] = c.Channels
+		}
+		return out
+	}
+	all := channels(casestore.Filter{})
+	if len(all) != 1 {
+		t.Fatalf("queue %v, want the one case", all)
+	}
+	var ref string
+	for r, chs := range all {
+		ref = r
+		if !slices.Equal(chs, []string{"phone", "web"}) {
+			t.Errorf("case opened on the web and added to by phone shows channels %v", chs)
+		}
+	}
+	if got := channels(casestore.Filter{Channel: "phone"}); len(got) != 1 {
+		t.Errorf("by phone: %v", got)
+	}
+	// A request routed alone into it brings its channel.
+	mail, _ := newRequest(t)
+	mail.Channel = "mail"
+	routeInto(t, s, mail, ref)
+	if got := channels(casestore.Filter{Channel: "mail"}); !slices.Equal(got[ref], []string{"mail", "phone", "web"}) {
+		t.Errorf("after a letter: %v", got)
+	}
+	// The phone request split off into a case of its own takes its channel.
+	ch := casestore.Change{Actor: "nadia", Reason: "autre sujet"}
+	split, _, err := s.MoveRequests(ctx, ref, []string{byPhone.Request.ID}, "", ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := channels(casestore.Filter{Channel: "phone"})
+	if len(got) != 1 || !slices.Equal(got[split], []string{"phone"}) {
+		t.Errorf("after the split, by phone: %v, want only %s", got, split)
+	}
+	if got := channels(casestore.Filter{})[ref]; !slices.Equal(got, []string{"mail", "web"}) {
+		t.Errorf("the case split from shows %v", got)
+	}
+	// Merged back, the phone request's channel is the case's again.
+	if _, err := s.Merge(ctx, split, ref, ch); err != nil {
+		t.Fatal(err)
+	}
+	if got := channels(casestore.Filter{Channel: "phone"}); len(got) != 1 || !slices.Equal(got[ref], []string{"mail", "phone", "web"}) {
+		t.Errorf("after the merge, by phone: %v", got)
+	}
+}

@@ -194,6 +194,9 @@ type NewCase struct {
 	// Commune is the INSEE code of the commune it is located in (Marseille
 	// for its arrondissements); empty when unknown.
 	Commune string
+	// Channel is the channel of the request that opens it (empty when
+	// requests are moved into it, which then bring theirs).
+	Channel string
 }
 
 // CaseRow is a case as the routing transaction sees it.
@@ -215,11 +218,11 @@ func (t *RouteTx) CreateCase(ctx context.Context, c NewCase) (CaseRow, error) {
 	}
 	row := CaseRow{Competence: c.Competence, Territory: c.Territory}
 	err := t.tx.QueryRow(ctx, `
-		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline, place_keys, lat, lon, commune)
+		INSERT INTO cases (ref, competence, territory, priority, citizen_id, deadline, place_keys, lat, lon, commune, channels)
 		VALUES ('AMP-' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' ||
 		        (SELECT lpad(n::text, greatest(6, length(n::text)), '0') FROM nextval('case_ref_seq') AS n),
-		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5, $6, $7, $8, NULLIF($9, ''))
-		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline, placeKeys(c.Places), c.Lat, c.Lon, c.Commune).Scan(&row.ID, &row.Ref, &row.State)
+		        $1, NULLIF($2, ''), $3, NULLIF($4, 0::bigint), $5, $6, $7, $8, NULLIF($9, ''), channels_with('{}', ARRAY[NULLIF($10, '')]))
+		RETURNING id, ref, state`, c.Competence, c.Territory, c.Priority, c.CitizenID, c.Deadline, placeKeys(c.Places), c.Lat, c.Lon, c.Commune, c.Channel).Scan(&row.ID, &row.Ref, &row.State)
 	if err != nil {
 		return CaseRow{}, fault.E(fault.Transient, fmt.Errorf("casestore: create case: %w", err))
 	}
@@ -383,6 +386,9 @@ func (t *RouteTx) RecordDecision(ctx context.Context, d Decision) error {
 	return nil
 }
 
+// touchCase marks case $2 updated by request $1, adding its channel.
+const touchCase = `UPDATE cases SET updated_at = now(), channels = channels_with(channels, ARRAY(SELECT channel FROM requests WHERE id = $1)) WHERE id = $2`
+
 // FinishRouted records the router's decision and marks the request routed,
 // in one round trip (RecordDecision and FinishRequest together).
 func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64) error {
@@ -400,7 +406,7 @@ func (t *RouteTx) FinishRouted(ctx context.Context, d Decision, citizenID int64)
 	}
 	// A case opened by this request was written a moment ago: touching it
 	// again would only leave a dead row behind.
-	touch := `UPDATE cases SET updated_at = now() WHERE id = $2`
+	touch := touchCase
 	if d.Outcome == "new_case" {
 		touch = `SELECT`
 	}
@@ -426,7 +432,7 @@ func (t *RouteTx) FinishRequest(ctx context.Context, requestID string, caseID, c
 		WHERE id = $1`, requestID, caseID, citizenID); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: finish request %s: %w", requestID, err))
 	}
-	if _, err := t.tx.Exec(ctx, `UPDATE cases SET updated_at = now() WHERE id = $1`, caseID); err != nil {
+	if _, err := t.tx.Exec(ctx, touchCase, requestID, caseID); err != nil {
 		return fault.E(fault.Transient, fmt.Errorf("casestore: touch case: %w", err))
 	}
 	if _, err := t.tx.Exec(ctx, searchRow, requestID, caseID); err != nil {

@@ -38,7 +38,7 @@ func routeAll(t *testing.T, s *casestore.Store, items []casestore.BatchItem, con
 			}
 			d.Outcome = "linked"
 		} else {
-			if c, err = tx.CreateCase(ctx, casestore.NewCase{Competence: "voirie", CitizenID: cid}); err != nil {
+			if c, err = tx.CreateCase(ctx, casestore.NewCase{Competence: "voirie", CitizenID: cid, Channel: it.Request.Channel}); err != nil {
 				return err
 			}
 			d.Outcome = "new_case"

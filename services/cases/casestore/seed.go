@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,7 +114,7 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 		opened, updated                        []time.Time
 		citizens                               []*int64
 		reqRows, eventRows, decisionRows       [][]any
-		searched                               []string
+		searched, channels                     []string
 	)
 	for i, c := range b.Cases {
 		refs[i] = caseref.Format(c.OpenedAt.In(frtime.Paris()).Year(), int(numbers[i])).String()
@@ -125,6 +127,12 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 			cid = &citizenIDs[c.Citizen]
 		}
 		citizens = append(citizens, cid)
+		var chs []string
+		for _, r := range c.Requests {
+			chs = append(chs, r.Channel)
+		}
+		slices.Sort(chs)
+		channels = append(channels, strings.Join(slices.Compact(chs), ","))
 		for j, r := range c.Requests {
 			payload, err := json.Marshal(r)
 			if err != nil {
@@ -156,9 +164,11 @@ func seedBatch(ctx context.Context, tx pgx.Tx, b SeedBatch) ([]string, error) {
 		}
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO cases (id, ref, competence, territory, state, priority, deadline, breached_at, assignee, citizen_id, opened_at, updated_at) OVERRIDING SYSTEM VALUE
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::timestamptz[], $12::timestamptz[])`,
-		caseIDs, refs, comps, terrs, states, prios, deadlines, breached, assignees, citizens, opened, updated); err != nil {
+		INSERT INTO cases (id, ref, competence, territory, state, priority, deadline, breached_at, assignee, citizen_id, opened_at, updated_at, channels) OVERRIDING SYSTEM VALUE
+		SELECT id, ref, competence, territory, state, priority, deadline, breached_at, assignee, citizen_id, opened_at, updated_at, string_to_array(channels, ',')
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::timestamptz[], $12::timestamptz[], $13::text[])
+		     AS x(id, ref, competence, territory, state, priority, deadline, breached_at, assignee, citizen_id, opened_at, updated_at, channels)`,
+		caseIDs, refs, comps, terrs, states, prios, deadlines, breached, assignees, citizens, opened, updated, channels); err != nil {
 		return nil, fmt.Errorf("cases: %w", err)
 	}
 	copies := []struct {

@@ -185,7 +185,7 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 			d.Reasons = append(d.Reasons, casestore.Reason{Code: "incident_competence", Detail: why})
 			competence = plan.competence
 		}
-		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req)}
+		nc := casestore.NewCase{Competence: competence, Territory: terr, CitizenID: citizenID, Places: e.Places(req), Channel: req.Channel}
 		if where.ok && where.res.Commune != nil {
 			nc.Commune = where.res.Commune.INSEE
 		}
