@@ -274,7 +274,7 @@ func (s *Store) placeSaid(ctx context.Context, place string, hits int) ([]placeH
 				WHERE s.case_id IS NOT NULL AND s.doc @@ (CASE WHEN @period = '' THEN websearch_to_tsquery('guichet_fr', @q)
 				                     WHEN numnode(websearch_to_tsquery('guichet_fr', @q)) = 0 THEN NULL
 				                     ELSE websearch_to_tsquery('guichet_fr', @q) && @period::tsquery END)
-				ORDER BY s.request_id DESC LIMIT @hits) h
+				ORDER BY `+latestFirst+` LIMIT @hits) h
 			JOIN requests r ON r.id = h.request_id JOIN cases c ON c.id = h.case_id`,
 			pgx.QueryExecModeExec, pgx.NamedArgs{"q": place, "period": period, "hits": hits})
 		if err != nil {

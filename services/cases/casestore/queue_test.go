@@ -381,3 +381,25 @@ func TestCaseChannelsFollowItsRequests(t *testing.T) {
 		t.Errorf("after the merge, by phone: %v", got)
 	}
 }
+
+// A search lists the case a merged one went into, never the merged one:
+// its requests, and their search rows, moved with the merge.
+func TestSearchAfterAMerge(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	due := time.Now().Add(time.Hour)
+	first := file(t, s, "proprete", "pays-d-aix", "web", "Des tags sur le mur de l'école.", due)
+	second := file(t, s, "proprete", "pays-d-aix", "phone", "Encore des tags sur l'école ce matin.", due)
+	if _, err := s.Merge(ctx, second, first, casestore.Change{Actor: "nadia", Reason: "même signalement"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []scope.Scope{scope.Everything(), {Competences: []string{"proprete"}, Territories: []string{"pays-d-aix"}}} {
+		p, err := s.Cases(ctx, casestore.Filter{Q: "tags école", Scope: sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Cases) != 1 || p.Cases[0].Ref != first || p.Cases[0].Requests != 2 {
+			t.Errorf("scope %+v: search after the merge lists %+v, want only %s with both requests", sc, p.Cases, first)
+		}
+	}
+}
