@@ -55,7 +55,7 @@ func TextOf(req schemas.Request) string {
 // ClassifyRequest classifies a request from TextOf, with the citizen's
 // name taken out: who writes is never a reason for where a request goes.
 func (c *Classifier) ClassifyRequest(req schemas.Request) Prediction {
-	return c.ClassifyTokens(Analyze(TextOf(req)), req.Citizen)
+	return c.ClassifyTokens(c.Analyze(TextOf(req)), req.Citizen)
 }
 
 // ClassifyTokens is ClassifyRequest of a request whose text (TextOf) was

@@ -149,19 +149,25 @@ type Prediction struct {
 
 // Classifier is a model with the catalogue's rules.
 type Classifier struct {
-	model *Model
-	rules *Rules
+	model    *Model
+	rules    *Rules
+	analyzer *Analyzer
 }
 
 // New pairs a model with rules (nil: none).
-func New(m *Model, r *Rules) *Classifier { return &Classifier{model: m, rules: r} }
+func New(m *Model, r *Rules) *Classifier {
+	return &Classifier{model: m, rules: r, analyzer: &Analyzer{}}
+}
+
+// Analyze is the package's Analyze, the words the classifier stemmed kept.
+func (c *Classifier) Analyze(text string) []Token { return c.analyzer.Analyze(text) }
 
 // Model returns the classifier's model.
 func (c *Classifier) Model() *Model { return c.model }
 
 // Classify predicts the competence of a text.
 func (c *Classifier) Classify(text string) Prediction {
-	return c.predict(Analyze(text))
+	return c.predict(c.Analyze(text))
 }
 
 func (c *Classifier) predict(toks []Token) Prediction {

@@ -11,6 +11,7 @@ package classify
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"unicode/utf8"
@@ -88,21 +89,70 @@ func Fold(s string) string {
 // stop words and numbers dropped, each word stemmed by Snowball's French
 // stemmer (which knows accents) and then folded, so that "éteints" and
 // "eteint" meet. E-mail addresses and links are dropped.
-func Analyze(text string) []Token {
+func Analyze(text string) []Token { return analyze(text, token) }
+
+func analyze(text string, tok func(string) (Token, bool)) []Token {
 	if len(text) > MaxText {
 		text = strings.ToValidUTF8(text[:MaxText], "")
 	}
-	text = emailOrURL.ReplaceAllString(apostrophe.Replace(text), " ")
-	text = strings.ToLower(text)
+	text = apostrophe.Replace(text)
+	low := strings.ToLower(text)
+	// Every address or link holds "@", "://" or "www." (in any case): the
+	// expression, a sixth of the analysis, runs only on texts that may.
+	if strings.Contains(text, "@") || strings.Contains(text, "://") || strings.Contains(low, "www.") {
+		low = strings.ToLower(emailOrURL.ReplaceAllString(text, " "))
+	}
 	var toks []Token
-	for w := range strings.FieldsFuncSeq(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' }) {
+	for w := range strings.FieldsFuncSeq(low, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' }) {
 		for part := range strings.SplitSeq(w, "'") {
-			if t, ok := token(part); ok {
+			if t, ok := tok(part); ok {
 				toks = append(toks, t)
 			}
 		}
 	}
 	return toks
+}
+
+// Analyzer is Analyze with the words it has stemmed kept: stemming is
+// most of the analysis, and requests share most of their words. Safe for
+// concurrent use; bounded (emptied when full).
+type Analyzer struct {
+	mu    sync.RWMutex
+	words map[string]analyzedWord
+}
+
+type analyzedWord struct {
+	tok Token
+	ok  bool
+}
+
+// analyzerWords bounds an Analyzer (French requests use some tens of
+// thousands of distinct words).
+const analyzerWords = 100000
+
+// Analyze is the package's Analyze.
+func (a *Analyzer) Analyze(text string) []Token { return analyze(text, a.token) }
+
+func (a *Analyzer) token(w string) (Token, bool) {
+	a.mu.RLock()
+	x, ok := a.words[w]
+	a.mu.RUnlock()
+	if ok {
+		return x.tok, x.ok
+	}
+	t, ok := token(w)
+	// Kept apart from the text it came in, which the cache must not hold.
+	key := strings.Clone(w)
+	if ok {
+		t.Word = key
+	}
+	a.mu.Lock()
+	if a.words == nil || len(a.words) >= analyzerWords {
+		a.words = make(map[string]analyzedWord, 4096)
+	}
+	a.words[key] = analyzedWord{tok: t, ok: ok}
+	a.mu.Unlock()
+	return t, ok
 }
 
 // token stems one word, or says it carries nothing.

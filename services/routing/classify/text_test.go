@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,9 +25,20 @@ func TestAnalyze(t *testing.T) {
 		{"écrivez à jean.dupont@example.org ou https://exemple.fr/x", "ecriv"},
 		{"Bonjour Madame, cordialement", ""},
 		{"Œuvre cœur", "oeuvr coeur"},
+		{"Voir WWW.Exemple.FR/trottoir ou HTTPS://Exemple.fr, LEA@EXEMPLE.FR : trottoir", "voir trottoir"},
 	} {
 		if got := stems(Analyze(tc.in)); got != tc.want {
 			t.Errorf("Analyze(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// The Analyzer, which keeps the words it stemmed, reads the same,
+	// first and again.
+	a := &Analyzer{}
+	for pass := range 2 {
+		for _, in := range []string{"Le lampadaire est éteint", "les lampadaires sont ETEINTS", "Voir WWW.Exemple.FR/trottoir", "slt ya 1 trou svp"} {
+			if got, want := a.Analyze(in), Analyze(in); !slices.Equal(got, want) {
+				t.Errorf("pass %d: Analyzer.Analyze(%q) = %+v, Analyze %+v", pass, in, got, want)
+			}
 		}
 	}
 	toks := Analyze("Les poubelles ramassées")
@@ -46,7 +58,11 @@ func FuzzAnalyze(f *testing.F) {
 	for _, s := range []string{"Le lampadaire est éteint", "l'eau", "a'''b", "é\u0301", "\xff\xfe", "13006", "x@y.fr"} {
 		f.Add(s)
 	}
+	a := &Analyzer{}
 	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := a.Analyze(s), Analyze(s); !slices.Equal(got, want) {
+			t.Fatalf("Analyzer.Analyze(%q) = %+v, Analyze %+v", s, got, want)
+		}
 		for _, tok := range Analyze(s) {
 			if tok.Stem == "" || tok.Word == "" || strings.ContainsAny(tok.Stem, " '") {
 				t.Fatalf("bad token %+v from %q", tok, s)

@@ -150,7 +150,7 @@ func (e *Engine) Route(ctx context.Context, tx Tx, req schemas.Request, raw []by
 	var pred *classify.Prediction
 	var toks []classify.Token // the text analysed once, for the classifier and linking
 	if e.classifier != nil {
-		toks = classify.Analyze(matterText(req))
+		toks = e.classifier.Analyze(matterText(req))
 		p := e.classifier.ClassifyTokens(toks, req.Citizen)
 		pred = &p
 	}
