@@ -237,7 +237,7 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 	// search reads, at most, can save.
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
-			return err
+			return fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
 		}
 		for _, months := range searchWindows {
 			args["period"] = searchPeriods(f.Now, months)
@@ -251,7 +251,12 @@ func (s *Store) search(ctx context.Context, cond string, args pgx.NamedArgs, q s
 		return nil
 	})
 	if err != nil {
-		return CasePage{}, fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+		// searchIn's errors say what failed; the transaction's own are
+		// the database's.
+		if fault.KindOf(err) == fault.Other {
+			err = fault.E(fault.Transient, fmt.Errorf("casestore: search: %w", err))
+		}
+		return CasePage{}, err
 	}
 	more := len(ids) >= want || hits == limit
 	ids = ids[:min(len(ids), f.Offset+f.Limit)]
