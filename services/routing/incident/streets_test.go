@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -77,4 +78,50 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal("no street read")
 		}
 	}
+}
+
+// The expressions the phrase lists replaced, as the reference they are
+// held to.
+var (
+	recurrenceRe = regexp.MustCompile(` (de nouveau|a nouveau|encore en panne|encore tout eteint|avait ete repare|ont ete repare|etait deja en panne|reparee? le) `)
+	notReportRe  = regexp.MustCompile(` (rendez vous|prendre rdv|creneaux|louer un|demande de location|disponibilites|reamenagement|projet d amenagement|je voudrais faire enlever) `)
+	homeRe       = regexp.MustCompile(` (chez moi|chez nous|notre (rue|avenue|boulevard|chemin|impasse|traverse|residence|immeuble|allee|lotissement)|ma rue|mon immeuble|ma residence|devant chez|en bas de chez) `)
+)
+
+// samePhrases says where a phrase list and its expression disagree on t.
+func samePhrases(t string) string {
+	for name, c := range map[string]struct {
+		p  phrases
+		re *regexp.Regexp
+	}{"recurrence": {recurrence, recurrenceRe}, "notReport": {notReport, notReportRe}, "home": {home, homeRe}} {
+		if c.p.in(t) != c.re.MatchString(t) {
+			return name
+		}
+	}
+	return ""
+}
+
+func TestPhrasesAreTheExpressions(t *testing.T) {
+	for _, in := range []string{
+		" il est de nouveau en panne ", " a nouveau ", " de nouveaux ", " repare le ", " reparee le ", " reparees le ",
+		" prendre rdv ", " prendre rdvs ", " notre rue ", " notre ruelle ", " notre immeuble est ", " en bas de chez moi ",
+		" devant chez ", "devant chez ", " chez moi", " ma rue ", " ma  rue ", "", " ",
+	} {
+		if name := samePhrases(in); name != "" {
+			t.Errorf("%q: %s and its expression disagree", in, name)
+		}
+	}
+}
+
+func FuzzPhrases(f *testing.F) {
+	for _, s := range []string{"Il est de nouveau en panne, réparé le 3 mars.", "Je voudrais faire enlever un canapé", "En bas de chez moi"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, in := range []string{s, digits(Normalize(s))} {
+			if name := samePhrases(in); name != "" {
+				t.Fatalf("%q: %s and its expression disagree", in, name)
+			}
+		}
+	})
 }

@@ -274,12 +274,40 @@ func sharesObject(a, b []string) bool {
 }
 
 var (
-	recurrenceRe = regexp.MustCompile(` (de nouveau|a nouveau|encore en panne|encore tout eteint|avait ete repare|ont ete repare|etait deja en panne|reparee? le) `)
-	notReportRe  = regexp.MustCompile(` (rendez vous|prendre rdv|creneaux|louer un|demande de location|disponibilites|reamenagement|projet d amenagement|je voudrais faire enlever) `)
-	months       = map[string]time.Month{"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
-	dateRe       = regexp.MustCompile(` (\d{1,2}) (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre) `)
-	noRe         = regexp.MustCompile(`^ (non|pas du tout|ah non)`)
+	// recurrence: the incident came back ("de nouveau", "réparé le").
+	recurrence = spaced("de nouveau", "a nouveau", "encore en panne", "encore tout eteint", "avait ete repare", "ont ete repare",
+		"etait deja en panne", "repare le", "reparee le")
+	// notReport: a request for a service, not the report of an incident.
+	notReport = spaced("rendez vous", "prendre rdv", "creneaux", "louer un", "demande de location", "disponibilites",
+		"reamenagement", "projet d amenagement", "je voudrais faire enlever")
+	months = map[string]time.Month{"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
+	dateRe = regexp.MustCompile(` (\d{1,2}) (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre) `)
+	noRe   = regexp.MustCompile(`^ (non|pas du tout|ah non)`)
 )
+
+// phrases are what a normalized text may hold, each between spaces:
+// looked for one by one, which costs less than an expression of their
+// alternatives tried at every space of the text.
+type phrases []string
+
+// spaced is the phrases ps, each between spaces.
+func spaced(ps ...string) phrases {
+	out := make(phrases, len(ps))
+	for i, p := range ps {
+		out[i] = " " + p + " "
+	}
+	return out
+}
+
+// in says whether t holds one of the phrases.
+func (p phrases) in(t string) bool {
+	for _, x := range p {
+		if strings.Contains(t, x) {
+			return true
+		}
+	}
+	return false
+}
 
 // Words is what grouping reads in a report's words (Read).
 type Words struct{ f feats }
@@ -313,7 +341,7 @@ func features(r Report) feats {
 			t = strings.ReplaceAll(t, strings.TrimSpace(q), " ")
 		}
 	}
-	if r.Home != "" && homeRe.MatchString(t) {
+	if r.Home != "" && home.in(t) {
 		t += digits(Normalize(r.Home))
 	}
 	f.streets, f.numbers = streetKeys(t)
@@ -325,8 +353,8 @@ func features(r Report) feats {
 		}
 	}
 	f.objects = objectsOf(t)
-	f.recurrence = recurrenceRe.MatchString(t)
-	f.notReport = notReportRe.MatchString(t)
+	f.recurrence = recurrence.in(t)
+	f.notReport = notReport.in(t)
 	for _, m := range dateRe.FindAllStringSubmatchIndex(t, -1) {
 		if streetOfDate.MatchString(t[max(0, m[0]-30) : m[0]+1]) {
 			continue // "rue du 4 Septembre" is a street, not a date
@@ -352,8 +380,10 @@ var (
 	// and is handling there ("il y a eu une rupture de canalisation cette
 	// nuit dans le secteur, les équipes sont sur place").
 	knownRe = regexp.MustCompile(` (il y a eu une|effectivement|les equipes sont (sur place|en train|deja)|une equipe est (sur place|deja)|nous sommes au courant|on est au courant|deja ete signale|deja signale|nous avons deja (un|des|plusieurs) signalement)`)
-	// homeRe: the report is about the citizen's own street or building.
-	homeRe = regexp.MustCompile(` (chez moi|chez nous|notre (rue|avenue|boulevard|chemin|impasse|traverse|residence|immeuble|allee|lotissement)|ma rue|mon immeuble|ma residence|devant chez|en bas de chez) `)
+	// home: the report is about the citizen's own street or building.
+	home = spaced("chez moi", "chez nous", "notre rue", "notre avenue", "notre boulevard", "notre chemin", "notre impasse",
+		"notre traverse", "notre residence", "notre immeuble", "notre allee", "notre lotissement", "ma rue", "mon immeuble",
+		"ma residence", "devant chez", "en bas de chez")
 	// streetOfDate: a date-like street name ends the text before it.
 	streetOfDate = regexp.MustCompile(` (rue|avenue|boulevard|place|cours|allee|quai|square) (du|des) $`)
 )
