@@ -11,6 +11,7 @@ import (
 
 	"github.com/ampmetropole/guichet/schemas"
 	"github.com/ampmetropole/guichet/services/cases/casestore"
+	"github.com/ampmetropole/guichet/services/cases/catalogue"
 	"github.com/ampmetropole/guichet/services/cases/scope"
 	"github.com/ampmetropole/guichet/services/intake"
 	"github.com/ampmetropole/guichet/services/testkit"
@@ -400,6 +401,30 @@ func TestSearchAfterAMerge(t *testing.T) {
 		}
 		if len(p.Cases) != 1 || p.Cases[0].Ref != first || p.Cases[0].Requests != 2 {
 			t.Errorf("scope %+v: search after the merge lists %+v, want only %s with both requests", sc, p.Cases, first)
+		}
+	}
+}
+
+// Each competence of the shipped catalogue, and triage, has its own
+// partition of the search text (migration 00027 lists them): a competence
+// added to the catalogue without one would be searched in the default
+// partition, with every other newcomer's words.
+func TestEveryCompetenceHasItsSearchPartition(t *testing.T) {
+	_, b := setup(t)
+	cat, err := catalogue.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{schemas.CompetenceTriage}
+	for _, c := range cat.Competences {
+		codes = append(codes, c.Code)
+	}
+	for _, code := range codes {
+		var bound string
+		testkit.QueryRow(t, b.url, `SELECT COALESCE((SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c
+			WHERE c.oid = to_regclass('request_search_' || $1)), '')`, []any{code}, &bound)
+		if want := "FOR VALUES IN ('" + code + "')"; bound != want {
+			t.Errorf("competence %s: partition %q, want %q (a migration must add it)", code, bound, want)
 		}
 	}
 }

@@ -80,9 +80,10 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
-// The expressions the phrase lists replaced, as the reference they are
-// held to.
+// The expressions the scan and the phrase lists replaced, as the
+// reference they are held to.
 var (
+	streetRe     = regexp.MustCompile(` (?:(\d{1,4}) (?:bis |ter )?)?(` + streetTypes + `) `)
 	recurrenceRe = regexp.MustCompile(` (de nouveau|a nouveau|encore en panne|encore tout eteint|avait ete repare|ont ete repare|etait deja en panne|reparee? le) `)
 	notReportRe  = regexp.MustCompile(` (rendez vous|prendre rdv|creneaux|louer un|demande de location|disponibilites|reamenagement|projet d amenagement|je voudrais faire enlever) `)
 	homeRe       = regexp.MustCompile(` (chez moi|chez nous|notre (rue|avenue|boulevard|chemin|impasse|traverse|residence|immeuble|allee|lotissement)|ma rue|mon immeuble|ma residence|devant chez|en bas de chez) `)

@@ -62,14 +62,13 @@ var streetTypes = `rue|boulevard|avenue|chemin|route|place|allee|impasse|travers
 var nameStop = map[string]bool{"de": true, "du": true, "des": true, "la": true, "le": true, "l": true, "d": true, "les": true, "au": true, "aux": true, "en": true, "a": true}
 var titles = map[string]bool{"saint": true, "sainte": true, "jean": true, "general": true, "marechal": true, "docteur": true, "president": true, "frederic": true, "pierre": true, "leon": true, "antide": true, "helene": true, "sadi": true, "felix": true, "tapis": true, "pie": true, "logis": true, "bastide": true, "croix": true}
 
-// streetRe is what nextStreet finds (the tests hold them to one another).
-var streetRe = regexp.MustCompile(` (?:(\d{1,4}) (?:bis |ter )?)?(` + streetTypes + `) `)
-
 // streetTypeList is streetTypes in its order.
 var streetTypeList = strings.Split(streetTypes, "|")
 
-// nextStreet finds in t, from at, what streetRe.FindStringSubmatchIndex
-// finds in t[at:] (with indexes into t): a place type, with the house
+// nextStreet finds in t, from at, what the expression
+// ` (?:(\d{1,4}) (?:bis |ter )?)?(`+streetTypes+`) ` finds in t[at:]
+// (FindStringSubmatchIndex, with indexes into t; streets_test.go holds
+// them to one another): a place type, with the house
 // number before it. Written out because the expression, run over every
 // report's text and its candidates', was a third of reading it.
 func nextStreet(t string, at int) []int {
